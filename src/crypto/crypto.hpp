@@ -1,0 +1,93 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <openssl/evp.h>
+
+namespace lethe::crypto {
+
+// Owners for OpenSSL handles; business code never calls *_free itself.
+struct EvpMdCtxDeleter {
+    void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+struct EvpPkeyDeleter {
+    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct EvpMacCtxDeleter {
+    void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
+};
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, EvpMacCtxDeleter>;
+
+constexpr std::size_t k_sha256_size = 32;
+
+// SHA-256 of `data` (32 raw bytes). Throws std::runtime_error if OpenSSL fails.
+std::string sha256(std::string_view data);
+
+// Incremental SHA-256; reusable after finish().
+class Sha256 {
+public:
+    Sha256();
+    // Adds bytes to the digest.
+    void update(std::string_view data);
+    // Returns the 32-byte digest and resets for the next message.
+    std::string finish();
+
+private:
+    EvpMdCtxPtr m_ctx;
+};
+
+// HMAC-SHA256 with a fixed key; the keyed state is built once and copied per message,
+// which is what makes digesting a million identifiers cheap.
+class HmacSha256 {
+public:
+    explicit HmacSha256(std::string_view key);
+    // 32-byte MAC of `data`.
+    std::string mac(std::string_view data) const;
+
+private:
+    EvpMacCtxPtr m_keyed;
+};
+
+// One-shot HMAC-SHA256 (32 raw bytes).
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
+// Compares in time that depends only on the lengths, never on where the inputs differ.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// `n` bytes from the OpenSSL CSPRNG; throws std::runtime_error on failure.
+std::string random_bytes(std::size_t n);
+
+// Ed25519 key pair.
+class Ed25519Key {
+public:
+    // Generates a new private key.
+    static Ed25519Key generate();
+    // Loads a PKCS#8 PEM private key; throws std::runtime_error when it is not an Ed25519 key.
+    static Ed25519Key from_private_pem(std::string_view pem);
+    // Loads a raw 32-byte public key (for verification only).
+    static Ed25519Key from_public_raw(std::string_view raw32);
+
+    // PKCS#8 PEM of the private key.
+    std::string private_pem() const;
+    // Raw 32-byte public key.
+    std::string public_raw() const;
+    // 64-byte signature of `message`; throws when this is a public-only key.
+    std::string sign(std::string_view message) const;
+    // True when `signature` is a valid signature of `message`.
+    bool verify(std::string_view message, std::string_view signature) const;
+
+private:
+    explicit Ed25519Key(EvpPkeyPtr key) : m_key(std::move(key)) {}
+    EvpPkeyPtr m_key;
+};
+
+// Standard Base64 with padding.
+std::string base64_encode(std::string_view bytes);
+// Decodes standard Base64 with padding; nullopt-like empty+false on bad input.
+bool base64_decode(std::string_view text, std::string& out);
+
+} // namespace lethe::crypto

@@ -1,0 +1,104 @@
+#include "store/database.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/Transaction.h>
+
+#include "store/migrations.hpp"
+#include "util/error.hpp"
+
+namespace lethe::store {
+namespace {
+
+constexpr int k_busy_timeout_ms = 10'000;
+
+// Creates the file with mode 0600 before SQLite does, so it never exists with looser bits.
+void create_private_db_file(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        throw DatabaseError(path.string() + ": cannot create database file");
+    }
+    ::fchmod(fd, 0600);
+    ::close(fd);
+}
+
+} // namespace
+
+int latest_schema_version() {
+    const auto& all = embedded_migrations();
+    return all.empty() ? 0 : all.back().version;
+}
+
+Database::Database(const std::filesystem::path& path, OpenMode mode) : m_path(path) {
+    bool exists = std::filesystem::exists(path);
+    if (!exists && mode == OpenMode::existing) {
+        throw DatabaseError(path.string() + ": database does not exist; run `lethe init` first");
+    }
+    if (!exists) {
+        if (path.has_parent_path()) {
+            std::filesystem::create_directories(path.parent_path());
+        }
+        create_private_db_file(path);
+    }
+    try {
+        m_db = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE);
+        configure();
+        migrate();
+    } catch (const SQLite::Exception& e) {
+        throw DatabaseError(path.string() + ": " + e.what());
+    }
+}
+
+int Database::schema_version() { return m_db->execAndGet("PRAGMA user_version").getInt(); }
+
+void Database::configure() {
+    sqlite3* raw = m_db->getHandle();
+    // Defensive mode forbids writable_schema and other ways of corrupting the file from SQL.
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+    m_db->setBusyTimeout(k_busy_timeout_ms);
+    // Probe that this is an SQLite file before changing anything.
+    m_db->exec("SELECT count(*) FROM sqlite_schema");
+    std::string journal = m_db->execAndGet("PRAGMA journal_mode=WAL").getString();
+    if (journal != "wal") {
+        throw DatabaseError(m_path.string() + ": cannot switch to WAL mode (got " + journal + ")");
+    }
+    m_db->exec("PRAGMA synchronous=FULL");
+    m_db->exec("PRAGMA foreign_keys=ON");
+    m_db->exec("PRAGMA trusted_schema=OFF");
+}
+
+void Database::migrate() {
+    const int latest = latest_schema_version();
+    int current = schema_version();
+    if (current > latest) {
+        throw DatabaseError(m_path.string() + ": database schema version " +
+                            std::to_string(current) + " is newer than this lethe supports (" +
+                            std::to_string(latest) + "); upgrade lethe");
+    }
+    if (current == latest) {
+        return;
+    }
+    // IMMEDIATE takes the write lock first, so two processes opening a new database at once
+    // cannot both apply the same migration.
+    SQLite::Transaction tx(*m_db, SQLite::TransactionBehavior::IMMEDIATE);
+    current = schema_version();
+    if (current == 0) {
+        int objects = m_db->execAndGet("SELECT count(*) FROM sqlite_schema").getInt();
+        if (objects != 0) {
+            throw DatabaseError(m_path.string() +
+                                ": not a lethe database (it has tables but no schema version)");
+        }
+    }
+    for (const auto& m : embedded_migrations()) {
+        if (m.version > current) {
+            m_db->exec(std::string(m.sql));
+            m_db->exec("PRAGMA user_version=" + std::to_string(m.version));
+        }
+    }
+    tx.commit();
+}
+
+} // namespace lethe::store
