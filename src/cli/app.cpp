@@ -1,12 +1,100 @@
 #include "cli/app.hpp"
 
 #include <cstdio>
+#include <iostream>
+
+#include <SQLiteCpp/Exception.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.hpp"
+#include "lethe_version.h"
+#include "util/error.hpp"
 
 namespace lethe::cli {
+namespace {
 
-int app_main(int, char**) {
-    std::fputs("lethe: not yet\n", stderr);
-    return 1;
+void setup_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_st("lethe", spdlog::color_mode::never);
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z lethe[%P] %l: %v");
+    logger->set_level(spdlog::level::from_str(level));
+    spdlog::set_default_logger(logger);
+}
+
+int report(ExitCode code, const std::string& message) {
+    std::cerr << "lethe: error: " << message << "\n";
+    return static_cast<int>(code);
+}
+
+// Loads what the command needs up front, so no command starts on a bad config or database.
+void satisfy(Needs needs, Context& ctx) {
+    if (needs == Needs::flags_only) {
+        return;
+    }
+    ctx.config();
+    if (needs == Needs::database || needs == Needs::network) {
+        ctx.database();
+    }
+}
+
+} // namespace
+
+int app_main(int argc, char** argv) {
+    CLI::App app{"lethe: durable GDPR/CCPA erasure worker for Customer.io", "lethe"};
+    app.set_version_flag("--version", std::string("lethe ") + LETHE_VERSION);
+    GlobalOptions options;
+    app.add_option("-c,--config", options.config_file,
+                   "Configuration file (default: $LETHE_CONFIG, else /etc/lethe/lethe.toml)");
+    app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.require_subcommand(1);
+    app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 bad input, 5 database, "
+               "6 auth, 7 unreachable, 8 region mismatch, 9 work waiting for retry.\n"
+               "Run `lethe COMMAND --help` for a command's options.");
+
+    struct Registered {
+        const CommandSpec* spec;
+        CLI::App* sub;
+        std::unique_ptr<Command> command;
+    };
+    std::vector<Registered> registered;
+    for (const auto& spec : command_table()) {
+        CLI::App* sub = app.add_subcommand(spec.name, spec.summary);
+        auto command = spec.make();
+        command->define(*sub);
+        registered.push_back({&spec, sub, std::move(command)});
+    }
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return static_cast<int>(ExitCode::usage);
+    }
+
+    try {
+        setup_logging(options.log_level);
+        Context ctx(options);
+        for (auto& r : registered) {
+            if (r.sub->parsed()) {
+                satisfy(r.spec->needs, ctx);
+                return r.command->run(ctx);
+            }
+        }
+        return report(ExitCode::usage, "no command given");
+    } catch (const Error& e) {
+        return report(e.code(), e.what());
+    } catch (const SQLite::Exception& e) {
+        return report(ExitCode::database, std::string("database: ") + e.what());
+    } catch (const std::exception& e) {
+        return report(ExitCode::failure, e.what());
+    }
 }
 
 } // namespace lethe::cli

@@ -1,0 +1,83 @@
+#include "audit/keys.hpp"
+
+#include <stdexcept>
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace lethe::audit {
+namespace {
+
+constexpr std::size_t k_subject_key_bytes = 32;
+constexpr std::size_t k_min_subject_key_bytes = 16;
+
+bool prepare_new_file(const std::filesystem::path& path) {
+    if (std::filesystem::exists(path)) {
+        return false;
+    }
+    if (path.has_parent_path()) {
+        std::filesystem::create_directories(path.parent_path());
+    }
+    return true;
+}
+
+} // namespace
+
+bool create_subject_key(const std::filesystem::path& path) {
+    if (!prepare_new_file(path)) {
+        return false;
+    }
+    create_private_file(path, to_hex(crypto::random_bytes(k_subject_key_bytes)) + "\n");
+    return true;
+}
+
+bool create_checkpoint_key(const std::filesystem::path& path) {
+    if (!prepare_new_file(path)) {
+        return false;
+    }
+    create_private_file(path, crypto::Ed25519Key::generate().private_pem());
+    return true;
+}
+
+std::string load_subject_key(const std::filesystem::path& path) {
+    std::string text(trim(read_file(path)));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    auto key = from_hex(text);
+    if (!key || key->size() < k_min_subject_key_bytes) {
+        throw ConfigError(path.string() + ": not a subject key (expected at least " +
+                          std::to_string(k_min_subject_key_bytes * 2) + " hex characters)");
+    }
+    return *key;
+}
+
+crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& path) {
+    try {
+        return crypto::Ed25519Key::from_private_pem(read_file(path));
+    } catch (const std::runtime_error& e) {
+        if (dynamic_cast<const Error*>(&e) != nullptr) {
+            throw;
+        }
+        throw ConfigError(path.string() + ": " + e.what());
+    }
+}
+
+SubjectDigester::SubjectDigester(std::string_view key) : m_mac(key) {}
+
+std::string SubjectDigester::digest(std::string_view identifier) const {
+    return to_hex(m_mac.mac(identifier));
+}
+
+std::string SubjectDigester::derived_request_id(std::string_view identifier,
+                                                std::string_view received_at_text) const {
+    std::string msg = "lethe.request-id.v1";
+    msg.push_back('\0');
+    msg.append(identifier);
+    msg.push_back('\0');
+    msg.append(received_at_text);
+    return "auto-" + to_hex(m_mac.mac(msg)).substr(0, 24);
+}
+
+} // namespace lethe::audit

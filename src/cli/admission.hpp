@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "audit/keys.hpp"
+#include "intake/validate.hpp"
+#include "store/requests.hpp"
+
+namespace lethe::cli {
+
+// What an admission run did, for the receipt.
+struct AdmissionCounts {
+    std::int64_t rows = 0;    // requests offered
+    std::int64_t created = 0; // new requests that will be erased
+    std::int64_t known = 0;   // already in the queue with the same content
+    std::int64_t linked = 0;  // new, linked to the active request for the same subject
+    std::int64_t bad = 0;     // refused
+};
+
+// Validates requests and queues them in one transaction: nothing lands until commit().
+class Admission {
+public:
+    Admission(store::Database& db, const Clock& clock, const audit::SubjectDigester& digester);
+    // Validates and inserts one request. Returns the reason when it is refused (never containing
+    // the identifier); the caller then must not commit.
+    std::optional<std::string> admit(const intake::RawRequest& raw, const std::string& source);
+    // Commits everything admitted so far.
+    void commit() { m_batch.commit(); }
+    const AdmissionCounts& counts() const { return m_counts; }
+    // The outcome of the last successful admit() (for single-request commands).
+    const store::InsertResult& last() const { return m_last; }
+    const std::string& last_request_id() const { return m_last_request_id; }
+
+private:
+    const Clock& m_clock;
+    const audit::SubjectDigester& m_digester;
+    store::WriteBatch m_batch;
+    AdmissionCounts m_counts;
+    store::InsertResult m_last{store::InsertOutcome::known, {}};
+    std::string m_last_request_id;
+};
+
+// Reads the subject key named by the configuration.
+audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_file);
+
+} // namespace lethe::cli

@@ -1,0 +1,55 @@
+#include <iostream>
+
+#include "cli/admission.hpp"
+#include "cli/command.hpp"
+#include "util/error.hpp"
+
+namespace lethe::cli {
+namespace {
+
+// `lethe enqueue IDENTIFIER [--id-type T] [--request-id R] [--received-at TS]`.
+class EnqueueCommand final : public Command {
+public:
+    void define(CLI::App& app) override {
+        app.footer("Adds one erasure request, validated like a CSV row. Without "
+                        "--request-id a stable id is derived from the subject and received_at.");
+        app.add_option("identifier", m_raw.identifier, "Customer.io id, e-mail or cio_ id")
+            ->required();
+        app.add_option("--id-type", m_raw.id_type, "id, email or cio_id (inferred when absent)");
+        app.add_option("--request-id", m_raw.request_id, "Idempotency key (e.g. the ticket id)");
+        app.add_option("--received-at", m_raw.received_at,
+                       "When the data subject asked (ISO 8601; default now)");
+    }
+
+    int run(Context& ctx) override {
+        auto digester = load_digester(ctx.config().audit.subject_key_file);
+        Admission admission(ctx.database(), ctx.clock(), digester);
+        if (auto reason = admission.admit(m_raw, "cli")) {
+            throw InputError("enqueue: " + *reason);
+        }
+        admission.commit();
+        const auto& last = admission.last();
+        std::cout << "request " << admission.last_request_id() << ": ";
+        switch (last.outcome) {
+        case store::InsertOutcome::created:
+            std::cout << "queued\n";
+            break;
+        case store::InsertOutcome::linked:
+            std::cout << "queued, linked to active request " << last.linked_to << "\n";
+            break;
+        default:
+            std::cout << "already known, nothing added\n";
+            break;
+        }
+        return 0;
+    }
+
+private:
+    intake::RawRequest m_raw;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_enqueue_command() { return std::make_unique<EnqueueCommand>(); }
+
+} // namespace lethe::cli

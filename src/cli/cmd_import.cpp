@@ -1,0 +1,193 @@
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <unistd.h>
+
+#include "cli/admission.hpp"
+#include "cli/command.hpp"
+#include "intake/csv_reader.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+namespace lethe::cli {
+namespace {
+
+constexpr std::size_t k_max_listed_errors = 50;
+constexpr std::int64_t k_progress_every_rows = 50'000;
+
+// Collects bad rows: the first 50 verbatim, the rest counted.
+class BadRows {
+public:
+    void add(const std::string& where, const std::string& reason) {
+        ++m_count;
+        if (m_listed.size() < k_max_listed_errors) {
+            m_listed.push_back(where + ": " + reason);
+        }
+    }
+    std::int64_t count() const { return m_count; }
+    void print(std::ostream& out) const {
+        for (const auto& line : m_listed) {
+            out << line << "\n";
+        }
+        if (m_count > static_cast<std::int64_t>(m_listed.size())) {
+            out << "... and " << (m_count - static_cast<std::int64_t>(m_listed.size()))
+                << " more bad rows\n";
+        }
+    }
+
+private:
+    std::vector<std::string> m_listed;
+    std::int64_t m_count = 0;
+};
+
+// Where each known column sits in a file's header row.
+struct Columns {
+    int identifier = -1;
+    int request_id = -1;
+    int id_type = -1;
+    int received_at = -1;
+    std::size_t count = 0;
+};
+
+// Maps the header row; unknown columns are ignored with a warning. Returns a reason on failure.
+std::optional<std::string> read_header(const intake::CsvRecord& header, const std::string& name,
+                                       Columns& cols) {
+    if (!header.error.empty()) {
+        return header.error;
+    }
+    std::map<std::string, int*> known = {{"identifier", &cols.identifier},
+                                         {"request_id", &cols.request_id},
+                                         {"id_type", &cols.id_type},
+                                         {"received_at", &cols.received_at}};
+    cols.count = header.fields.size();
+    for (std::size_t i = 0; i < header.fields.size(); ++i) {
+        std::string col = to_lower(trim(header.fields[i]));
+        auto it = known.find(col);
+        if (it == known.end()) {
+            std::cerr << "lethe: warning: " << name << ":" << header.line << ": ignoring column '"
+                      << std::string(trim(header.fields[i])) << "'\n";
+            continue;
+        }
+        if (*it->second >= 0) {
+            return "column '" + col + "' appears twice in the header";
+        }
+        *it->second = static_cast<int>(i);
+    }
+    if (cols.identifier < 0) {
+        return "the header has no 'identifier' column";
+    }
+    return std::nullopt;
+}
+
+std::string field_or_empty(const intake::CsvRecord& rec, int index) {
+    return index >= 0 ? rec.fields[static_cast<std::size_t>(index)] : std::string();
+}
+
+// `lethe import FILE... [--dry-run]`.
+class ImportCommand final : public Command {
+public:
+    void define(CLI::App& app) override {
+        app.footer(
+            "Imports erasure requests from CSV files (RFC 4180, header row, UTF-8). Columns by "
+            "name: identifier (required), request_id, id_type (id|email|cio_id), received_at "
+            "(ISO 8601). All or nothing: if any row is bad, every bad row is listed as "
+            "FILE:LINE: reason and nothing is imported. Re-importing a file adds nothing.");
+        app.add_option("files", m_files, "CSV files; '-' reads standard input")->required();
+        app.add_flag("--dry-run", m_dry_run, "Validate and count, but write nothing");
+    }
+
+    int run(Context& ctx) override {
+        auto digester = load_digester(ctx.config().audit.subject_key_file);
+        Admission admission(ctx.database(), ctx.clock(), digester);
+        BadRows bad;
+        m_progress = ::isatty(STDERR_FILENO) != 0;
+        for (const auto& file : m_files) {
+            import_file(file, admission, bad);
+        }
+        if (m_progress) {
+            std::cerr << "\r\033[K";
+        }
+        if (bad.count() > 0) {
+            bad.print(std::cerr);
+            throw InputError(std::to_string(bad.count()) + " bad row" +
+                             (bad.count() == 1 ? "" : "s") + "; nothing was imported");
+        }
+        if (!m_dry_run) {
+            admission.commit();
+        }
+        print_receipt(admission.counts());
+        return 0;
+    }
+
+private:
+    void import_file(const std::string& file, Admission& admission, BadRows& bad) {
+        const std::string name = file == "-" ? "stdin" : file;
+        std::ifstream in;
+        std::istream* stream = &std::cin;
+        if (file != "-") {
+            in.open(file, std::ios::binary);
+            if (!in) {
+                throw InputError(name + ": cannot open file; nothing was imported");
+            }
+            stream = &in;
+        }
+        intake::CsvReader reader(*stream);
+        intake::CsvRecord rec;
+        if (!reader.next(rec)) {
+            bad.add(name + ":1", "empty file: expected a header row with an 'identifier' column");
+            return;
+        }
+        Columns cols;
+        if (auto reason = read_header(rec, name, cols)) {
+            bad.add(name + ":" + std::to_string(rec.line), *reason);
+            return;
+        }
+        while (reader.next(rec)) {
+            import_row(rec, cols, name, admission, bad);
+        }
+    }
+
+    void import_row(const intake::CsvRecord& rec, const Columns& cols, const std::string& name,
+                    Admission& admission, BadRows& bad) {
+        const std::string where = name + ":" + std::to_string(rec.line);
+        if (!rec.error.empty()) {
+            bad.add(where, rec.error);
+            return;
+        }
+        if (rec.fields.size() != cols.count) {
+            bad.add(where, "expected " + std::to_string(cols.count) + " fields, found " +
+                               std::to_string(rec.fields.size()));
+            return;
+        }
+        intake::RawRequest raw;
+        raw.identifier = field_or_empty(rec, cols.identifier);
+        raw.request_id = field_or_empty(rec, cols.request_id);
+        raw.id_type = field_or_empty(rec, cols.id_type);
+        raw.received_at = field_or_empty(rec, cols.received_at);
+        if (auto reason = admission.admit(raw, where)) {
+            bad.add(where, *reason);
+        }
+        if (m_progress && admission.counts().rows % k_progress_every_rows == 0) {
+            std::cerr << "\rimporting " << name << ": " << admission.counts().rows << " rows"
+                      << std::flush;
+        }
+    }
+
+    void print_receipt(const AdmissionCounts& c) const {
+        std::cout << (m_dry_run ? "dry run, nothing written\n" : "")
+                  << "rows read:         " << c.rows << "\n"
+                  << "new requests:      " << c.created << "\n"
+                  << "already known:     " << c.known << "\n"
+                  << "linked duplicates: " << c.linked << "\n";
+    }
+
+    std::vector<std::string> m_files;
+    bool m_dry_run = false;
+    bool m_progress = false;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_import_command() { return std::make_unique<ImportCommand>(); }
+
+} // namespace lethe::cli

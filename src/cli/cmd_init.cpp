@@ -1,0 +1,42 @@
+#include <iostream>
+
+#include "audit/keys.hpp"
+#include "cli/command.hpp"
+#include "store/database.hpp"
+
+namespace lethe::cli {
+namespace {
+
+// `lethe init`: everything a new installation needs, created only where missing.
+class InitCommand final : public Command {
+public:
+    void define(CLI::App& app) override {
+        app.footer("Creates the database (migrated to the current schema), the subject key "
+                        "and the Ed25519 checkpoint key where they are missing, all mode 0600. "
+                        "Safe to run again: existing files are never overwritten.");
+    }
+
+    int run(Context& ctx) override {
+        const auto& cfg = ctx.config();
+        report("subject key", cfg.audit.subject_key_file,
+               audit::create_subject_key(cfg.audit.subject_key_file));
+        report("checkpoint key", cfg.audit.checkpoint_key_file,
+               audit::create_checkpoint_key(cfg.audit.checkpoint_key_file));
+        bool existed = std::filesystem::exists(cfg.database.path);
+        store::Database db(cfg.database.path, store::OpenMode::create);
+        report("database", cfg.database.path, !existed);
+        std::cout << "schema version " << db.schema_version() << "\n";
+        return 0;
+    }
+
+private:
+    static void report(const char* what, const std::filesystem::path& path, bool created) {
+        std::cout << (created ? "created " : "kept    ") << what << " " << path.string() << "\n";
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_init_command() { return std::make_unique<InitCommand>(); }
+
+} // namespace lethe::cli

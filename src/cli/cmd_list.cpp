@@ -1,0 +1,88 @@
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "store/requests.hpp"
+#include "util/time.hpp"
+
+namespace lethe::cli {
+namespace {
+
+// `lethe list [--state S] [--overdue] [--json] [--show-identifiers]`.
+class ListCommand final : public Command {
+public:
+    void define(CLI::App& app) override {
+        app.footer("Lists requests in the order they arrived. Subjects are shown as "
+                        "digests; --show-identifiers prints the raw identifiers of requests "
+                        "not yet erased (erased requests no longer hold one).");
+        app.add_option("--state", m_filter.state, "Only this state")
+            ->check(CLI::IsMember({"pending", "suppressed", "done", "dead", "cancelled"}));
+        app.add_flag("--overdue", m_filter.overdue_only, "Only requests past their deadline");
+        app.add_option("--limit", m_filter.limit, "At most N rows")->check(CLI::NonNegativeNumber);
+        app.add_flag("--json", m_json, "One JSON object per line");
+        app.add_flag("--show-identifiers", m_show_identifiers,
+                     "Show raw identifiers (personal data: only where needed)");
+    }
+
+    int run(Context& ctx) override {
+        store::RequestQueue queue(ctx.database(), ctx.clock());
+        auto rows = queue.list(m_filter);
+        if (!m_json) {
+            std::cout << "REQUEST_ID\tSTATE\tATTEMPTS\tRECEIVED\tDEADLINE\tSUBJECT\tNOTE\n";
+        }
+        for (const auto& r : rows) {
+            m_json ? print_json(r) : print_text(r);
+        }
+        return 0;
+    }
+
+private:
+    std::string subject(const store::RequestRow& r) const {
+        if (m_show_identifiers && r.identifier) {
+            return *r.identifier;
+        }
+        return r.subject_digest.substr(0, 16);
+    }
+
+    void print_text(const store::RequestRow& r) const {
+        std::string note;
+        if (r.linked_to) {
+            note = "linked to " + *r.linked_to;
+        } else if (r.last_error) {
+            note = *r.last_error;
+        }
+        std::cout << r.request_id << "\t" << r.state << "\t" << r.attempts << "\t"
+                  << format_iso8601(r.received_at) << "\t" << format_iso8601(r.deadline_at)
+                  << "\t" << subject(r) << "\t" << note << "\n";
+    }
+
+    void print_json(const store::RequestRow& r) const {
+        nlohmann::json j;
+        j["request_id"] = r.request_id;
+        j["state"] = r.state;
+        j["id_type"] = r.id_type;
+        j["subject_digest"] = r.subject_digest;
+        if (m_show_identifiers && r.identifier) {
+            j["identifier"] = *r.identifier;
+        }
+        j["source"] = r.source;
+        j["received_at"] = format_iso8601(r.received_at);
+        j["deadline_at"] = format_iso8601(r.deadline_at);
+        j["extended"] = r.extended_reason.has_value();
+        j["attempts"] = r.attempts;
+        j["linked_to"] = r.linked_to ? nlohmann::json(*r.linked_to) : nlohmann::json(nullptr);
+        j["last_error"] = r.last_error ? nlohmann::json(*r.last_error) : nlohmann::json(nullptr);
+        std::cout << j.dump() << "\n";
+    }
+
+    store::ListFilter m_filter;
+    bool m_json = false;
+    bool m_show_identifiers = false;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_list_command() { return std::make_unique<ListCommand>(); }
+
+} // namespace lethe::cli

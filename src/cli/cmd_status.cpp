@@ -1,0 +1,67 @@
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "store/requests.hpp"
+#include "util/time.hpp"
+
+namespace lethe::cli {
+namespace {
+
+nlohmann::json optional_time(const std::optional<TimeMs>& t) {
+    return t ? nlohmann::json(format_iso8601(*t)) : nlohmann::json(nullptr);
+}
+
+// `lethe status [--json]`: reads the database only; never touches the network.
+class StatusCommand final : public Command {
+public:
+    void define(CLI::App& app) override {
+        app.footer("Shows how many requests are in each state, how many are overdue "
+                        "(past their statutory deadline and not erased), the oldest pending "
+                        "request and the next scheduled retry.");
+        app.add_flag("--json", m_json, "Print one JSON object");
+    }
+
+    int run(Context& ctx) override {
+        store::RequestQueue queue(ctx.database(), ctx.clock());
+        auto s = queue.status();
+        const TimeMs now = ctx.clock().now_ms();
+        if (m_json) {
+            nlohmann::json j;
+            j["counts"] = s.counts;
+            j["linked"] = s.linked;
+            j["overdue"] = s.overdue;
+            j["oldest_pending_received_at"] = optional_time(s.oldest_pending_received_at);
+            j["next_retry_at"] = optional_time(s.next_retry_at);
+            j["waiting_retry"] = s.waiting_retry;
+            std::cout << j.dump() << "\n";
+            return 0;
+        }
+        for (const char* state : store::k_states) {
+            std::cout << state << ":" << std::string(12 - std::string(state).size(), ' ')
+                      << s.counts[state] << "\n";
+        }
+        std::cout << "linked:      " << s.linked << " (waiting on another request)\n"
+                  << "overdue:     " << s.overdue << "\n";
+        if (s.oldest_pending_received_at) {
+            std::cout << "oldest pending: received " << format_iso8601(*s.oldest_pending_received_at)
+                      << " (" << format_duration(now - *s.oldest_pending_received_at) << " ago)\n";
+        }
+        if (s.next_retry_at) {
+            std::cout << "next retry:  " << format_iso8601(*s.next_retry_at) << " (in "
+                      << format_duration(*s.next_retry_at - now) << ", " << s.waiting_retry
+                      << " waiting)\n";
+        }
+        return 0;
+    }
+
+private:
+    bool m_json = false;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_status_command() { return std::make_unique<StatusCommand>(); }
+
+} // namespace lethe::cli

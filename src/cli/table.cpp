@@ -1,0 +1,23 @@
+#include "cli/command.hpp"
+
+namespace lethe::cli {
+
+const std::vector<CommandSpec>& command_table() {
+    static const std::vector<CommandSpec> k_table = {
+        {"init", "Create the database, the subject key and the checkpoint key (idempotent)",
+         Needs::config, make_init_command},
+        {"import", "Import erasure requests from CSV files (all or nothing)", Needs::database,
+         make_import_command},
+        {"enqueue", "Add one erasure request", Needs::database, make_enqueue_command},
+        {"status", "Show counts per state, overdue requests and the next retry", Needs::database,
+         make_status_command},
+        {"list", "List requests (subjects as digests)", Needs::database, make_list_command},
+        {"cancel", "Cancel a pending request", Needs::database, make_cancel_command},
+        {"retry", "Put dead requests back in the queue", Needs::database, make_retry_command},
+        {"extend", "Extend a request's deadline once by two months (Art. 12(3) GDPR)",
+         Needs::database, make_extend_command},
+    };
+    return k_table;
+}
+
+} // namespace lethe::cli

@@ -1,0 +1,83 @@
+#include "store/audit_log.hpp"
+
+#include "crypto/crypto.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+
+namespace lethe::store {
+namespace {
+
+constexpr std::string_view k_domain_tag = "lethe.audit.v1";
+
+void append_field(std::string& out, std::string_view field) {
+    auto n = static_cast<std::uint32_t>(field.size());
+    out.push_back(static_cast<char>(n >> 24 & 0xff));
+    out.push_back(static_cast<char>(n >> 16 & 0xff));
+    out.push_back(static_cast<char>(n >> 8 & 0xff));
+    out.push_back(static_cast<char>(n & 0xff));
+    out.append(field);
+}
+
+} // namespace
+
+std::string audit_entry_encoding(const AuditEntry& e) {
+    std::string out;
+    out.reserve(128 + e.detail.size() + e.event.size() + e.request_ref.size());
+    append_field(out, k_domain_tag);
+    append_field(out, std::to_string(e.seq));
+    append_field(out, e.at);
+    append_field(out, e.event);
+    append_field(out, e.request_ref);
+    append_field(out, e.subject_digest);
+    append_field(out, e.detail);
+    append_field(out, e.prev_hash);
+    return out;
+}
+
+std::string audit_entry_hash(const AuditEntry& e) {
+    return to_hex(crypto::sha256(audit_entry_encoding(e)));
+}
+
+ChainHead read_chain_head(SQLite::Database& db) {
+    SQLite::Statement q(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    ChainHead head;
+    if (q.executeStep()) {
+        head.size = q.getColumn(0).getInt64();
+        head.hash = q.getColumn(1).getString();
+    }
+    return head;
+}
+
+AuditAppender::AuditAppender(SQLite::Database& db, const Clock& clock)
+    : m_clock(clock), m_head(read_chain_head(db)),
+      m_insert(db, "INSERT INTO audit_log (seq, at, event, request_ref, subject_digest, detail, "
+                   "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
+
+std::int64_t AuditAppender::append(std::string_view event, std::string_view request_ref,
+                                   std::string_view subject_digest, std::string_view detail_json) {
+    AuditEntry e;
+    e.seq = m_head.size + 1;
+    e.at = format_iso8601_ms(m_clock.now_ms());
+    e.event = event;
+    e.request_ref = request_ref;
+    e.subject_digest = subject_digest;
+    e.detail = detail_json.empty() ? "{}" : std::string(detail_json);
+    e.prev_hash = m_head.hash;
+    e.hash = audit_entry_hash(e);
+
+    m_insert.reset();
+    m_insert.bind(1, e.seq);
+    m_insert.bind(2, e.at);
+    m_insert.bind(3, e.event);
+    m_insert.bind(4, e.request_ref);
+    m_insert.bind(5, e.subject_digest);
+    m_insert.bind(6, e.detail);
+    m_insert.bind(7, e.prev_hash);
+    m_insert.bind(8, e.hash);
+    m_insert.exec();
+    m_head.size = e.seq;
+    m_head.hash = std::move(e.hash);
+    return e.seq;
+}
+
+} // namespace lethe::store
