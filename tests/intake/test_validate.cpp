@@ -1,0 +1,239 @@
+#include "intake/validate.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace lethe;
+using namespace lethe::intake;
+
+namespace {
+
+const TimeMs k_now = *parse_iso8601("2024-06-01T12:00:00Z");
+
+Validation check(std::string identifier, std::string id_type = "", std::string request_id = "",
+                 std::string received_at = "") {
+    RawRequest raw{std::move(identifier), std::move(id_type), std::move(request_id),
+                   std::move(received_at)};
+    Validation v = validate_request(raw, k_now);
+    // Exactly one of the two is set, whatever the input.
+    CHECK(v.request.has_value() == v.reason.empty());
+    return v;
+}
+
+// Expects a rejection whose reason starts with `prefix` and does not quote the identifier.
+void rejected(const Validation& v, const std::string& identifier, const std::string& prefix) {
+    INFO("reason: " << v.reason);
+    REQUIRE_FALSE(v.request.has_value());
+    CHECK_THAT(v.reason, Catch::StartsWith(prefix));
+    // The bare prefix "cio_" appears in reasons by design; it is not personal data.
+    std::string trimmed(lethe::trim(identifier));
+    if (trimmed.size() >= 3 && trimmed != "cio_") {
+        CHECK(v.reason.find(trimmed) == std::string::npos);
+    }
+}
+
+} // namespace
+
+TEST_CASE("id types: names, parsing and inference", "[intake][validate]") {
+    CHECK(to_string(IdType::id) == "id");
+    CHECK(to_string(IdType::email) == "email");
+    CHECK(to_string(IdType::cio_id) == "cio_id");
+    for (IdType t : {IdType::id, IdType::email, IdType::cio_id}) {
+        CHECK(parse_id_type(to_string(t)) == t);
+    }
+    CHECK_FALSE(parse_id_type("Email").has_value());
+    CHECK_FALSE(parse_id_type("e-mail").has_value());
+    CHECK_FALSE(parse_id_type("").has_value());
+    CHECK_FALSE(parse_id_type(" id").has_value());
+
+    CHECK(infer_id_type("cio_abc123") == IdType::cio_id);
+    CHECK(infer_id_type("cio_x@example.com") == IdType::cio_id);
+    CHECK(infer_id_type("a@example.com") == IdType::email);
+    CHECK(infer_id_type("12345") == IdType::id);
+    CHECK(infer_id_type("CIO_abc") == IdType::id);
+}
+
+TEST_CASE("validate: a full request is trimmed, typed and parsed", "[intake][validate]") {
+    auto v = check("  ann@example.com\t", " Email ", " ZD-1234 ", " 2024-05-01T09:30:00Z ");
+    REQUIRE(v.request);
+    CHECK(v.request->identifier == "ann@example.com");
+    CHECK(v.request->id_type == IdType::email);
+    CHECK(v.request->request_id == "ZD-1234");
+    CHECK(v.request->received_at == parse_iso8601("2024-05-01T09:30:00Z"));
+
+    auto bare = check("42");
+    REQUIRE(bare.request);
+    CHECK(bare.request->id_type == IdType::id);
+    CHECK(bare.request->request_id.empty());
+    CHECK_FALSE(bare.request->received_at.has_value());
+}
+
+TEST_CASE("validate: identifier rules", "[intake][validate]") {
+    rejected(check(""), "", "identifier is missing or empty");
+    rejected(check(" \t "), "", "identifier is missing or empty");
+
+    CHECK(check(std::string(150, 'x')).request);
+    CHECK(check("  " + std::string(150, 'x') + "  ").request); // length counts after trimming
+    std::string long_id(151, 'x');
+    rejected(check(long_id), long_id, "identifier is 151 bytes long; at most 150");
+
+    CHECK(check("J\xc3\xbcrgen-\xe2\x82\xac").request);
+    rejected(check("bad\xc3utf8"), "bad\xc3utf8", "identifier is not valid UTF-8");
+
+    rejected(check("user\x01name"), "user\x01name", "identifier contains a control character");
+    rejected(check("user\nname"), "user\nname", "identifier contains a control character");
+    rejected(check("user\x7fname"), "user\x7fname", "identifier contains a control character");
+    rejected(check("user\xc2\x85name"), "user\xc2\x85name",
+             "identifier contains a control character");
+    rejected(check("inner\ttab"), "inner\ttab", "identifier contains a control character");
+
+    auto spaced = check("an id with spaces");
+    REQUIRE(spaced.request);
+    CHECK(spaced.request->id_type == IdType::id);
+}
+
+TEST_CASE("validate: id_type is id, email or cio_id in any case", "[intake][validate]") {
+    CHECK(check("abc", "id").request->id_type == IdType::id);
+    CHECK(check("abc", "ID").request->id_type == IdType::id);
+    CHECK(check("a@b.co", "EMAIL").request->id_type == IdType::email);
+    CHECK(check("cio_a1", "Cio_Id").request->id_type == IdType::cio_id);
+    rejected(check("abc", "e-mail"), "abc", "id_type must be id, email or cio_id");
+    rejected(check("abc", "uuid"), "abc", "id_type must be id, email or cio_id");
+    // A misplaced column must not leak into the reason either.
+    auto swapped = check("12345", "someone@example.com");
+    REQUIRE_FALSE(swapped.request);
+    CHECK(swapped.reason.find("someone") == std::string::npos);
+}
+
+TEST_CASE("validate: typed id accepts anything valid", "[intake][validate]") {
+    CHECK(check("a@b", "id").request->id_type == IdType::id);
+    CHECK(check("cio_not-really", "id").request->id_type == IdType::id);
+    CHECK(check("cio_abc", "id").request->id_type == IdType::id);
+    CHECK(check("@@@", "id").request);
+}
+
+TEST_CASE("validate: e-mail form, typed or inferred", "[intake][validate]") {
+    for (const char* good :
+         {"a@b.co", "first.last+tag@mail.example.org", "x@sub.domain.io", "\xc3\xbc@example.de"}) {
+        INFO(good);
+        auto typed = check(good, "email");
+        REQUIRE(typed.request);
+        auto inferred = check(good);
+        REQUIRE(inferred.request);
+        CHECK(inferred.request->id_type == IdType::email);
+    }
+    std::string local64 = std::string(64, 'l') + "@example.com";
+    std::string local65 = std::string(65, 'l') + "@example.com";
+    CHECK(check(local64).request);
+
+    struct Bad {
+        std::string address;
+        const char* why;
+    };
+    const Bad bad[] = {
+        {"a@b@example.com", "has more than one '@'"},
+        {"ann smith@example.com", "contains a space"},
+        {"@example.com", "has nothing before the '@'"},
+        {local65, "has more than 64 bytes before the '@'"},
+        {"ann@", "has nothing after the '@'"},
+        {"ann@.example.com", "has a domain that starts or ends with a dot"},
+        {"ann@example.com.", "has a domain that starts or ends with a dot"},
+        {"ann@localhost", "has a domain without a dot"},
+        {"ann@example..com", "has two dots in a row"},
+        {"ann..lee@example.com", "has two dots in a row"},
+    };
+    for (const auto& b : bad) {
+        INFO(b.address);
+        auto typed = check(b.address, "email");
+        rejected(typed, b.address, "identifier is typed email but is not an e-mail address");
+        CHECK_THAT(typed.reason, Catch::Contains(b.why));
+        auto inferred = check(b.address);
+        rejected(inferred, b.address, "identifier contains '@' so it is read as an e-mail address");
+        CHECK_THAT(inferred.reason, Catch::Contains(b.why));
+        CHECK_THAT(inferred.reason, Catch::Contains("set id_type to id"));
+    }
+    auto no_at = check("ann.example.com", "email");
+    rejected(no_at, "ann.example.com", "identifier is typed email");
+    CHECK_THAT(no_at.reason, Catch::Contains("has no '@'"));
+}
+
+TEST_CASE("validate: cio_id form, typed or inferred", "[intake][validate]") {
+    for (const char* good : {"cio_a", "cio_03000001a1b2c3", "cio_ABCxyz09"}) {
+        INFO(good);
+        CHECK(check(good, "cio_id").request->id_type == IdType::cio_id);
+        CHECK(check(good).request->id_type == IdType::cio_id);
+    }
+    struct Bad {
+        const char* identifier;
+        const char* why;
+    };
+    for (const Bad& b : {Bad{"cio_", "has nothing after \"cio_\""},
+                         Bad{"cio_abc-def", "has characters other than letters and digits"},
+                         Bad{"cio_abc def", "has characters other than letters and digits"},
+                         Bad{"cio_\xc3\xbc", "has characters other than letters and digits"}}) {
+        INFO(b.identifier);
+        auto typed = check(b.identifier, "cio_id");
+        rejected(typed, b.identifier, "identifier is typed cio_id but it");
+        CHECK_THAT(typed.reason, Catch::Contains(b.why));
+        auto inferred = check(b.identifier);
+        rejected(inferred, b.identifier,
+                 "identifier starts with \"cio_\" so it is read as a cio_id");
+        CHECK_THAT(inferred.reason, Catch::Contains(b.why));
+    }
+    auto no_prefix = check("abc123", "cio_id");
+    rejected(no_prefix, "abc123", "identifier is typed cio_id but it does not start with \"cio_\"");
+    auto upper = check("CIO_abc", "cio_id");
+    REQUIRE_FALSE(upper.request);
+}
+
+TEST_CASE("validate: request_id rules", "[intake][validate]") {
+    CHECK(check("abc", "", std::string(200, 'r')).request->request_id.size() == 200);
+    rejected(check("abc", "", std::string(201, 'r')), "abc",
+             "request_id is 201 bytes long; at most 200");
+    rejected(check("abc", "", "r\xff"), "abc", "request_id is not valid UTF-8");
+    rejected(check("abc", "", "r\x1b[31m"), "abc", "request_id contains a control character");
+    CHECK(check("abc", "", "  \t").request->request_id.empty());
+    CHECK(check("abc", "", "Ticket #5 (\xc3\xa9)").request->request_id == "Ticket #5 (\xc3\xa9)");
+}
+
+TEST_CASE("validate: received_at rules", "[intake][validate]") {
+    CHECK(check("abc", "", "", "2024-05-01").request->received_at == parse_iso8601("2024-05-01"));
+    CHECK(check("abc", "", "", "2000-01-01T00:00:00Z").request);
+    rejected(check("abc", "", "", "1999-12-31T23:59:59Z"), "abc",
+             "received_at 1999-12-31T23:59:59Z is before 2000-01-01");
+    rejected(check("abc", "", "", "yesterday"), "abc", "received_at is not an ISO 8601");
+    rejected(check("abc", "", "", "2024-02-30"), "abc", "received_at is not an ISO 8601");
+
+    // Up to five minutes ahead is clock skew, not the future.
+    CHECK(check("abc", "", "", "2024-06-01T12:05:00Z").request);
+    CHECK(check("abc", "", "", "2024-06-01T14:04:00+02:00").request);
+    rejected(check("abc", "", "", "2024-06-01T12:05:01Z"), "abc",
+             "received_at 2024-06-01T12:05:01Z is in the future");
+    rejected(check("abc", "", "", "2025-01-01"), "abc", "received_at 2025-01-01T00:00:00Z is in");
+
+    // A misplaced column must not leak into the reason.
+    auto swapped = check("12345", "", "", "someone@example.com");
+    REQUIRE_FALSE(swapped.request);
+    CHECK(swapped.reason.find("someone") == std::string::npos);
+}
+
+TEST_CASE("validate: reasons never contain the identifier", "[intake][validate]") {
+    const char* identifiers[] = {
+        "secret.person@example..com", "secret.person@nodot", "cio_secret-person",
+        "secret person@example.com",  "secret\x01person",    "secretperson",
+    };
+    for (const char* id : identifiers) {
+        for (const char* type : {"", "id", "email", "cio_id", "bogus"}) {
+            for (const char* received : {"", "2099-01-01", "not a date"}) {
+                INFO(id << " / " << type << " / " << received);
+                auto v = check(id, type, "REQ-1", received);
+                if (!v.request) {
+                    CHECK(v.reason.find("secret") == std::string::npos);
+                    CHECK(v.reason.find("person") == std::string::npos);
+                }
+            }
+        }
+    }
+}
