@@ -1,0 +1,35 @@
+#include "worker/pacer.hpp"
+
+#include <algorithm>
+
+namespace lethe::worker {
+
+TimeMs Pacer::next_start() const {
+    std::lock_guard lock(m_mutex);
+    TimeMs t = m_clock.now_ms();
+    if (m_any_started) {
+        t = std::max(t, m_last_start + m_interval);
+    }
+    return std::max(t, m_paused_until);
+}
+
+void Pacer::started() { started_at(m_clock.now_ms()); }
+
+void Pacer::started_at(TimeMs at) {
+    std::lock_guard lock(m_mutex);
+    // The interval is a minimum between actual starts, so it is measured from this start.
+    m_last_start = at;
+    m_any_started = true;
+}
+
+void Pacer::pause_until(TimeMs until) {
+    std::lock_guard lock(m_mutex);
+    m_paused_until = std::max(m_paused_until, until);
+}
+
+TimeMs Pacer::paused_until() const {
+    std::lock_guard lock(m_mutex);
+    return m_paused_until;
+}
+
+} // namespace lethe::worker
