@@ -1,15 +1,16 @@
 #include "intake/csv_reader.hpp"
 
+#include <algorithm>
 #include <array>
-#include <cstring>
+#include <string_view>
 
 namespace lethe::intake {
 namespace {
 
-constexpr std::size_t k_block_size = 64 * 1024;
-
 // Byte classes for the scanning loops: a field's ordinary bytes are copied in one append, and
 // the loop stops only at the few bytes that change the parser's state.
+constexpr std::string_view k_bom = "\xEF\xBB\xBF";
+
 using ByteTable = std::array<bool, 256>;
 
 constexpr ByteTable make_table(std::initializer_list<unsigned char> stops) {
@@ -50,7 +51,8 @@ const char* scan(const char* p, const char* end, const ByteTable& stops) {
 } // namespace
 
 CsvReader::CsvReader(std::istream& in, CsvLimits limits)
-    : m_in(in), m_limits(limits), m_buf(k_block_size) {
+    : m_in(in), m_limits(limits), m_block(std::max<std::size_t>(limits.read_block_bytes, 1)),
+      m_buf(std::max(m_block, k_bom.size())) {
 }
 
 bool CsvReader::fill() {
@@ -58,7 +60,10 @@ bool CsvReader::fill() {
         m_buf_offset += m_end;
         m_pos = 0;
         m_end = 0;
-        m_in.read(m_buf.data(), static_cast<std::streamsize>(m_buf.size()));
+        // The first read takes exactly the length of a BOM, so one is never split across reads,
+        // whatever the block size.
+        const std::size_t want = m_started ? m_block : k_bom.size();
+        m_in.read(m_buf.data(), static_cast<std::streamsize>(want));
         m_end = static_cast<std::size_t>(m_in.gcount());
         if (m_end == 0) {
             m_eof = true;
@@ -67,9 +72,8 @@ bool CsvReader::fill() {
         }
         if (!m_started) {
             m_started = true;
-            // istream::read only returns short at end of input, so a BOM is never split here.
-            if (m_end >= 3 && std::memcmp(m_buf.data(), "\xEF\xBB\xBF", 3) == 0) {
-                m_pos = 3;
+            if (std::string_view(m_buf.data(), m_end) == k_bom) {
+                m_pos = m_end;
             }
         }
         if (m_pos < m_end) {

@@ -14,16 +14,18 @@ struct CsvRecord {
     std::string error;               // non-empty: this record is malformed, reason in plain words
 };
 
-// Bounds that keep memory flat on hostile input; exceeding one makes an error record.
+// Bounds that keep memory flat on hostile input (exceeding one makes an error record), and the
+// reader's block size.
 struct CsvLimits {
     std::size_t max_field_bytes = 1024 * 1024;      // longest field value
     std::size_t max_fields = 1000;                  // most fields in one record
     std::size_t max_record_bytes = 4 * 1024 * 1024; // most field bytes in one record, all fields
+    std::size_t read_block_bytes = 64 * 1024;       // bytes per read from the stream (tests: tiny)
 };
 
 // Streaming RFC 4180 reader: commas, optional double quotes (doubled inside), records ended by
 // LF, CRLF or a lone CR, a leading UTF-8 BOM skipped, empty lines skipped but counted. Reads the
-// stream in 64 KiB blocks; memory is bounded by CsvLimits, not by the input size.
+// stream in blocks (64 KiB by default); memory is bounded by CsvLimits, not by the input size.
 class CsvReader {
 public:
     // Reads from `in`, which must outlive the reader; never throws on malformed input.
@@ -54,6 +56,7 @@ private:
 
     std::istream& m_in;
     CsvLimits m_limits;
+    std::size_t m_block;
     std::vector<char> m_buf;
     std::size_t m_pos = 0;
     std::size_t m_end = 0;

@@ -246,6 +246,32 @@ TEST_CASE("csv: records are the same wherever the 64 KiB block boundary falls", 
     }
 }
 
+TEST_CASE("csv: records are the same for any read block size", "[intake][csv]") {
+    const std::string samples[] = {
+        "\xEF\xBB\xBFid,x\r\n\"a\"\"b\",\"c\r\nd\"\r\n\r\nbad\"q\n\"q\"z\nlast",
+        "\xEF\xBB\xBF",
+        "\xEF\xBB",
+        "\xEF\xBB\xBF\xEF\xBB\xBF\n",
+        "\"unterminated\r\n,\"\"\r",
+        std::string("a\0b\n\"c\0\nd\"\ne\r", 13),
+    };
+    for (const auto& sample : samples) {
+        auto expected = read_all(sample);
+        for (std::size_t block = 1; block <= 9; ++block) {
+            INFO("sample " << sample << ", block " << block);
+            CsvLimits limits;
+            limits.read_block_bytes = block;
+            auto recs = read_all(sample, limits);
+            REQUIRE(recs.size() == expected.size());
+            for (std::size_t i = 0; i < recs.size(); ++i) {
+                CHECK(recs[i].fields == expected[i].fields);
+                CHECK(recs[i].error == expected[i].error);
+                CHECK(recs[i].line == expected[i].line);
+            }
+        }
+    }
+}
+
 TEST_CASE("csv: a reused record does not keep fields of the previous one", "[intake][csv]") {
     std::istringstream in("a,b,c\nd\n\"e\"x\nf,g\n");
     CsvReader reader(in);
