@@ -1,3 +1,4 @@
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -64,8 +65,8 @@ std::optional<std::string> read_header(const intake::CsvRecord& header, const st
         std::string col = to_lower(trim(header.fields[i]));
         auto it = known.find(col);
         if (it == known.end()) {
-            std::cerr << "lethe: warning: " << name << ":" << header.line << ": ignoring column '"
-                      << std::string(trim(header.fields[i])) << "'\n";
+            std::cerr << "lethe: warning: " << name << ":" << header.line << ": ignoring column "
+                      << column_label(header.fields[i], i) << "\n";
             continue;
         }
         if (*it->second >= 0) {
@@ -77,6 +78,19 @@ std::optional<std::string> read_header(const intake::CsvRecord& header, const st
         return "the header has no 'identifier' column";
     }
     return std::nullopt;
+}
+
+// A header cell fit to print: a file without a header row would otherwise show its first row
+// (personal data) in the warning, so anything that does not look like a column name is shown by
+// position only.
+std::string column_label(std::string_view cell, std::size_t index) {
+    std::string_view name = trim(cell);
+    bool plain = !name.empty() && name.size() <= 40;
+    for (char c : name) {
+        plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                          c == ' ' || c == '.');
+    }
+    return plain ? "'" + std::string(name) + "'" : "#" + std::to_string(index + 1);
 }
 
 std::string field_or_empty(const intake::CsvRecord& rec, int index) {
@@ -144,6 +158,10 @@ private:
         }
         while (reader.next(rec)) {
             import_row(rec, cols, name, admission, bad);
+        }
+        if (reader.io_error()) {
+            throw InputError(name + ": read error after " + std::to_string(reader.bytes_read()) +
+                             " bytes; nothing was imported");
         }
     }
 
