@@ -50,6 +50,19 @@ struct Columns {
     std::size_t count = 0;
 };
 
+// A header cell fit to print: a file without a header row would otherwise show its first row
+// (personal data) in the warning, so anything that does not look like a column name is shown by
+// position only.
+std::string column_label(std::string_view cell, std::size_t index) {
+    std::string_view name = trim(cell);
+    bool plain = !name.empty() && name.size() <= 40;
+    for (char c : name) {
+        plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                          c == ' ' || c == '.');
+    }
+    return plain ? "'" + std::string(name) + "'" : "#" + std::to_string(index + 1);
+}
+
 // Maps the header row; unknown columns are ignored with a warning. Returns a reason on failure.
 std::optional<std::string> read_header(const intake::CsvRecord& header, const std::string& name,
                                        Columns& cols) {
@@ -78,19 +91,6 @@ std::optional<std::string> read_header(const intake::CsvRecord& header, const st
         return "the header has no 'identifier' column";
     }
     return std::nullopt;
-}
-
-// A header cell fit to print: a file without a header row would otherwise show its first row
-// (personal data) in the warning, so anything that does not look like a column name is shown by
-// position only.
-std::string column_label(std::string_view cell, std::size_t index) {
-    std::string_view name = trim(cell);
-    bool plain = !name.empty() && name.size() <= 40;
-    for (char c : name) {
-        plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-                          c == ' ' || c == '.');
-    }
-    return plain ? "'" + std::string(name) + "'" : "#" + std::to_string(index + 1);
 }
 
 std::string field_or_empty(const intake::CsvRecord& rec, int index) {
