@@ -1,10 +1,10 @@
 #include "audit/keys.hpp"
 
-#include <stdexcept>
-
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+
+#include <stdexcept>
 
 namespace lethe::audit {
 namespace {
@@ -64,7 +64,8 @@ crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& path) {
     }
 }
 
-SubjectDigester::SubjectDigester(std::string_view key) : m_mac(key) {}
+SubjectDigester::SubjectDigester(std::string_view key) : m_mac(key) {
+}
 
 std::string SubjectDigester::digest(std::string_view identifier) const {
     return to_hex(m_mac.mac(identifier));

@@ -1,10 +1,10 @@
 #pragma once
 
+#include "crypto/crypto.hpp"
+
 #include <filesystem>
 #include <string>
 #include <string_view>
-
-#include "crypto/crypto.hpp"
 
 namespace lethe::audit {
 

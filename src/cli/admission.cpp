@@ -4,7 +4,8 @@ namespace lethe::cli {
 
 Admission::Admission(store::Database& db, const Clock& clock,
                      const audit::SubjectDigester& digester)
-    : m_clock(clock), m_digester(digester), m_batch(db, clock) {}
+    : m_clock(clock), m_digester(digester), m_batch(db, clock) {
+}
 
 std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
                                             const std::string& source) {

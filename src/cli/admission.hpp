@@ -1,12 +1,12 @@
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
-
 #include "audit/keys.hpp"
 #include "intake/validate.hpp"
 #include "store/requests.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
 
 namespace lethe::cli {
 

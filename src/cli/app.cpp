@@ -1,25 +1,18 @@
 #include "cli/app.hpp"
 
-#include <cstdio>
-#include <iostream>
-
-#include <SQLiteCpp/Exception.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "cli/command.hpp"
+#include "cli/logging.hpp"
 #include "lethe_version.h"
 #include "util/error.hpp"
 
+#include <SQLiteCpp/Exception.h>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 namespace lethe::cli {
 namespace {
-
-void setup_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_st("lethe", spdlog::color_mode::never);
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z lethe[%P] %l: %v");
-    logger->set_level(spdlog::level::from_str(level));
-    spdlog::set_default_logger(logger);
-}
 
 int report(ExitCode code, const std::string& message) {
     std::cerr << "lethe: error: " << message << "\n";
@@ -47,6 +40,10 @@ int app_main(int argc, char** argv) {
                    "Configuration file (default: $LETHE_CONFIG, else /etc/lethe/lethe.toml)");
     app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.add_option("--log-format", options.log_format,
+                   "text (default; syslog priority prefixes under systemd) or json (one object "
+                   "per line)")
+        ->check(CLI::IsMember({"text", "json"}));
     app.require_subcommand(1);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 bad input, 5 database, "
                "6 auth, 7 unreachable, 8 region mismatch, 9 work waiting for retry.\n"
@@ -79,7 +76,7 @@ int app_main(int argc, char** argv) {
     }
 
     try {
-        setup_logging(options.log_level);
+        setup_logging(options.log_level, options.log_format);
         Context ctx(options);
         for (auto& r : registered) {
             if (r.sub->parsed()) {

@@ -1,8 +1,8 @@
-#include <iostream>
-
 #include "cli/command.hpp"
 #include "store/requests.hpp"
 #include "util/time.hpp"
+
+#include <iostream>
 
 namespace lethe::cli {
 namespace {
@@ -12,7 +12,7 @@ class CancelCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Cancels a pending request (e.g. the data subject withdrew it). The "
-                        "reason and who cancelled are recorded in the audit log.");
+                   "reason and who cancelled are recorded in the audit log.");
         app.add_option("request_id", m_request_id, "The request to cancel")->required();
         app.add_option("--reason", m_reason, "Why (recorded in the audit log)")->required();
     }
@@ -62,8 +62,8 @@ class ExtendCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Extends a request's deadline once, to three months after receipt "
-                        "(Art. 12(3) GDPR: complexity or number of requests). The data subject "
-                        "must be told within the first month; the reason is recorded.");
+                   "(Art. 12(3) GDPR: complexity or number of requests). The data subject "
+                   "must be told within the first month; the reason is recorded.");
         app.add_option("request_id", m_request_id, "The request")->required();
         app.add_option("--reason", m_reason, "Why (recorded in the audit log)")->required();
     }
@@ -84,8 +84,14 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_cancel_command() { return std::make_unique<CancelCommand>(); }
-std::unique_ptr<Command> make_retry_command() { return std::make_unique<RetryCommand>(); }
-std::unique_ptr<Command> make_extend_command() { return std::make_unique<ExtendCommand>(); }
+std::unique_ptr<Command> make_cancel_command() {
+    return std::make_unique<CancelCommand>();
+}
+std::unique_ptr<Command> make_retry_command() {
+    return std::make_unique<RetryCommand>();
+}
+std::unique_ptr<Command> make_extend_command() {
+    return std::make_unique<ExtendCommand>();
+}
 
 } // namespace lethe::cli

@@ -1,8 +1,8 @@
-#include <iostream>
-
 #include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "util/error.hpp"
+
+#include <iostream>
 
 namespace lethe::cli {
 namespace {
@@ -12,7 +12,7 @@ class EnqueueCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Adds one erasure request, validated like a CSV row. Without "
-                        "--request-id a stable id is derived from the subject and received_at.");
+                   "--request-id a stable id is derived from the subject and received_at.");
         app.add_option("identifier", m_raw.identifier, "Customer.io id, e-mail or cio_ id")
             ->required();
         app.add_option("--id-type", m_raw.id_type, "id, email or cio_id (inferred when absent)");
@@ -50,6 +50,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_enqueue_command() { return std::make_unique<EnqueueCommand>(); }
+std::unique_ptr<Command> make_enqueue_command() {
+    return std::make_unique<EnqueueCommand>();
+}
 
 } // namespace lethe::cli

@@ -1,14 +1,14 @@
-#include <cctype>
-#include <fstream>
-#include <iostream>
-#include <map>
-#include <unistd.h>
-
 #include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "intake/csv_reader.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <unistd.h>
 
 namespace lethe::cli {
 namespace {
@@ -206,6 +206,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_import_command() { return std::make_unique<ImportCommand>(); }
+std::unique_ptr<Command> make_import_command() {
+    return std::make_unique<ImportCommand>();
+}
 
 } // namespace lethe::cli

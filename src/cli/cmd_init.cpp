@@ -1,8 +1,8 @@
-#include <iostream>
-
 #include "audit/keys.hpp"
 #include "cli/command.hpp"
 #include "store/database.hpp"
+
+#include <iostream>
 
 namespace lethe::cli {
 namespace {
@@ -12,8 +12,8 @@ class InitCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Creates the database (migrated to the current schema), the subject key "
-                        "and the Ed25519 checkpoint key where they are missing, all mode 0600. "
-                        "Safe to run again: existing files are never overwritten.");
+                   "and the Ed25519 checkpoint key where they are missing, all mode 0600. "
+                   "Safe to run again: existing files are never overwritten.");
     }
 
     int run(Context& ctx) override {
@@ -37,6 +37,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_init_command() { return std::make_unique<InitCommand>(); }
+std::unique_ptr<Command> make_init_command() {
+    return std::make_unique<InitCommand>();
+}
 
 } // namespace lethe::cli

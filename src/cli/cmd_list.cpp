@@ -1,10 +1,9 @@
-#include <iostream>
-
-#include <nlohmann/json.hpp>
-
 #include "cli/command.hpp"
 #include "store/requests.hpp"
 #include "util/time.hpp"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 namespace lethe::cli {
 namespace {
@@ -14,8 +13,8 @@ class ListCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Lists requests in the order they arrived. Subjects are shown as "
-                        "digests; --show-identifiers prints the raw identifiers of requests "
-                        "not yet erased (erased requests no longer hold one).");
+                   "digests; --show-identifiers prints the raw identifiers of requests "
+                   "not yet erased (erased requests no longer hold one).");
         app.add_option("--state", m_filter.state, "Only this state")
             ->check(CLI::IsMember({"pending", "suppressed", "done", "dead", "cancelled"}));
         app.add_flag("--overdue", m_filter.overdue_only, "Only requests past their deadline");
@@ -53,8 +52,8 @@ private:
             note = *r.last_error;
         }
         std::cout << r.request_id << "\t" << r.state << "\t" << r.attempts << "\t"
-                  << format_iso8601(r.received_at) << "\t" << format_iso8601(r.deadline_at)
-                  << "\t" << subject(r) << "\t" << note << "\n";
+                  << format_iso8601(r.received_at) << "\t" << format_iso8601(r.deadline_at) << "\t"
+                  << subject(r) << "\t" << note << "\n";
     }
 
     void print_json(const store::RequestRow& r) const {
@@ -83,6 +82,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_list_command() { return std::make_unique<ListCommand>(); }
+std::unique_ptr<Command> make_list_command() {
+    return std::make_unique<ListCommand>();
+}
 
 } // namespace lethe::cli

@@ -1,10 +1,9 @@
-#include <iostream>
-
-#include <nlohmann/json.hpp>
-
 #include "cli/command.hpp"
 #include "store/requests.hpp"
 #include "util/time.hpp"
+
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 namespace lethe::cli {
 namespace {
@@ -18,8 +17,8 @@ class StatusCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Shows how many requests are in each state, how many are overdue "
-                        "(past their statutory deadline and not erased), the oldest pending "
-                        "request and the next scheduled retry.");
+                   "(past their statutory deadline and not erased), the oldest pending "
+                   "request and the next scheduled retry.");
         app.add_flag("--json", m_json, "Print one JSON object");
     }
 
@@ -45,8 +44,9 @@ public:
         std::cout << "linked:      " << s.linked << " (waiting on another request)\n"
                   << "overdue:     " << s.overdue << "\n";
         if (s.oldest_pending_received_at) {
-            std::cout << "oldest pending: received " << format_iso8601(*s.oldest_pending_received_at)
-                      << " (" << format_duration(now - *s.oldest_pending_received_at) << " ago)\n";
+            std::cout << "oldest pending: received "
+                      << format_iso8601(*s.oldest_pending_received_at) << " ("
+                      << format_duration(now - *s.oldest_pending_received_at) << " ago)\n";
         }
         if (s.next_retry_at) {
             std::cout << "next retry:  " << format_iso8601(*s.next_retry_at) << " (in "
@@ -62,6 +62,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Command> make_status_command() { return std::make_unique<StatusCommand>(); }
+std::unique_ptr<Command> make_status_command() {
+    return std::make_unique<StatusCommand>();
+}
 
 } // namespace lethe::cli

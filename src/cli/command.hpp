@@ -1,16 +1,15 @@
 #pragma once
 
+#include "config/config.hpp"
+#include "store/database.hpp"
+#include "util/clock.hpp"
+
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-
-#include "config/config.hpp"
-#include "store/database.hpp"
-#include "util/clock.hpp"
 
 namespace lethe::cli {
 
@@ -26,6 +25,7 @@ enum class Needs {
 struct GlobalOptions {
     std::optional<std::filesystem::path> config_file;
     std::string log_level = "info";
+    std::string log_format = "text"; // "text" or "json" (cli/logging.hpp)
 };
 
 // What a running subcommand can reach; built lazily so each command pays only for its needs.
@@ -78,5 +78,6 @@ std::unique_ptr<Command> make_list_command();
 std::unique_ptr<Command> make_cancel_command();
 std::unique_ptr<Command> make_retry_command();
 std::unique_ptr<Command> make_extend_command();
+std::unique_ptr<Command> make_config_command();
 
 } // namespace lethe::cli

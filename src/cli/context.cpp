@@ -5,7 +5,8 @@
 
 namespace lethe::cli {
 
-Context::Context(GlobalOptions options) : m_options(std::move(options)) {}
+Context::Context(GlobalOptions options) : m_options(std::move(options)) {
+}
 
 const config::Config& Context::config() {
     if (!m_config) {
@@ -16,8 +17,7 @@ const config::Config& Context::config() {
 
 store::Database& Context::database() {
     if (!m_db) {
-        m_db = std::make_unique<store::Database>(config().database.path,
-                                                 store::OpenMode::existing);
+        m_db = std::make_unique<store::Database>(config().database.path, store::OpenMode::existing);
     }
     return *m_db;
 }

@@ -16,6 +16,8 @@ const std::vector<CommandSpec>& command_table() {
         {"retry", "Put dead requests back in the queue", Needs::database, make_retry_command},
         {"extend", "Extend a request's deadline once by two months (Art. 12(3) GDPR)",
          Needs::database, make_extend_command},
+        {"config", "Show the effective configuration (`config show`; secrets masked)", Needs::config,
+         make_config_command},
     };
     return k_table;
 }

@@ -1,16 +1,15 @@
 #include "config/config.hpp"
 
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <set>
 #include <sstream>
-
 #include <toml++/toml.h>
-
-#include "util/error.hpp"
-#include "util/fs.hpp"
 
 namespace lethe::config {
 namespace {
@@ -40,7 +39,8 @@ public:
         }
     }
 
-    void one_of(const std::string& key, std::string& out, std::initializer_list<const char*> allowed) {
+    void one_of(const std::string& key, std::string& out,
+                std::initializer_list<const char*> allowed) {
         string(key, out);
         for (const char* a : allowed) {
             if (out == a) {
@@ -107,7 +107,9 @@ private:
     std::set<std::string> m_known;
 };
 
-void read_database(SectionReader& r, DatabaseSection& s) { r.path("path", s.path); }
+void read_database(SectionReader& r, DatabaseSection& s) {
+    r.path("path", s.path);
+}
 
 void read_customerio(SectionReader& r, CustomerIoSection& s) {
     r.one_of("region", s.region, {"us", "eu"});
@@ -116,6 +118,7 @@ void read_customerio(SectionReader& r, CustomerIoSection& s) {
     r.string("api_key_file", s.api_key_file);
     r.string("api_key_env", s.api_key_env);
     r.string("api_key_command", s.api_key_command);
+    r.integer("api_key_command_timeout_ms", s.api_key_command_timeout_ms, 1, 600'000);
     r.integer("timeout_ms", s.timeout_ms, 1, 600'000);
     r.boolean("allow_insecure_loopback", s.allow_insecure_loopback);
     r.string("ca_file", s.ca_file);
@@ -138,8 +141,8 @@ void read_worker(SectionReader& r, WorkerSection& s) {
     r.integer("backoff_max_ms", s.backoff_max_ms, 1, 86'400'000);
     r.integer("poll_interval_ms", s.poll_interval_ms, 1, 3'600'000);
     if (s.backoff_max_ms < s.backoff_base_ms) {
-        const toml::node* n = r.node("backoff_max_ms") ? r.node("backoff_max_ms")
-                                                       : r.node("backoff_base_ms");
+        const toml::node* n =
+            r.node("backoff_max_ms") ? r.node("backoff_max_ms") : r.node("backoff_base_ms");
         r.fail(*n, "backoff_max_ms", "must not be smaller than backoff_base_ms");
     }
 }
@@ -190,10 +193,22 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
     c.source = name;
     using Reader = std::function<void(SectionReader&, Config&)>;
     const std::map<std::string, Reader> sections = {
-        {"database", [](SectionReader& r, Config& cfg) { read_database(r, cfg.database); }},
-        {"customerio", [](SectionReader& r, Config& cfg) { read_customerio(r, cfg.customerio); }},
-        {"worker", [](SectionReader& r, Config& cfg) { read_worker(r, cfg.worker); }},
-        {"audit", [](SectionReader& r, Config& cfg) { read_audit(r, cfg.audit); }},
+        {"database",
+         [](SectionReader& r, Config& cfg) {
+             read_database(r, cfg.database);
+         }},
+        {"customerio",
+         [](SectionReader& r, Config& cfg) {
+             read_customerio(r, cfg.customerio);
+         }},
+        {"worker",
+         [](SectionReader& r, Config& cfg) {
+             read_worker(r, cfg.worker);
+         }},
+        {"audit",
+         [](SectionReader& r, Config& cfg) {
+             read_audit(r, cfg.audit);
+         }},
     };
     for (const auto& [key, node] : root) {
         std::string k(key.str());
@@ -221,9 +236,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
 Config load_config(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        std::string hint = path == k_default_path
-                               ? "; pass --config FILE or set LETHE_CONFIG"
-                               : "";
+        std::string hint = path == k_default_path ? "; pass --config FILE or set LETHE_CONFIG" : "";
         throw ConfigError(path.string() + ": cannot read configuration file" + hint);
     }
     std::ostringstream ss;

@@ -14,12 +14,13 @@ struct DatabaseSection {
 
 // [customerio]
 struct CustomerIoSection {
-    std::string region = "us";            // "us" | "eu"
-    std::string track_url;                // derived from region when not set
-    std::string site_id;                  // not secret, but required for network commands
-    std::string api_key_file;             // one of the three api_key_* names the key's source
+    std::string region = "us"; // "us" | "eu"
+    std::string track_url;     // derived from region when not set
+    std::string site_id;       // not secret, but required for network commands
+    std::string api_key_file;  // one of the three api_key_* names the key's source
     std::string api_key_env;
     std::string api_key_command;
+    std::int64_t api_key_command_timeout_ms = 10'000; // api_key_command is killed after this
     std::int64_t timeout_ms = 10'000;
     bool allow_insecure_loopback = false; // permits http:// to 127.0.0.1 / [::1] only
     std::string ca_file;                  // extra trust anchor (proxy, sandbox certificate)

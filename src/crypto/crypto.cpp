@@ -128,9 +128,9 @@ Ed25519Key Ed25519Key::from_private_pem(std::string_view pem) {
 }
 
 Ed25519Key Ed25519Key::from_public_raw(std::string_view raw32) {
-    EvpPkeyPtr key(EVP_PKEY_new_raw_public_key(
-        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw32.data()),
-        raw32.size()));
+    EvpPkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                               reinterpret_cast<const unsigned char*>(raw32.data()),
+                                               raw32.size()));
     if (!key) {
         fail("Ed25519 public key");
     }
@@ -178,10 +178,9 @@ bool Ed25519Key::verify(std::string_view message, std::string_view signature) co
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, m_key.get()) != 1) {
         fail("Ed25519 verify init");
     }
-    int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                              signature.size(),
-                              reinterpret_cast<const unsigned char*>(message.data()),
-                              message.size());
+    int rc = EVP_DigestVerify(
+        ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+        reinterpret_cast<const unsigned char*>(message.data()), message.size());
     ERR_clear_error();
     return rc == 1;
 }

@@ -1,10 +1,9 @@
 #pragma once
 
 #include <memory>
+#include <openssl/evp.h>
 #include <string>
 #include <string_view>
-
-#include <openssl/evp.h>
 
 namespace lethe::crypto {
 

@@ -51,7 +51,8 @@ ChainHead read_chain_head(SQLite::Database& db) {
 AuditAppender::AuditAppender(SQLite::Database& db, const Clock& clock)
     : m_clock(clock), m_head(read_chain_head(db)),
       m_insert(db, "INSERT INTO audit_log (seq, at, event, request_ref, subject_digest, detail, "
-                   "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {}
+                   "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {
+}
 
 std::int64_t AuditAppender::append(std::string_view event, std::string_view request_ref,
                                    std::string_view subject_digest, std::string_view detail_json) {

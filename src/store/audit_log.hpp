@@ -1,14 +1,13 @@
 #pragma once
 
+#include "util/clock.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
-
-#include "util/clock.hpp"
 
 namespace lethe::store {
 

@@ -1,14 +1,13 @@
 #include "store/claims.hpp"
 
-#include <tuple>
-#include <vector>
-
-#include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
-
 #include "store/audit_log.hpp"
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <tuple>
+#include <vector>
 
 namespace lethe::store {
 namespace {
@@ -25,7 +24,8 @@ void bind_held(SQLite::Statement& s, const ClaimedRequest& r, const std::string&
 } // namespace
 
 WorkerQueue::WorkerQueue(Database& db, const Clock& clock, std::string owner)
-    : m_db(db), m_clock(clock), m_owner(std::move(owner)) {}
+    : m_db(db), m_clock(clock), m_owner(std::move(owner)) {
+}
 
 std::optional<ClaimedRequest> WorkerQueue::claim(TimeMs lease_ms) {
     std::lock_guard lock(m_mutex);
@@ -124,11 +124,11 @@ int WorkerQueue::finish_linked(std::int64_t primary_id, const std::string& state
                           linked.getColumn(2).getString());
     }
     const bool done = state == "done";
-    SQLite::Statement upd(m_db.db(),
-                          done ? "UPDATE requests SET state = 'done', identifier = NULL, "
-                                 "last_error = NULL, updated_at = ?1, finished_at = ?1 WHERE id = ?2"
-                               : "UPDATE requests SET state = 'dead', last_error = ?3, "
-                                 "updated_at = ?1, finished_at = ?1 WHERE id = ?2");
+    SQLite::Statement upd(
+        m_db.db(), done ? "UPDATE requests SET state = 'done', identifier = NULL, "
+                          "last_error = NULL, updated_at = ?1, finished_at = ?1 WHERE id = ?2"
+                        : "UPDATE requests SET state = 'dead', last_error = ?3, "
+                          "updated_at = ?1, finished_at = ?1 WHERE id = ?2");
     for (const auto& [id, request_id, digest] : rows) {
         upd.reset();
         upd.bind(1, now);

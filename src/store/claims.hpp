@@ -1,13 +1,13 @@
 #pragma once
 
+#include "store/audit_log.hpp"
+#include "store/database.hpp"
+#include "util/clock.hpp"
+
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include "store/audit_log.hpp"
-#include "store/database.hpp"
-#include "util/clock.hpp"
 
 namespace lethe::store {
 
@@ -23,10 +23,10 @@ struct ClaimedRequest {
 
 // The outcome of one API call, as the audit log records it.
 struct CallRecord {
-    std::string call;    // "suppress" | "destroy"
+    std::string call;     // "suppress" | "destroy"
     long http_status = 0; // 0: no HTTP response
-    std::string outcome; // "success" | "retryable" | "permanent" | "auth" | "halt"
-    std::string error;   // short reason, no personal data
+    std::string outcome;  // "success" | "retryable" | "permanent" | "auth" | "halt"
+    std::string error;    // short reason, no personal data
     TimeMs latency_ms = 0;
     bool already_gone = false; // destroy answered 404
 };

@@ -1,14 +1,13 @@
 #include "store/database.hpp"
 
+#include "store/migrations.hpp"
+#include "util/error.hpp"
+
+#include <SQLiteCpp/Transaction.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <SQLiteCpp/Transaction.h>
-
-#include "store/migrations.hpp"
-#include "util/error.hpp"
 
 namespace lethe::store {
 namespace {
@@ -52,7 +51,9 @@ Database::Database(const std::filesystem::path& path, OpenMode mode) : m_path(pa
     }
 }
 
-int Database::schema_version() { return m_db->execAndGet("PRAGMA user_version").getInt(); }
+int Database::schema_version() {
+    return m_db->execAndGet("PRAGMA user_version").getInt();
+}
 
 void Database::configure() {
     sqlite3* raw = m_db->getHandle();

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <SQLiteCpp/Database.h>
 #include <filesystem>
 #include <memory>
-
-#include <SQLiteCpp/Database.h>
 
 namespace lethe::store {
 

@@ -79,9 +79,13 @@ RequestRow read_request_row(SQLite::Statement& q) {
     return r;
 }
 
-TimeMs initial_deadline(TimeMs received_at) { return add_calendar_months(received_at, 1); }
+TimeMs initial_deadline(TimeMs received_at) {
+    return add_calendar_months(received_at, 1);
+}
 
-TimeMs extended_deadline(TimeMs received_at) { return add_calendar_months(received_at, 3); }
+TimeMs extended_deadline(TimeMs received_at) {
+    return add_calendar_months(received_at, 3);
+}
 
 WriteBatch::WriteBatch(Database& db, const Clock& clock)
     : m_db(db), m_clock(clock), m_tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE),
@@ -94,16 +98,17 @@ WriteBatch::WriteBatch(Database& db, const Clock& clock)
       m_insert(db.db(), "INSERT INTO requests (request_id, identifier, id_type, subject_digest, "
                         "source, received_at, deadline_at, state, linked_to, next_attempt_at, "
                         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, "
-                        "?)") {}
+                        "?)") {
+}
 
 InsertResult WriteBatch::insert(const NewRequest& r) {
     m_find_by_request_id.reset();
     m_find_by_request_id.bind(1, r.request_id);
     if (m_find_by_request_id.executeStep()) {
-        bool same = m_find_by_request_id.getColumn(0).getString() == r.subject_digest &&
-                    m_find_by_request_id.getColumn(1).getString() == r.id_type &&
-                    (!r.received_at_given ||
-                     m_find_by_request_id.getColumn(2).getInt64() == r.received_at);
+        bool same =
+            m_find_by_request_id.getColumn(0).getString() == r.subject_digest &&
+            m_find_by_request_id.getColumn(1).getString() == r.id_type &&
+            (!r.received_at_given || m_find_by_request_id.getColumn(2).getInt64() == r.received_at);
         return {same ? InsertOutcome::known : InsertOutcome::conflict, {}};
     }
 
@@ -151,9 +156,12 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     return {InsertOutcome::created, {}};
 }
 
-void WriteBatch::commit() { m_tx.commit(); }
+void WriteBatch::commit() {
+    m_tx.commit();
+}
 
-RequestQueue::RequestQueue(Database& db, const Clock& clock) : m_db(db), m_clock(clock) {}
+RequestQueue::RequestQueue(Database& db, const Clock& clock) : m_db(db), m_clock(clock) {
+}
 
 std::optional<RequestRow> RequestQueue::find(const std::string& request_id) {
     return find_row(m_db.db(), request_id);
@@ -165,8 +173,10 @@ void RequestQueue::cancel(const std::string& request_id, const std::string& reas
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     RequestRow row = require_row(db, request_id);
     if (row.state != "pending") {
-        throw Error(ExitCode::failure, "request " + request_id + ": cannot cancel a request in "
-                                       "state " + row.state + " (only pending requests)");
+        throw Error(ExitCode::failure, "request " + request_id +
+                                           ": cannot cancel a request in "
+                                           "state " +
+                                           row.state + " (only pending requests)");
     }
     if (row.lease_expires_at && *row.lease_expires_at > m_clock.now_ms()) {
         throw Error(ExitCode::failure, "request " + request_id +

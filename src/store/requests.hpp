@@ -1,17 +1,16 @@
 #pragma once
 
+#include "store/audit_log.hpp"
+#include "store/database.hpp"
+#include "util/clock.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/Transaction.h>
-
-#include "store/audit_log.hpp"
-#include "store/database.hpp"
-#include "util/clock.hpp"
 
 namespace lethe::store {
 

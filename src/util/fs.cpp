@@ -1,5 +1,7 @@
 #include "util/fs.hpp"
 
+#include "util/error.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -8,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/error.hpp"
-
 namespace lethe {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 // Owns a file descriptor so every exit path closes it.
 class Fd {

@@ -17,7 +17,8 @@ std::optional<std::string> from_hex(std::string_view hex);
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 
-// True when `s` contains an ASCII control character (0x00-0x1F, 0x7F) or a C1 control (U+0080-U+009F).
+// True when `s` contains an ASCII control character (0x00-0x1F, 0x7F) or a C1 control
+// (U+0080-U+009F).
 bool has_control_chars(std::string_view s);
 
 // Removes ASCII spaces and tabs at both ends.

@@ -114,8 +114,8 @@ std::optional<TimeMs> parse_iso8601(std::string_view s) {
             return std::nullopt;
         }
     }
-    auto tp = sys_days{date} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{ms} -
-              minutes{offset};
+    auto tp =
+        sys_days{date} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{ms} - minutes{offset};
     return duration_cast<milliseconds>(tp.time_since_epoch()).count();
 }
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include "util/clock.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "util/clock.hpp"
 
 namespace lethe {
 

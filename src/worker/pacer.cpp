@@ -13,7 +13,9 @@ TimeMs Pacer::next_start() const {
     return std::max(t, m_paused_until);
 }
 
-void Pacer::started() { started_at(m_clock.now_ms()); }
+void Pacer::started() {
+    started_at(m_clock.now_ms());
+}
 
 void Pacer::started_at(TimeMs at) {
     std::lock_guard lock(m_mutex);

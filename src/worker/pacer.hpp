@@ -1,8 +1,8 @@
 #pragma once
 
-#include <mutex>
-
 #include "util/clock.hpp"
+
+#include <mutex>
 
 namespace lethe::worker {
 

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <cstdint>
-#include <optional>
-
 #include "util/clock.hpp"
 #include "util/random.hpp"
+
+#include <cstdint>
+#include <optional>
 
 namespace lethe::worker {
 

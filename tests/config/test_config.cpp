@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
-
 #include "config/config.hpp"
 #include "support/tempdir.hpp"
 #include "util/error.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 using lethe::config::parse_config;

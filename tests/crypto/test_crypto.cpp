@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "crypto/crypto.hpp"
 #include "util/strings.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 using namespace lethe::crypto;
@@ -15,7 +15,8 @@ TEST_CASE("HMAC-SHA256 matches RFC 4231 test case 2", "[crypto]") {
     CHECK(to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")) ==
           "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     HmacSha256 keyed("Jefe");
-    CHECK(keyed.mac("what do ya want for nothing?") == hmac_sha256("Jefe", "what do ya want for nothing?"));
+    CHECK(keyed.mac("what do ya want for nothing?") ==
+          hmac_sha256("Jefe", "what do ya want for nothing?"));
     CHECK(keyed.mac("x") != keyed.mac("y"));
 }
 

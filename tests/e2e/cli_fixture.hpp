@@ -1,10 +1,10 @@
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include "support/process.hpp"
 #include "support/tempdir.hpp"
+
+#include <string>
+#include <vector>
 
 namespace lethe::test {
 

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
+#include "cli_fixture.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
-
-#include "cli_fixture.hpp"
 
 using namespace lethe::test;
 

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <SQLiteCpp/Statement.h>
-
 #include "store/database.hpp"
 #include "store/requests.hpp"
 #include "support/tempdir.hpp"
 #include "util/clock.hpp"
 #include "util/time.hpp"
+
+#include <SQLiteCpp/Statement.h>
 
 namespace lethe::test {
 
@@ -35,9 +35,7 @@ struct StoreFixture {
         return result;
     }
 
-    std::int64_t count(const std::string& sql) {
-        return db.db().execAndGet(sql).getInt64();
-    }
+    std::int64_t count(const std::string& sql) { return db.db().execAndGet(sql).getInt64(); }
 
     std::string state_of(const std::string& request_id) {
         SQLite::Statement q(db.db(), "SELECT state FROM requests WHERE request_id = ?");

@@ -1,9 +1,8 @@
-#include <catch2/catch.hpp>
-
-#include <SQLiteCpp/Transaction.h>
-
 #include "fixture.hpp"
 #include "store/audit_log.hpp"
+
+#include <SQLiteCpp/Transaction.h>
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 
@@ -22,7 +21,7 @@ TEST_CASE("appended entries form a chain from the genesis hash", "[store][audit]
     std::string prev(store::k_genesis_hash);
     int n = 0;
     while (q.executeStep()) {
-        store::AuditEntry e{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+        store::AuditEntry e{q.getColumn(0).getInt64(),  q.getColumn(1).getString(),
                             q.getColumn(2).getString(), q.getColumn(3).getString(),
                             q.getColumn(4).getString(), q.getColumn(5).getString(),
                             q.getColumn(6).getString(), q.getColumn(7).getString()};

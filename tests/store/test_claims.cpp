@@ -1,12 +1,14 @@
-#include <catch2/catch.hpp>
-
 #include "fixture.hpp"
 #include "store/claims.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 
 namespace {
-store::CallRecord ok(const char* call) { return {call, 200, "success", "", 12, false}; }
+store::CallRecord ok(const char* call) {
+    return {call, 200, "success", "", 12, false};
+}
 store::CallRecord failed(const char* call, long status) {
     return {call, status, "retryable", "HTTP " + std::to_string(status), 30, false};
 }
@@ -73,8 +75,7 @@ TEST_CASE("suppress then destroy moves to done, scrubs the identifier, finishes 
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'call.destroy'") == 1);
 }
 
-TEST_CASE("a retry is durable: attempts and next attempt live in the database",
-          "[store][claims]") {
+TEST_CASE("a retry is durable: attempts and next attempt live in the database", "[store][claims]") {
     test::StoreFixture f;
     f.insert(f.request("R1", "alice"));
     {

@@ -1,13 +1,11 @@
-#include <catch2/catch.hpp>
-
-#include <sys/stat.h>
-
-#include <SQLiteCpp/Database.h>
-
 #include "store/database.hpp"
 #include "store/migrations.hpp"
 #include "support/tempdir.hpp"
 #include "util/error.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 using namespace lethe;
 

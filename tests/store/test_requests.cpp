@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "fixture.hpp"
 #include "util/error.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 using store::InsertOutcome;

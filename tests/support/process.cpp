@@ -28,9 +28,8 @@ std::string slurp(const std::filesystem::path& p) {
 
 std::filesystem::path capture_path(const char* kind) {
     static std::atomic<int> counter{0};
-    return std::filesystem::temp_directory_path() /
-           ("lethe-proc-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "." +
-            kind);
+    return std::filesystem::temp_directory_path() / ("lethe-proc-" + std::to_string(::getpid()) +
+                                                     "-" + std::to_string(counter++) + "." + kind);
 }
 
 std::vector<std::string> build_env(const ProcessOptions& options) {
@@ -172,8 +171,12 @@ ProcessResult Process::wait(std::chrono::milliseconds timeout) {
     return r;
 }
 
-std::string Process::stdout_so_far() const { return slurp(m_out_path); }
-std::string Process::stderr_so_far() const { return slurp(m_err_path); }
+std::string Process::stdout_so_far() const {
+    return slurp(m_out_path);
+}
+std::string Process::stderr_so_far() const {
+    return slurp(m_err_path);
+}
 
 ProcessResult run(const std::vector<std::string>& argv, const ProcessOptions& options,
                   std::chrono::milliseconds timeout) {
@@ -191,9 +194,15 @@ std::string env_or_throw(const char* name) {
 }
 } // namespace
 
-std::string lethe_bin() { return env_or_throw("LETHE_BIN"); }
-std::string sandbox_bin() { return env_or_throw("LETHE_SANDBOX_BIN"); }
-std::filesystem::path source_root() { return env_or_throw("LETHE_SOURCE_ROOT"); }
+std::string lethe_bin() {
+    return env_or_throw("LETHE_BIN");
+}
+std::string sandbox_bin() {
+    return env_or_throw("LETHE_SANDBOX_BIN");
+}
+std::filesystem::path source_root() {
+    return env_or_throw("LETHE_SOURCE_ROOT");
+}
 
 int free_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -11,18 +11,18 @@ namespace lethe::test {
 
 // Result of a finished child process.
 struct ProcessResult {
-    int exit_code = -1;   // exit status, or -1 when killed by a signal
-    int signal = 0;       // the terminating signal, or 0
-    std::string out;      // everything written to stdout
-    std::string err;      // everything written to stderr
+    int exit_code = -1; // exit status, or -1 when killed by a signal
+    int signal = 0;     // the terminating signal, or 0
+    std::string out;    // everything written to stdout
+    std::string err;    // everything written to stderr
 };
 
 // Options for starting a child.
 struct ProcessOptions {
-    std::map<std::string, std::string> env;  // added to (or replacing in) the parent's environment
-    std::vector<std::string> unset_env;      // removed from the environment
-    std::optional<std::string> stdin_data;   // written to stdin, then closed (else /dev/null)
-    std::filesystem::path cwd;               // working directory (empty: inherit)
+    std::map<std::string, std::string> env; // added to (or replacing in) the parent's environment
+    std::vector<std::string> unset_env;     // removed from the environment
+    std::optional<std::string> stdin_data;  // written to stdin, then closed (else /dev/null)
+    std::filesystem::path cwd;              // working directory (empty: inherit)
 };
 
 // A running child with stdout/stderr captured to files; killed (SIGKILL) if still alive at

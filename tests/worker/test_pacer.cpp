@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "worker/pacer.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 using namespace lethe::worker;
@@ -24,8 +24,7 @@ TEST_CASE("a slow erasure costs no extra wait: the interval is measured between 
     CHECK(p.next_start() == 150);
 }
 
-TEST_CASE("ten starts per second at 100 ms, held across concurrent erasures",
-          "[worker][pacer]") {
+TEST_CASE("ten starts per second at 100 ms, held across concurrent erasures", "[worker][pacer]") {
     FakeClock clock(0);
     Pacer p(100, clock);
     int starts = 0;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "worker/retry_policy.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lethe;
 using namespace lethe::worker;
@@ -29,7 +29,7 @@ TEST_CASE("backoff doubles per attempt up to the cap, with full jitter", "[worke
     CHECK(backoff_delay(p, 4, high) == 800);
     CHECK(backoff_delay(p, 5, high) == 1'000);
     CHECK(backoff_delay(p, 60, high) == 1'000); // no overflow far beyond the cap
-    CHECK(backoff_delay(p, 5, low) == 1);        // full jitter reaches down to (almost) zero
+    CHECK(backoff_delay(p, 5, low) == 1);       // full jitter reaches down to (almost) zero
 }
 
 TEST_CASE("jitter stays within its bounds", "[worker][backoff]") {
