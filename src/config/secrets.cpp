@@ -1,0 +1,681 @@
+#include "config/secrets.hpp"
+
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <poll.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace lethe::config {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t k_max_stdout_bytes = 1 << 20;
+constexpr std::size_t k_max_stderr_bytes = 16 << 10;
+constexpr std::size_t k_max_file_bytes = 1 << 20;
+constexpr std::size_t k_max_error_detail = 300;
+constexpr auto k_term_grace = std::chrono::milliseconds(1'000);
+constexpr auto k_poll_slice = std::chrono::milliseconds(50);
+
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
+
+// Owns a file descriptor so every exit path closes it.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : m_fd(fd) {}
+    ~Fd() { reset(); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return m_fd; }
+    void reset() {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+        m_fd = -1;
+    }
+
+private:
+    int m_fd = -1;
+};
+
+std::string user_name(uid_t uid) {
+    // getpwuid_r because the worker may resolve secrets from a reload thread.
+    std::vector<char> buf(4096);
+    passwd pw{};
+    passwd* result = nullptr;
+    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) == 0 && result != nullptr) {
+        return result->pw_name;
+    }
+    return std::to_string(uid);
+}
+
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+const char* credentials_directory() {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    return (dir != nullptr && *dir != '\0') ? dir : nullptr;
+}
+
+// Applies the ssh-like policy to an open descriptor, so the file checked is the file read.
+void check_private_fd(int fd, const std::filesystem::path& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        throw ConfigError(path.string() + ": cannot stat: " + errno_text(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw ConfigError(path.string() + ": not a regular file");
+    }
+    if (is_systemd_credential(path)) {
+        return;
+    }
+    const uid_t me = ::geteuid();
+    if (st.st_uid != me) {
+        throw ConfigError(path.string() + ": owned by " + user_name(st.st_uid) +
+                          ", but lethe runs as " + user_name(me) +
+                          "; a secret file must belong to the user that reads it: run `chown " +
+                          user_name(me) + " " + path.string() + "`");
+    }
+    if ((st.st_mode & 077) != 0) {
+        throw ConfigError(path.string() + ": permissions " + octal_mode(st.st_mode) +
+                          " are too open (group or others may access it); run `chmod 600 " +
+                          path.string() + "`");
+    }
+}
+
+std::string read_fd(int fd, const std::filesystem::path& path) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw ConfigError(path.string() + ": read failed: " + errno_text(errno));
+        }
+        if (n == 0) {
+            break;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > k_max_file_bytes) {
+            throw ConfigError(path.string() + ": too large for a secret (more than 1 MiB)");
+        }
+    }
+    return out;
+}
+
+void strip_line_ends(std::string& s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
+        s.pop_back();
+    }
+}
+
+// Makes child output safe to put in a one-line error: no control characters, bounded length.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char ch : s.substr(0, k_max_error_detail)) {
+        auto c = static_cast<unsigned char>(ch);
+        out.push_back(c < 0x20 || c == 0x7f ? '?' : ch);
+    }
+    if (s.size() > k_max_error_detail) {
+        out += "...";
+    }
+    return out;
+}
+
+std::string last_nonempty_line(std::string_view text) {
+    std::string_view best;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        std::size_t end = text.find('\n', start);
+        std::string_view line =
+            text.substr(start, end == std::string_view::npos ? text.size() - start : end - start);
+        while (!line.empty() &&
+               (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+            line.remove_suffix(1);
+        }
+        if (!line.empty()) {
+            best = line;
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return std::string(best);
+}
+
+void replace_all(std::string& text, std::string_view needle, std::string_view with) {
+    if (needle.empty()) {
+        return;
+    }
+    std::size_t pos = 0;
+    while ((pos = text.find(needle, pos)) != std::string::npos) {
+        text.replace(pos, needle.size(), with);
+        pos += with.size();
+    }
+}
+
+// ---- running a *_command ------------------------------------------------------------------
+
+struct CommandOutcome {
+    int status = 0;  // raw waitpid status
+    std::string out; // stdout (bounded)
+    std::string err; // stderr (bounded)
+};
+
+class SpawnFileActions {
+public:
+    SpawnFileActions() { ::posix_spawn_file_actions_init(&m_fa); }
+    ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&m_fa); }
+    SpawnFileActions(const SpawnFileActions&) = delete;
+    SpawnFileActions& operator=(const SpawnFileActions&) = delete;
+    posix_spawn_file_actions_t* get() { return &m_fa; }
+
+private:
+    posix_spawn_file_actions_t m_fa{};
+};
+
+class SpawnAttr {
+public:
+    SpawnAttr() { ::posix_spawnattr_init(&m_attr); }
+    ~SpawnAttr() { ::posix_spawnattr_destroy(&m_attr); }
+    SpawnAttr(const SpawnAttr&) = delete;
+    SpawnAttr& operator=(const SpawnAttr&) = delete;
+    posix_spawnattr_t* get() { return &m_attr; }
+
+private:
+    posix_spawnattr_t m_attr{};
+};
+
+// Reads what is available from `fd` into `into` (keeping at most `cap` bytes); returns false at
+// end of file or on a read error.
+bool read_available(int fd, std::string& into, std::size_t cap) {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            std::size_t room = cap > into.size() ? cap - into.size() : 0;
+            into.append(buf, std::min(room, static_cast<std::size_t>(n)));
+            continue;
+        }
+        if (n == 0) {
+            return false;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+}
+
+// Waits up to `limit` for `pid` to exit; returns true and sets `status` when it did.
+bool wait_exit(pid_t pid, int& status, std::chrono::milliseconds limit) {
+    auto until = Clock::now() + limit;
+    for (;;) {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            return true;
+        }
+        if (r < 0 && errno != EINTR) {
+            status = 0;
+            return true; // ECHILD: someone else reaped it (SIGCHLD ignored); nothing to wait for
+        }
+        if (Clock::now() >= until) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+// Runs argv with stdin from /dev/null and stdout/stderr captured, in its own process group so a
+// time-out can end everything it started. Throws ConfigError (prefixed by `what`) when it cannot
+// start or does not finish in time.
+CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                           const std::string& what, const std::string& timeout_key) {
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+        throw ConfigError(what + ": pipe: " + errno_text(errno));
+    }
+    Fd out_r(out_pipe[0]);
+    Fd out_w(out_pipe[1]);
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+        throw ConfigError(what + ": pipe: " + errno_text(errno));
+    }
+    Fd err_r(err_pipe[0]);
+    Fd err_w(err_pipe[1]);
+
+    SpawnFileActions fa;
+    ::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(fa.get(), out_w.get(), 1);
+    ::posix_spawn_file_actions_adddup2(fa.get(), err_w.get(), 2);
+    // Nothing of lethe's (database, sockets) is inherited, whatever its close-on-exec flag.
+    ::posix_spawn_file_actions_addclosefrom_np(fa.get(), 3);
+
+    SpawnAttr attr;
+    // The caller may block signals (a worker waiting for SIGHUP with sigwait); the command must
+    // start with a clean mask and default handlers, or SIGTERM on time-out would not end it.
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t all;
+    sigfillset(&all);
+    ::posix_spawnattr_setsigmask(attr.get(), &none);
+    ::posix_spawnattr_setsigdefault(attr.get(), &all);
+    ::posix_spawnattr_setpgroup(attr.get(), 0);
+    ::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                               POSIX_SPAWN_SETPGROUP);
+
+    std::vector<char*> cargv;
+    std::vector<std::string> args = argv;
+    for (auto& a : args) {
+        cargv.push_back(a.data());
+    }
+    cargv.push_back(nullptr);
+
+    pid_t pid = -1;
+    int rc = ::posix_spawnp(&pid, cargv[0], fa.get(), attr.get(), cargv.data(), environ);
+    if (rc != 0) {
+        throw ConfigError(what + ": cannot run `" + argv[0] + "`: " + errno_text(rc));
+    }
+    out_w.reset();
+    err_w.reset();
+    ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
+
+    CommandOutcome result;
+    bool out_open = true;
+    bool err_open = true;
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        pollfd fds[2];
+        nfds_t n = 0;
+        if (out_open) {
+            fds[n++] = {out_r.get(), POLLIN, 0};
+        }
+        if (err_open) {
+            fds[n++] = {err_r.get(), POLLIN, 0};
+        }
+        auto remaining =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        auto slice = std::max(std::chrono::milliseconds(0), std::min(remaining, k_poll_slice));
+        if (n > 0) {
+            ::poll(fds, n, static_cast<int>(slice.count()));
+        } else {
+            // Both pipes are closed: the command is exiting (or left a background child).
+            std::this_thread::sleep_for(std::min(slice, std::chrono::milliseconds(5)));
+        }
+        if (out_open) {
+            out_open = read_available(out_r.get(), result.out, k_max_stdout_bytes);
+        }
+        if (err_open) {
+            err_open = read_available(err_r.get(), result.err, k_max_stderr_bytes);
+        }
+        // The exit of the command ends the wait even when something it started in the background
+        // still holds the pipes open.
+        pid_t r = ::waitpid(pid, &result.status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD)) {
+            if (out_open) {
+                read_available(out_r.get(), result.out, k_max_stdout_bytes);
+            }
+            if (err_open) {
+                read_available(err_r.get(), result.err, k_max_stderr_bytes);
+            }
+            if (r < 0) {
+                throw ConfigError(what + ": lost track of `" + argv[0] + "` (is SIGCHLD ignored?)");
+            }
+            return result;
+        }
+        if (Clock::now() >= deadline) {
+            ::kill(-pid, SIGTERM);
+            int status = 0;
+            if (!wait_exit(pid, status, k_term_grace)) {
+                ::kill(-pid, SIGKILL);
+                wait_exit(pid, status, std::chrono::milliseconds(5'000));
+            }
+            throw ConfigError(what + ": `" + argv[0] + "` did not finish within " +
+                              std::to_string(timeout.count()) +
+                              " ms and was killed; run it by hand to see why, or raise " +
+                              timeout_key);
+        }
+    }
+}
+
+// ---- redaction registry -------------------------------------------------------------------
+
+struct RedactionRegistry {
+    std::mutex mutex;
+    std::vector<std::string> values; // longest first, so a secret inside another goes second
+};
+
+RedactionRegistry& registry() {
+    static RedactionRegistry r;
+    return r;
+}
+
+// ---- the sources --------------------------------------------------------------------------
+
+struct SourceContext {
+    const SecretSpec& spec;
+    std::string prefix; // "FILE: customerio.api_key" or "customerio.api_key"
+    std::string key;    // "customerio.api_key"
+};
+
+Secret from_file(const SourceContext& c, const std::filesystem::path& path, std::string origin) {
+    std::string value = read_private_file(path);
+    strip_line_ends(value);
+    if (value.empty()) {
+        throw ConfigError(c.prefix + ": " + path.string() + " is empty");
+    }
+    return {std::move(value), std::move(origin)};
+}
+
+Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
+    auto argv = split_command(c.spec.command);
+    const std::string what = c.prefix + "_command";
+    CommandOutcome o = run_command(argv, timeout, what, c.key + "_command_timeout_ms");
+    std::string first = o.out.substr(0, o.out.find('\n'));
+    strip_line_ends(first);
+    std::string err_text = o.err;
+    replace_all(err_text, first, "[redacted]");
+    // The command's stderr (gcloud/vault notices) goes to the log, not to our stderr, so it
+    // keeps the log format and passes the redaction backstop.
+    std::size_t start = 0;
+    while (start < err_text.size()) {
+        std::size_t end = err_text.find('\n', start);
+        std::string line = err_text.substr(start, end == std::string::npos ? end : end - start);
+        strip_line_ends(line);
+        if (!line.empty()) {
+            spdlog::debug("{}_command: `{}` stderr: {}", c.key, argv[0], printable(line));
+        }
+        start = end == std::string::npos ? err_text.size() : end + 1;
+    }
+    std::string detail = last_nonempty_line(err_text);
+    std::string suffix = detail.empty() ? "" : " (stderr: " + printable(detail) + ")";
+    if (WIFSIGNALED(o.status)) {
+        throw ConfigError(what + ": `" + argv[0] + "` was killed by signal " +
+                          std::to_string(WTERMSIG(o.status)) + suffix);
+    }
+    if (WIFEXITED(o.status) && WEXITSTATUS(o.status) != 0) {
+        throw ConfigError(what + ": `" + argv[0] + "` exited with status " +
+                          std::to_string(WEXITSTATUS(o.status)) + suffix);
+    }
+    if (first.empty()) {
+        throw ConfigError(what + ": `" + argv[0] + "` printed nothing on its first line" + suffix);
+    }
+    register_secret_for_redaction(first);
+    return {std::move(first), "command " + argv[0]};
+}
+
+Secret from_env(const SourceContext& c) {
+    const char* v = std::getenv(c.spec.env.c_str());
+    if (v == nullptr) {
+        throw ConfigError(c.prefix + "_env: environment variable " + c.spec.env + " is not set");
+    }
+    std::string value(v);
+    strip_line_ends(value);
+    if (value.empty()) {
+        throw ConfigError(c.prefix + "_env: environment variable " + c.spec.env + " is empty");
+    }
+    return {std::move(value), "environment " + c.spec.env};
+}
+
+} // namespace
+
+bool is_systemd_credential(const std::filesystem::path& path) {
+    const char* dir = credentials_directory();
+    if (dir == nullptr) {
+        return false;
+    }
+    auto d = std::filesystem::path(dir).lexically_normal();
+    if (!d.has_filename()) {
+        d = d.parent_path(); // "/run/credentials/x/" → "/run/credentials/x"
+    }
+    return path.lexically_normal().parent_path() == d;
+}
+
+std::filesystem::path secret_file_path(std::string_view name,
+                                       const std::filesystem::path& configured_file) {
+    if (const char* dir = credentials_directory(); dir != nullptr && !name.empty()) {
+        std::filesystem::path p = std::filesystem::path(dir) / std::string(name);
+        std::error_code ec;
+        if (std::filesystem::exists(p, ec)) {
+            return p;
+        }
+    }
+    return configured_file;
+}
+
+void check_private_file(const std::filesystem::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (fd.get() < 0) {
+        throw ConfigError(path.string() + ": cannot open: " + errno_text(errno));
+    }
+    check_private_fd(fd.get(), path);
+}
+
+std::string read_private_file(const std::filesystem::path& path) {
+    // O_NONBLOCK so a FIFO planted at the path is refused instead of blocking the open.
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (fd.get() < 0) {
+        throw ConfigError(path.string() + ": cannot open: " + errno_text(errno));
+    }
+    check_private_fd(fd.get(), path);
+    return read_fd(fd.get(), path);
+}
+
+std::vector<std::string> split_command(std::string_view command) {
+    std::vector<std::string> argv;
+    std::string word;
+    bool in_word = false;
+    for (std::size_t i = 0; i < command.size(); ++i) {
+        char ch = command[i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            if (in_word) {
+                argv.push_back(std::move(word));
+                word.clear();
+                in_word = false;
+            }
+            continue;
+        }
+        in_word = true;
+        if (ch == '\'') {
+            std::size_t end = command.find('\'', i + 1);
+            if (end == std::string_view::npos) {
+                throw ConfigError("unterminated ' in command");
+            }
+            word.append(command.substr(i + 1, end - i - 1));
+            i = end;
+        } else if (ch == '"') {
+            std::size_t j = i + 1;
+            for (; j < command.size() && command[j] != '"'; ++j) {
+                if (command[j] == '\\' && j + 1 < command.size() &&
+                    (command[j + 1] == '"' || command[j + 1] == '\\')) {
+                    ++j;
+                }
+                word.push_back(command[j]);
+            }
+            if (j >= command.size()) {
+                throw ConfigError("unterminated \" in command");
+            }
+            i = j;
+        } else if (ch == '\\') {
+            if (i + 1 >= command.size()) {
+                throw ConfigError("command ends with a lone \\");
+            }
+            word.push_back(command[++i]);
+        } else {
+            word.push_back(ch);
+        }
+    }
+    if (in_word) {
+        argv.push_back(std::move(word));
+    }
+    if (argv.empty()) {
+        throw ConfigError("empty command");
+    }
+    return argv;
+}
+
+Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
+    std::string key = spec.config_prefix.empty() ? spec.name : spec.config_prefix;
+    std::string prefix = spec.config_file.empty() ? key : spec.config_file.string() + ": " + key;
+    SourceContext c{spec, prefix, key};
+
+    std::vector<std::string> configured;
+    if (!spec.file.empty()) {
+        configured.push_back(key + "_file");
+    }
+    if (!spec.command.empty()) {
+        configured.push_back(key + "_command");
+    }
+    if (!spec.env.empty()) {
+        configured.push_back(key + "_env");
+    }
+    const std::string choices = key + "_file, " + key + "_command or " + key + "_env";
+    if (configured.size() > 1) {
+        std::string list;
+        for (const auto& k : configured) {
+            list += (list.empty() ? "" : ", ") + k;
+        }
+        throw ConfigError(prefix + ": several sources are configured (" + list +
+                          "); keep exactly one of " + choices);
+    }
+
+    // Errors from below name the file or the command; this adds which key configured it.
+    auto with_context = [&](const std::string& label, auto&& read) -> Secret {
+        try {
+            return read();
+        } catch (const ConfigError& e) {
+            std::string msg = e.what();
+            if (msg.rfind(prefix, 0) == 0) {
+                throw;
+            }
+            throw ConfigError(prefix + label + ": " + msg);
+        }
+    };
+    Secret secret;
+    std::filesystem::path credential = secret_file_path(spec.name, "");
+    if (!credential.empty()) {
+        secret = with_context(" (systemd credential " + spec.name + ")", [&] {
+            return from_file(c, credential, "systemd credential " + spec.name);
+        });
+    } else if (configured.empty()) {
+        throw ConfigError(prefix + ": no source is configured; set one of " + choices +
+                          (spec.name.empty() ? std::string()
+                                             : " (or pass the systemd credential " + spec.name +
+                                                   " with LoadCredential=)"));
+    } else if (!spec.file.empty()) {
+        secret =
+            with_context("_file", [&] { return from_file(c, spec.file, "file " + spec.file); });
+    } else if (!spec.command.empty()) {
+        secret = with_context("_command", [&] { return from_command(c, command_timeout); });
+    } else {
+        secret = from_env(c);
+    }
+    register_secret_for_redaction(secret.value);
+    spdlog::debug("{}: read from {}", key, secret.origin);
+    return secret;
+}
+
+SecretSpec track_api_key_spec(const Config& config) {
+    SecretSpec spec;
+    spec.name = k_track_api_key_credential;
+    spec.file = config.customerio.api_key_file;
+    spec.command = config.customerio.api_key_command;
+    spec.env = config.customerio.api_key_env;
+    spec.config_prefix = "customerio.api_key";
+    spec.config_file = config.source;
+    return spec;
+}
+
+Secret resolve_track_api_key(const Config& config) {
+    Secret s =
+        resolve_secret(track_api_key_spec(config),
+                       std::chrono::milliseconds(config.customerio.api_key_command_timeout_ms));
+    register_secret_for_redaction(base64_encode(config.customerio.site_id + ":" + s.value));
+    return s;
+}
+
+void register_secret_for_redaction(std::string_view value) {
+    if (value.empty()) {
+        return;
+    }
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    if (std::find(r.values.begin(), r.values.end(), value) != r.values.end()) {
+        return;
+    }
+    r.values.emplace_back(value);
+    std::stable_sort(
+        r.values.begin(), r.values.end(),
+        [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+bool redact_secrets(std::string& text) {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    bool changed = false;
+    for (const auto& v : r.values) {
+        if (text.find(v) != std::string::npos) {
+            replace_all(text, v, "[redacted]");
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+std::string base64_encode(std::string_view bytes) {
+    static constexpr char k_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        auto n = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                 static_cast<unsigned char>(bytes[i + 2]);
+        out.push_back(k_alphabet[(n >> 18) & 63]);
+        out.push_back(k_alphabet[(n >> 12) & 63]);
+        out.push_back(k_alphabet[(n >> 6) & 63]);
+        out.push_back(k_alphabet[n & 63]);
+    }
+    if (i + 1 == bytes.size()) {
+        auto n = static_cast<unsigned char>(bytes[i]) << 16;
+        out.push_back(k_alphabet[(n >> 18) & 63]);
+        out.push_back(k_alphabet[(n >> 12) & 63]);
+        out += "==";
+    } else if (i + 2 == bytes.size()) {
+        auto n = (static_cast<unsigned char>(bytes[i]) << 16) |
+                 (static_cast<unsigned char>(bytes[i + 1]) << 8);
+        out.push_back(k_alphabet[(n >> 18) & 63]);
+        out.push_back(k_alphabet[(n >> 12) & 63]);
+        out.push_back(k_alphabet[(n >> 6) & 63]);
+        out.push_back('=');
+    }
+    return out;
+}
+
+} // namespace lethe::config

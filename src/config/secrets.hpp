@@ -1,0 +1,85 @@
+#pragma once
+
+#include "config/config.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lethe::config {
+
+// systemd credential names (LoadCredential=NAME:...), looked up in $CREDENTIALS_DIRECTORY.
+inline constexpr const char* k_track_api_key_credential = "track-api-key";
+inline constexpr const char* k_subject_key_credential = "subject-key";
+inline constexpr const char* k_checkpoint_key_credential = "checkpoint-key";
+inline constexpr const char* k_intake_secret_credential = "intake-secret";
+
+// Default time a `*_command` may run before it is killed.
+inline constexpr std::chrono::milliseconds k_default_command_timeout{10'000};
+
+// Where one secret may come from; empty fields are "not configured".
+struct SecretSpec {
+    std::string name;          // systemd credential name, e.g. "track-api-key"
+    std::string file;          // *_file: path of a file holding the secret (mode 0600)
+    std::string command;       // *_command: argv (split without a shell), first stdout line
+    std::string env;           // *_env: name of an environment variable
+    std::string config_prefix; // for messages: "customerio.api_key" names customerio.api_key_file…
+    std::filesystem::path config_file; // for messages: the config file the keys live in (optional)
+};
+
+// A resolved secret and where it came from.
+struct Secret {
+    std::string value;  // the secret itself: never log, print or put in an error
+    std::string origin; // e.g. "file /etc/lethe/key", "command /usr/bin/pass" — never the value
+};
+
+// Resolves a secret in this order: $CREDENTIALS_DIRECTORY/<name> when that file exists, then
+// exactly one of file / command / env. Trailing CR/LF are stripped; the value is registered for
+// log redaction. Throws lethe::ConfigError (never containing the value) when no source or several
+// are configured, a file is missing or too open, a command fails or times out, or the value is
+// empty.
+Secret resolve_secret(const SecretSpec& spec,
+                      std::chrono::milliseconds command_timeout = k_default_command_timeout);
+
+// The Track API key's sources from [customerio] api_key_* (credential "track-api-key").
+SecretSpec track_api_key_spec(const Config& config);
+
+// Resolves the Track API key with the configured command timeout, and registers both the key and
+// the Base64 of "site_id:api_key" (the HTTP Basic credential) for redaction. Throws ConfigError.
+Secret resolve_track_api_key(const Config& config);
+
+// $CREDENTIALS_DIRECTORY/<name> when that file exists, else `configured_file` (for the subject and
+// checkpoint keys, which are files created by `lethe init`).
+std::filesystem::path secret_file_path(std::string_view name,
+                                       const std::filesystem::path& configured_file);
+
+// True when `path` lies directly in $CREDENTIALS_DIRECTORY (trusted as systemd made it).
+bool is_systemd_credential(const std::filesystem::path& path);
+
+// Refuses a secret file that is not a regular file, is group/world accessible (mode & 077) or is
+// not owned by the effective user: throws ConfigError naming the file and the fix (chmod 600 /
+// chown). Files in $CREDENTIALS_DIRECTORY are accepted as they are. Throws when it cannot be read.
+void check_private_file(const std::filesystem::path& path);
+
+// Reads a secret file after check_private_file (on the same open descriptor, so the checked file
+// is the one read); the content is returned as is. Throws ConfigError.
+std::string read_private_file(const std::filesystem::path& path);
+
+// Splits a `*_command` into argv without a shell: whitespace separates words; '…' keeps
+// everything literally; "…" keeps everything but \" and \\; outside quotes \ escapes the next
+// character. Throws ConfigError on an unterminated quote or an empty command.
+std::vector<std::string> split_command(std::string_view command);
+
+// Adds a value that the log sinks replace with "[redacted]" (a backstop: the primary defence is
+// never logging secrets). Empty values are ignored; thread-safe.
+void register_secret_for_redaction(std::string_view value);
+
+// Replaces every registered secret in `text` with "[redacted]"; returns true when it changed.
+bool redact_secrets(std::string& text);
+
+// Standard Base64 (with padding) of `bytes`, as used by HTTP Basic authentication.
+std::string base64_encode(std::string_view bytes);
+
+} // namespace lethe::config
