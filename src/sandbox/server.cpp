@@ -1,0 +1,132 @@
+#include "sandbox/server.hpp"
+
+#include "sandbox/admin_handler.hpp"
+#include "sandbox/api_handler.hpp"
+#include "sandbox/context.hpp"
+#include "sandbox/responses.hpp"
+#include "sandbox/signal_thread.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <httplib.h>
+#include <memory>
+#include <thread>
+
+namespace lethe::sandbox {
+namespace {
+
+constexpr auto k_drain_limit = std::chrono::seconds(5);
+
+std::unique_ptr<httplib::Server> make_server(const Options& o) {
+    if (o.tls_cert.empty()) {
+        return std::make_unique<httplib::Server>();
+    }
+    auto server = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+    if (!server->is_valid()) {
+        throw UsageError("--tls-cert/--tls-key: cannot load " + o.tls_cert + " and " + o.tls_key +
+                         " (PEM certificate and its private key)");
+    }
+    return server;
+}
+
+// RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has no body, but
+// httplib 0.11 reads a POST like that until the connection closes (a 5 s stall, then 400).
+// `curl -X POST URL` sends exactly that, so say "Content-Length: 0" before httplib reads.
+void assume_empty_body(const httplib::Request& req) {
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+        // The request object is httplib's own non-const local; only the reference is const.
+        const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+    }
+}
+
+void configure(httplib::Server& server, const Options& o, Context& ctx) {
+    // One thread per connection: enough of them that added latency never serialises clients.
+    std::size_t threads = static_cast<std::size_t>(o.threads);
+    server.new_task_queue = [threads] {
+        return new httplib::ThreadPool(threads);
+    };
+    server.set_keep_alive_max_count(100'000);
+    server.set_payload_max_length(1 << 20);
+    server.set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+            send_json(res, 500, meta_error("lethe-sandbox: internal error"));
+        });
+    server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+        assume_empty_body(req);
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+    register_api_routes(server, ctx);
+    register_admin_routes(server, ctx);
+}
+
+int bind(httplib::Server& server, const ListenAddress& address) {
+    int port = address.port;
+    if (port == 0) {
+        port = server.bind_to_any_port(address.host);
+    } else if (!server.bind_to_port(address.host, port)) {
+        port = -1;
+    }
+    if (port <= 0) {
+        throw std::runtime_error("cannot listen on " + address.authority(address.port));
+    }
+    return port;
+}
+
+void reload_key(const Options& o, Context& ctx) {
+    if (o.api_key_file.empty()) {
+        ctx.access_log.note("SIGHUP: no --api-key-file to reload; credentials unchanged");
+        return;
+    }
+    try {
+        ctx.credentials.replace({{o.site_id, resolve_api_key(o)}});
+        ctx.access_log.note("SIGHUP: reloaded the API key from " + o.api_key_file);
+    } catch (const std::exception& e) {
+        ctx.access_log.note(std::string("SIGHUP: credentials unchanged: ") + e.what());
+    }
+}
+
+// Waits (bounded) for handlers to finish; the injected sleeps end at once on stop.
+void drain(const Context& ctx) {
+    auto deadline = std::chrono::steady_clock::now() + k_drain_limit;
+    while (ctx.in_flight.count() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+} // namespace
+
+void serve(const Options& o, const std::string& api_key) {
+    Context ctx(o.faults, {o.site_id, api_key}, o.log_limit, o.log);
+    std::atomic<bool> by_signal{false};
+    // Before any other thread exists, so every thread inherits the blocked signals.
+    SignalThread signals(
+        [&] {
+            by_signal = true;
+            ctx.stop.request_stop();
+        },
+        [&] { reload_key(o, ctx); });
+
+    auto server = make_server(o);
+    configure(*server, o, ctx);
+    int port = bind(*server, o.address);
+    std::string url = (o.tls_cert.empty() ? "http://" : "https://") + o.address.authority(port);
+    ctx.region = {o.track_url.empty() ? url : o.track_url, o.region, o.environment_id};
+
+    std::thread listener([&] {
+        server->listen_after_bind();
+        ctx.stop.request_stop();
+    });
+    std::printf("lethe-sandbox listening on %s\n", url.c_str());
+    std::fflush(stdout);
+
+    ctx.stop.wait();
+    server->stop();
+    drain(ctx);
+    std::fflush(nullptr);
+    // httplib joins its pool on the way out, and idle keep-alive connections hold threads for
+    // their full timeout; the handlers are done, so end here instead of waiting for them.
+    std::_Exit(by_signal ? 0 : 1);
+}
+
+} // namespace lethe::sandbox
