@@ -1,0 +1,492 @@
+#include "cio/track_client.hpp"
+
+#include "crypto/crypto.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace lethe::cio {
+namespace {
+
+constexpr int k_max_redirects = 3;
+constexpr std::size_t k_max_error_text = 200;
+constexpr std::string_view k_identifier_mark = "[identifier]";
+
+bool has_control_or_space(std::string_view s) {
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// An absolute http(s) URL taken apart just far enough to apply the host policy.
+struct Url {
+    std::string scheme;    // lower case
+    std::string authority; // host[:port] as written
+    std::string host;      // lower case; IPv6 literals keep their brackets
+    std::string rest;      // path and query; the fragment is dropped
+};
+
+std::optional<Url> parse_url(std::string_view text) {
+    if (text.empty() || has_control_or_space(text)) {
+        return std::nullopt;
+    }
+    const auto sep = text.find("://");
+    if (sep == std::string_view::npos || sep == 0) {
+        return std::nullopt;
+    }
+    Url url;
+    url.scheme = to_lower(text.substr(0, sep));
+    if (url.scheme != "http" && url.scheme != "https") {
+        return std::nullopt;
+    }
+    std::string_view after = text.substr(sep + 3);
+    const auto end = after.find_first_of("/?#");
+    const std::string_view authority = after.substr(0, end);
+    std::string_view rest = end == std::string_view::npos ? std::string_view{} : after.substr(end);
+    rest = rest.substr(0, rest.find('#'));
+    // User info is refused outright: "https://track.customer.io@evil.example/" is the classic
+    // way to make a foreign host look like ours.
+    if (authority.empty() || authority.find('@') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) {
+            return std::nullopt;
+        }
+        host = authority.substr(0, close + 1);
+        std::string_view tail = authority.substr(close + 1);
+        if (!tail.empty()) {
+            if (tail.front() != ':') {
+                return std::nullopt;
+            }
+            port = tail.substr(1);
+            if (port.empty()) {
+                return std::nullopt;
+            }
+        }
+    } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        if (port.empty()) {
+            return std::nullopt;
+        }
+    }
+    if (host.empty() || host == "[]") {
+        return std::nullopt;
+    }
+    if (!port.empty()) {
+        const auto n = parse_int64(port);
+        if (!n || *n < 1 || *n > 65535) {
+            return std::nullopt;
+        }
+    }
+    url.authority = std::string(authority);
+    url.host = to_lower(host);
+    url.rest = std::string(rest);
+    return url;
+}
+
+// Resolves a Location header against the URL that answered. Only absolute URLs, scheme-relative
+// ("//host/...") and absolute-path ("/...") forms are accepted; a relative path is so unusual
+// for an API that refusing it is safer than guessing.
+std::optional<Url> resolve_location(const Url& base, std::string_view location) {
+    location = trim(location);
+    if (location.starts_with("//")) {
+        return parse_url(base.scheme + ":" + std::string(location));
+    }
+    if (location.starts_with("/")) {
+        return parse_url(base.scheme + "://" + base.authority + std::string(location));
+    }
+    return parse_url(location);
+}
+
+bool is_redirect(long status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// The host may be shown in errors (it names no person), but only when it is a plain name: a
+// header can carry anything.
+std::string printable_host(std::string_view host) {
+    if (host.empty() || host.size() > 253) {
+        return {};
+    }
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                        c == ':' || c == '[' || c == ']';
+        if (!ok) {
+            return {};
+        }
+    }
+    return " (" + std::string(host) + ")";
+}
+
+std::string json_escaped(std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out.size() >= 2 ? out.substr(1, out.size() - 2) : out;
+}
+
+// "meta.error", or the "meta.errors" list joined with "; "; empty when the body says neither.
+std::string api_error_text(const std::string& body) {
+    if (body.empty()) {
+        return {};
+    }
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) {
+        return {};
+    }
+    const auto meta = json.find("meta");
+    if (meta == json.end() || !meta->is_object()) {
+        return {};
+    }
+    if (const auto error = meta->find("error"); error != meta->end() && error->is_string()) {
+        return error->get<std::string>();
+    }
+    std::string text;
+    if (const auto errors = meta->find("errors"); errors != meta->end() && errors->is_array()) {
+        for (const auto& item : *errors) {
+            std::string one;
+            if (item.is_string()) {
+                one = item.get<std::string>();
+            } else if (item.is_object()) {
+                for (const char* key : {"message", "detail", "title"}) {
+                    if (const auto f = item.find(key); f != item.end() && f->is_string()) {
+                        one = f->get<std::string>();
+                        break;
+                    }
+                }
+            }
+            if (!one.empty()) {
+                text += text.empty() ? "" : "; ";
+                text += one;
+            }
+            if (text.size() > 4 * k_max_error_text) {
+                break;
+            }
+        }
+    }
+    return text;
+}
+
+std::string status_error(long status, const std::string& body, std::string_view identifier) {
+    std::string error = "HTTP " + std::to_string(status);
+    const std::string text = sanitize_error_text(api_error_text(body), identifier);
+    if (!text.empty()) {
+        error += ": " + text;
+    }
+    return error;
+}
+
+// "." and ".." are unreserved, so they would go out unencoded and be read as dot segments
+// (".../customers/.." is "/api/v1"): a destroy could hit another resource and a 404 there would
+// look like success. Such identifiers are refused instead.
+bool addressable(std::string_view identifier) {
+    return !identifier.empty() && identifier != "." && identifier != "..";
+}
+
+CallResult refused_identifier() {
+    CallResult r;
+    r.outcome = Outcome::permanent;
+    r.error = "identifier cannot be used in a URL path";
+    return r;
+}
+
+} // namespace
+
+void validate_endpoint(const Endpoint& endpoint) {
+    const std::string key = "customerio.track_url: ";
+    const auto url = parse_url(endpoint.track_url);
+    if (!url) {
+        throw ConfigError(key + "not an http(s) URL with a host (and no user info or spaces)");
+    }
+    if (url->rest.find('?') != std::string::npos ||
+        endpoint.track_url.find('#') != std::string::npos) {
+        throw ConfigError(key + "must not have a query or fragment");
+    }
+    if (url->scheme == "https") {
+        return;
+    }
+    const bool loopback = url->host == "127.0.0.1" || url->host == "[::1]";
+    if (!loopback) {
+        throw ConfigError(key + "must use https:// (http:// is only allowed for 127.0.0.1 or "
+                                "[::1] with allow_insecure_loopback)");
+    }
+    if (!endpoint.allow_insecure_loopback) {
+        throw ConfigError(key + "http:// to a loopback address needs allow_insecure_loopback = "
+                                "true (meant for the sandbox)");
+    }
+}
+
+std::string percent_encode(std::string_view identifier) {
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(identifier.size() * 3);
+    for (char c : identifier) {
+        const auto u = static_cast<unsigned char>(c);
+        const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') ||
+                                (u >= '0' && u <= '9') || u == '-' || u == '.' || u == '_' ||
+                                u == '~';
+        if (unreserved) {
+            out += c;
+        } else {
+            out += '%';
+            out += k_hex[u >> 4];
+            out += k_hex[u & 0x0f];
+        }
+    }
+    return out;
+}
+
+Outcome classify_status(long status) {
+    if (status >= 200 && status < 300) {
+        return Outcome::success;
+    }
+    if (status == 401 || status == 403) {
+        return Outcome::auth;
+    }
+    if (status == 408 || status == 429) {
+        return Outcome::retryable;
+    }
+    if (status >= 400 && status < 500) {
+        return Outcome::permanent;
+    }
+    if (status >= 300 && status < 400) {
+        // A redirect that reaches classification could not be followed: something between
+        // lethe and Customer.io is not what the configuration says.
+        return Outcome::halt;
+    }
+    // 5xx, and anything that is not a final HTTP status at all: try again later.
+    return Outcome::retryable;
+}
+
+bool is_customerio_host(std::string_view host) {
+    const std::string h = to_lower(host);
+    constexpr std::string_view k_domain = "customer.io";
+    if (h == k_domain) {
+        return true;
+    }
+    if (h.size() <= k_domain.size() + 1 || !h.ends_with(".customer.io")) {
+        return false;
+    }
+    // The labels in front must be plain DNS labels: no empty label ("..customer.io"), nothing
+    // that a resolver or URL parser could read differently.
+    const std::string_view prefix(h.data(), h.size() - k_domain.size() - 1);
+    std::size_t label = 0;
+    for (char c : prefix) {
+        if (c == '.') {
+            if (label == 0) {
+                return false;
+            }
+            label = 0;
+            continue;
+        }
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ok || ++label > 63) {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+std::string sanitize_error_text(std::string_view text, std::string_view identifier) {
+    std::vector<std::string> needles;
+    if (!identifier.empty()) {
+        const std::string encoded = percent_encode(identifier);
+        needles = {to_lower(identifier), to_lower(encoded), to_lower(json_escaped(identifier))};
+        std::string plus = encoded;
+        for (std::size_t p = 0; (p = plus.find("%20", p)) != std::string::npos;) {
+            plus.replace(p, 3, "+");
+        }
+        needles.push_back(to_lower(plus));
+        // Longest first, so the encoded form is not half-replaced via a shorter raw match.
+        std::sort(needles.begin(), needles.end(),
+                  [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    }
+    // ASCII lower-casing keeps byte offsets, so matches found in `folded` apply to `text`.
+    const std::string folded = to_lower(text);
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        bool hit = false;
+        for (const auto& needle : needles) {
+            if (folded.compare(i, needle.size(), needle) == 0) {
+                out += k_identifier_mark;
+                i += needle.size();
+                hit = true;
+                break;
+            }
+        }
+        if (hit) {
+            continue;
+        }
+        const auto u = static_cast<unsigned char>(text[i]);
+        out += u < 0x20 || u == 0x7f ? ' ' : text[i];
+        ++i;
+    }
+    if (out.size() > k_max_error_text) {
+        std::size_t cut = k_max_error_text;
+        // Never cut inside a UTF-8 sequence: back up over continuation bytes.
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) {
+            --cut;
+        }
+        out.resize(cut);
+    }
+    return out;
+}
+
+TrackClient::TrackClient(net::HttpClient& http, Endpoint endpoint, Credentials credentials,
+                         const Clock& clock)
+    : m_http(http), m_endpoint(std::move(endpoint)), m_credentials(std::move(credentials)),
+      m_clock(clock) {
+    validate_endpoint(m_endpoint);
+    m_base = m_endpoint.track_url;
+    while (m_base.ends_with('/')) {
+        m_base.pop_back();
+    }
+}
+
+void TrackClient::set_credentials(Credentials credentials) {
+    m_credentials = std::move(credentials);
+}
+
+TrackClient::Exchange TrackClient::send(const char* method, const std::string& path,
+                                        std::string body, std::string_view identifier) {
+    net::HttpRequest req;
+    req.method = method;
+    req.url = m_base + path;
+    req.headers.emplace_back(
+        "Authorization",
+        "Basic " + crypto::base64_encode(m_credentials.site_id + ":" + m_credentials.api_key));
+    req.headers.emplace_back("Accept", "application/json");
+    if (!body.empty()) {
+        req.headers.emplace_back("Content-Type", "application/json");
+    }
+    req.body = std::move(body);
+
+    Exchange ex;
+    CallResult& r = ex.call;
+    for (int hop = 0;; ++hop) {
+        ex.response = m_http.perform(req);
+        const net::HttpResponse& res = ex.response;
+        r.latency_ms += res.latency_ms;
+        r.http_status = res.status;
+        if (res.status == 0) {
+            r.outcome = Outcome::retryable;
+            r.error = res.transport_error.empty() ? "network error" : res.transport_error;
+            return ex;
+        }
+        if (!is_redirect(res.status)) {
+            break;
+        }
+        const auto current = parse_url(req.url);
+        const auto location = res.header("location");
+        if (!location) {
+            r.outcome = Outcome::halt;
+            r.error = "HTTP " + std::to_string(res.status) + " without a Location";
+            return ex;
+        }
+        // Decided before anything is sent there: the Authorization header must never reach a
+        // host outside customer.io, nor travel in clear text.
+        const auto target = current ? resolve_location(*current, *location) : std::nullopt;
+        if (!target) {
+            r.outcome = Outcome::halt;
+            r.error = "redirect to an unusable Location refused";
+            return ex;
+        }
+        if (!is_customerio_host(target->host)) {
+            r.outcome = Outcome::halt;
+            r.error =
+                "redirect to a host outside customer.io refused" + printable_host(target->host);
+            return ex;
+        }
+        if (target->scheme != "https") {
+            r.outcome = Outcome::halt;
+            r.error = "redirect to a non-https URL refused" + printable_host(target->host);
+            return ex;
+        }
+        if (hop == k_max_redirects) {
+            r.outcome = Outcome::halt;
+            r.error = "too many redirects";
+            return ex;
+        }
+        // Method and body are kept on every redirect code: suppress and destroy are idempotent,
+        // and turning a POST into a GET (as browsers do on 301-303) would silently do nothing.
+        req.url = target->scheme + "://" + target->authority + target->rest;
+    }
+
+    const net::HttpResponse& res = ex.response;
+    r.outcome = classify_status(res.status);
+    if (r.outcome != Outcome::success) {
+        r.error = status_error(res.status, res.body, identifier);
+    }
+    if (r.outcome == Outcome::retryable) {
+        if (const auto value = res.header("retry-after")) {
+            r.retry_after_ms = parse_retry_after(*value, m_clock.now_ms());
+        }
+    }
+    return ex;
+}
+
+CallResult TrackClient::customer_call(const char* method, std::string_view identifier,
+                                      const char* suffix, std::string body) {
+    if (!addressable(identifier)) {
+        return refused_identifier();
+    }
+    const std::string path = "/api/v1/customers/" + percent_encode(identifier) + suffix;
+    return send(method, path, std::move(body), identifier).call;
+}
+
+CallResult TrackClient::suppress(std::string_view identifier) {
+    // The official clients (node, python) send an empty JSON object with this POST.
+    return customer_call("POST", identifier, "/suppress", "{}");
+}
+
+CallResult TrackClient::destroy(std::string_view identifier) {
+    CallResult r = customer_call("DELETE", identifier, "", "");
+    if (r.http_status == 404 && r.outcome == Outcome::permanent) {
+        r.outcome = Outcome::success;
+        r.already_gone = true;
+        r.error.clear();
+    }
+    return r;
+}
+
+RegionInfo TrackClient::region() {
+    RegionInfo info;
+    Exchange ex = send("GET", "/api/v1/accounts/region", "", {});
+    info.call = std::move(ex.call);
+    if (info.call.outcome != Outcome::success) {
+        return info;
+    }
+    const auto json = nlohmann::json::parse(ex.response.body, nullptr, false);
+    bool ok = !json.is_discarded() && json.is_object();
+    if (ok) {
+        const auto url = json.find("url");
+        const auto region = json.find("region");
+        const auto env = json.find("environment_id");
+        ok = url != json.end() && url->is_string() && region != json.end() && region->is_string() &&
+             env != json.end() && env->is_number_integer();
+        if (ok) {
+            info.url = url->get<std::string>();
+            info.region = region->get<std::string>();
+            info.environment_id = env->get<long long>();
+        }
+    }
+    if (!ok) {
+        info.call.outcome = Outcome::permanent;
+        info.call.error = "HTTP " + std::to_string(info.call.http_status) +
+                          ": unexpected body for the region check";
+    }
+    return info;
+}
+
+} // namespace lethe::cio

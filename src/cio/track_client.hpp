@@ -1,0 +1,125 @@
+#pragma once
+
+#include "net/http.hpp"
+#include "util/clock.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lethe::cio {
+
+// How a call ended, as the worker must act on it.
+enum class Outcome {
+    success,   // 2xx (and 404 on destroy): move on
+    retryable, // network error, timeout, 408, 429, 5xx: try again later
+    permanent, // other 4xx: this request cannot succeed as it is
+    auth,      // 401/403: the credentials are wrong; stop the worker, do not charge the request
+    halt,      // an environment problem that is not the request's fault (e.g. a redirect to a
+               // foreign host refused): stop the worker without charging the request
+};
+
+// The result of one Track API call (redirect hops included).
+struct CallResult {
+    Outcome outcome = Outcome::retryable;
+    long http_status = 0;                 // 0: no HTTP response (or none was sent)
+    std::optional<TimeMs> retry_after_ms; // delay asked for by Retry-After (retryable only)
+    // Short reason for audit and logs ("HTTP 503", "HTTP 400: <meta.error>", "timeout",
+    // "connection failed"); empty on success. Never the identifier, the key, the URL path or an
+    // Authorization header.
+    std::string error;
+    TimeMs latency_ms = 0;     // time spent waiting for the API, all hops together
+    bool already_gone = false; // destroy answered 404: the person no longer exists
+};
+
+// Track API credentials (HTTP Basic `site_id:api_key`).
+struct Credentials {
+    std::string site_id;
+    std::string api_key;
+};
+
+// The answer of GET /api/v1/accounts/region; the fields are filled only on success.
+struct RegionInfo {
+    CallResult call;
+    std::string url;
+    std::string region;
+    long long environment_id = 0;
+};
+
+// Where the Track API lives: "https://track.customer.io" or "https://track-eu.customer.io" (an
+// optional path prefix is kept, a trailing '/' is ignored).
+struct Endpoint {
+    std::string track_url;
+    bool allow_insecure_loopback = false; // permits http:// to 127.0.0.1 or [::1] (sandbox)
+};
+
+// Checks the endpoint policy: https:// with a host, no user info, query or fragment; http://
+// only for the literal loopback addresses 127.0.0.1 and [::1] ("localhost" is refused: it can
+// resolve elsewhere) and only with allow_insecure_loopback. Throws lethe::ConfigError.
+void validate_endpoint(const Endpoint& endpoint);
+
+// Percent-encodes every byte outside A-Z a-z 0-9 - . _ ~ as %XX (upper-case hex).
+std::string percent_encode(std::string_view identifier);
+
+// Parses a Retry-After value: delta-seconds or an HTTP-date (IMF-fixdate, RFC 850 or asctime).
+// Returns the delay from `now_ms` in milliseconds (0 for a date in the past, at most one day);
+// nullopt when the value is neither.
+std::optional<TimeMs> parse_retry_after(std::string_view value, TimeMs now_ms);
+
+// Classifies a final HTTP status: 2xx success; 401/403 auth; 408, 429 and 5xx retryable; other
+// 4xx permanent; 3xx halt (a redirect that could not be followed); anything else retryable.
+Outcome classify_status(long status);
+
+// True when `host` (no port, no brackets) is customer.io or a subdomain of it, compared
+// case-insensitively; false for anything else, including IP literals and a trailing dot.
+bool is_customerio_host(std::string_view host);
+
+// Makes API error text fit for the audit log: every occurrence of the identifier (raw,
+// percent-encoded in either hex case, JSON-escaped, '+' for spaces; ASCII case ignored) becomes
+// "[identifier]", control characters become spaces, and the result is cut to 200 bytes on a
+// UTF-8 boundary.
+std::string sanitize_error_text(std::string_view text, std::string_view identifier);
+
+// The Customer.io Track API calls lethe makes. Redirects are followed (at most 3 hops, method
+// and body kept) only to https:// hosts under customer.io; any other redirect target is never
+// contacted and the call ends with Outcome::halt. Not thread-safe (like its HttpClient).
+class TrackClient {
+public:
+    // Keeps references to `http` and `clock`. Throws lethe::ConfigError when the endpoint
+    // breaks the policy of validate_endpoint.
+    TrackClient(net::HttpClient& http, Endpoint endpoint, Credentials credentials,
+                const Clock& clock);
+
+    // Uses new credentials from the next call on (key rotation).
+    void set_credentials(Credentials credentials);
+
+    // POST /api/v1/customers/{id}/suppress with body "{}". An empty identifier, "." or ".."
+    // (which no URL path can carry) is a permanent failure and nothing is sent.
+    CallResult suppress(std::string_view identifier);
+
+    // DELETE /api/v1/customers/{id}; a 404 is success with already_gone. Same refusals as
+    // suppress.
+    CallResult destroy(std::string_view identifier);
+
+    // GET /api/v1/accounts/region: checks the credentials and reports the workspace's region.
+    // A 2xx whose body is not the expected JSON is a permanent failure.
+    RegionInfo region();
+
+private:
+    struct Exchange {
+        CallResult call;
+        net::HttpResponse response;
+    };
+    Exchange send(const char* method, const std::string& path, std::string body,
+                  std::string_view identifier);
+    CallResult customer_call(const char* method, std::string_view identifier, const char* suffix,
+                             std::string body);
+
+    net::HttpClient& m_http;
+    Endpoint m_endpoint;
+    std::string m_base; // track_url without a trailing '/'
+    Credentials m_credentials;
+    const Clock& m_clock;
+};
+
+} // namespace lethe::cio
