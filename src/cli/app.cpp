@@ -7,12 +7,31 @@
 
 #include <SQLiteCpp/Exception.h>
 #include <cstdio>
+#include <curl/curl.h>
 #include <iostream>
+#include <openssl/crypto.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 namespace lethe::cli {
 namespace {
+
+// `lethe --version`: this build, then the libraries actually loaded at run time (which a
+// security update may have changed since the build).
+std::string version_text() {
+    const curl_version_info_data* curl = curl_version_info(CURLVERSION_NOW);
+    std::string text =
+        std::string("lethe ") + LETHE_VERSION + " (git " + LETHE_GIT_REVISION + ")\n";
+    text += std::string("SQLite ") + sqlite3_libversion() + "\n";
+    text += std::string("libcurl ") + (curl->version != nullptr ? curl->version : "unknown");
+    if (curl->ssl_version != nullptr) {
+        text += std::string(" (") + curl->ssl_version + ")";
+    }
+    text += "\n";
+    text += std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING);
+    return text;
+}
 
 int report(ExitCode code, const std::string& message) {
     std::cerr << "lethe: error: " << message << "\n";
@@ -34,7 +53,7 @@ void satisfy(Needs needs, Context& ctx) {
 
 int app_main(int argc, char** argv) {
     CLI::App app{"lethe: durable GDPR/CCPA erasure worker for Customer.io", "lethe"};
-    app.set_version_flag("--version", std::string("lethe ") + LETHE_VERSION);
+    app.set_version_flag("--version", version_text);
     GlobalOptions options;
     app.add_option("-c,--config", options.config_file,
                    "Configuration file (default: $LETHE_CONFIG, else /etc/lethe/lethe.toml)");

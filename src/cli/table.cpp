@@ -14,10 +14,18 @@ const std::vector<CommandSpec>& command_table() {
         {"list", "List requests (subjects as digests)", Needs::database, make_list_command},
         {"cancel", "Cancel a pending request", Needs::database, make_cancel_command},
         {"retry", "Put dead requests back in the queue", Needs::database, make_retry_command},
+        {"run", "Erase queued people from Customer.io: suppress, then destroy", Needs::database,
+         make_run_command},
+        {"check", "Check the Customer.io credentials and region", Needs::config,
+         make_check_command},
         {"extend", "Extend a request's deadline once by two months (Art. 12(3) GDPR)",
          Needs::database, make_extend_command},
-        {"config", "Show the effective configuration (`config show`; secrets masked)", Needs::config,
-         make_config_command},
+        {"config", "Show the effective configuration (`config show`; secrets masked)",
+         Needs::config, make_config_command},
+        {"audit", "Verify, export and sign the audit log; look up one subject", Needs::flags_only,
+         make_audit_command},
+        {"report", "Deadline compliance report (text, JSON or HTML)", Needs::database,
+         make_report_command},
     };
     return k_table;
 }

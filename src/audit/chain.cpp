@@ -1,0 +1,222 @@
+#include "audit/chain.hpp"
+
+#include <charconv>
+#include <openssl/err.h>
+#include <stdexcept>
+
+namespace lethe::audit {
+namespace {
+
+constexpr std::string_view k_domain_tag = "lethe.audit.v1";
+constexpr char k_hex_digits[] = "0123456789abcdef";
+
+void append_field(std::string& out, std::string_view field) {
+    const auto n = static_cast<std::uint32_t>(field.size());
+    const char len[4] = {static_cast<char>(n >> 24 & 0xff), static_cast<char>(n >> 16 & 0xff),
+                         static_cast<char>(n >> 8 & 0xff), static_cast<char>(n & 0xff)};
+    out.append(len, 4);
+    out.append(field);
+}
+
+std::string short_hash(std::string_view h) {
+    if (h.size() <= 16) {
+        return std::string(h);
+    }
+    return std::string(h.substr(0, 16)) + "...";
+}
+
+} // namespace
+
+bool is_hash_hex(std::string_view s) {
+    if (s.size() != 64) {
+        return false;
+    }
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void EntryHasher::MdDeleter::operator()(EVP_MD* md) const {
+    EVP_MD_free(md);
+}
+
+EntryHasher::EntryHasher()
+    // An explicitly fetched digest: OpenSSL 3 would otherwise look SHA-256 up again on every
+    // EVP_DigestInit_ex, which costs more than hashing a short entry.
+    : m_md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), m_ctx(EVP_MD_CTX_new()) {
+    if (!m_md || !m_ctx) {
+        ERR_clear_error();
+        throw std::runtime_error("OpenSSL: cannot set up SHA-256");
+    }
+    m_buf.reserve(4096);
+}
+
+std::string_view EntryHasher::hash_hex(const AuditEntryView& e) {
+    char seq_text[24];
+    auto [end, ec] = std::to_chars(std::begin(seq_text), std::end(seq_text), e.seq);
+    (void)ec; // an int64 always fits in 24 characters
+
+    m_buf.clear(); // keeps its capacity: no allocation once warmed up
+    append_field(m_buf, k_domain_tag);
+    append_field(m_buf, std::string_view(seq_text, static_cast<std::size_t>(end - seq_text)));
+    append_field(m_buf, e.at);
+    append_field(m_buf, e.event);
+    append_field(m_buf, e.request_ref);
+    append_field(m_buf, e.subject_digest);
+    append_field(m_buf, e.detail);
+    append_field(m_buf, e.prev_hash);
+
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestInit_ex2(m_ctx.get(), m_md.get(), nullptr) != 1 ||
+        EVP_DigestUpdate(m_ctx.get(), m_buf.data(), m_buf.size()) != 1 ||
+        EVP_DigestFinal_ex(m_ctx.get(), digest, &len) != 1 || len != 32) {
+        ERR_clear_error();
+        throw std::runtime_error("OpenSSL: SHA-256 failed");
+    }
+    for (unsigned int i = 0; i < 32; ++i) {
+        m_hex[2 * i] = k_hex_digits[digest[i] >> 4];
+        m_hex[2 * i + 1] = k_hex_digits[digest[i] & 0x0f];
+    }
+    return {m_hex.data(), m_hex.size()};
+}
+
+ChainVerifier ChainVerifier::from_genesis() {
+    return anchored(1, std::string(store::k_genesis_hash));
+}
+
+ChainVerifier ChainVerifier::anchored(std::int64_t first_seq, std::string prev_hash) {
+    ChainVerifier v;
+    v.m_next_seq = first_seq;
+    v.m_last_hash = prev_hash;
+    v.m_prev_hash = std::move(prev_hash);
+    return v;
+}
+
+ChainVerifier ChainVerifier::self_anchored() {
+    return ChainVerifier();
+}
+
+void ChainVerifier::expect(std::int64_t size, std::string hash, std::string source) {
+    m_expect.emplace(size, Expectation{std::move(hash), std::move(source)});
+}
+
+bool ChainVerifier::fail(std::int64_t seq, std::string what) {
+    if (!m_failure) {
+        m_failure = ChainFailure{seq, std::move(what)};
+    }
+    return false;
+}
+
+bool ChainVerifier::check_expectations_at(std::int64_t seq, std::string_view hash) {
+    auto [begin, end] = m_expect.equal_range(seq);
+    for (auto it = begin; it != end; ++it) {
+        if (it->second.hash != hash) {
+            // The entry itself is consistent with its neighbours, so the log was rewritten
+            // from this entry (or an earlier one) on, hashes and all.
+            return fail(seq == 0 ? 1 : seq, "hash " + short_hash(hash) + " differs from " +
+                                                it->second.source + ", which signed " +
+                                                short_hash(it->second.hash) + " for seq " +
+                                                std::to_string(seq) +
+                                                ": the log was rewritten at or before this entry");
+        }
+    }
+    m_expect.erase(begin, end);
+    return true;
+}
+
+bool ChainVerifier::add(const AuditEntryView& e) {
+    if (m_failure) {
+        return false;
+    }
+    const bool first = m_count == 0;
+    if (m_next_seq && e.seq != *m_next_seq) {
+        if (e.seq > *m_next_seq) {
+            return fail(*m_next_seq,
+                        "missing: the next entry is seq " + std::to_string(e.seq) + ", so seq " +
+                            std::to_string(*m_next_seq) +
+                            (e.seq - 1 > *m_next_seq ? " to " + std::to_string(e.seq - 1) : "") +
+                            " is absent");
+        }
+        return fail(e.seq, "out of order: expected seq " + std::to_string(*m_next_seq));
+    }
+    if (!is_hash_hex(e.prev_hash)) {
+        return fail(e.seq, "prev_hash is not 64 lower-case hex digits");
+    }
+    if (!is_hash_hex(e.hash)) {
+        return fail(e.seq, "hash is not 64 lower-case hex digits");
+    }
+    if (m_prev_hash && e.prev_hash != *m_prev_hash) {
+        if (first) {
+            return fail(e.seq, e.seq == 1 ? "prev_hash of the first entry is not the genesis hash"
+                                          : "prev_hash does not match the anchor (seq " +
+                                                std::to_string(e.seq - 1) + " should have hash " +
+                                                short_hash(*m_prev_hash) + ")");
+        }
+        return fail(e.seq, "prev_hash does not match the hash of seq " + std::to_string(e.seq - 1) +
+                               " (an entry before it was changed, inserted or removed)");
+    }
+    if (first) {
+        // Expectations before the first entry cannot be checked, except at the anchor itself.
+        m_first_seq = e.seq;
+        m_first_prev_hash = std::string(e.prev_hash);
+        if (!m_expect.empty() && m_expect.begin()->first < e.seq - 1) {
+            const auto& [size, exp] = *m_expect.begin();
+            return fail(e.seq, exp.source + " covers seq " + std::to_string(size) +
+                                   ", which is before the first entry here; it cannot be checked");
+        }
+        if (!check_expectations_at(e.seq - 1, e.prev_hash)) {
+            return false;
+        }
+    }
+    std::string_view computed = m_hasher.hash_hex(e);
+    if (computed != e.hash) {
+        return fail(e.seq, "hash does not match the entry's contents (stored " +
+                               short_hash(e.hash) + ", computed " + short_hash(computed) +
+                               "): the entry was changed");
+    }
+    if (!m_expect.empty() && m_expect.begin()->first == e.seq &&
+        !check_expectations_at(e.seq, e.hash)) {
+        return false;
+    }
+    ++m_count;
+    m_last_seq = e.seq;
+    m_last_hash.assign(e.hash);
+    m_next_seq = e.seq + 1;
+    if (m_prev_hash) {
+        m_prev_hash->assign(e.hash);
+    } else {
+        m_prev_hash.emplace(e.hash);
+    }
+    return true;
+}
+
+bool ChainVerifier::finish() {
+    if (m_failure) {
+        return false;
+    }
+    if (m_count == 0 && m_next_seq) {
+        // No entries: only the anchor itself can be compared.
+        if (!check_expectations_at(*m_next_seq - 1, m_last_hash)) {
+            return false;
+        }
+    }
+    if (!m_expect.empty()) {
+        const auto& [size, exp] = *m_expect.begin();
+        const std::int64_t next = m_count == 0 ? m_next_seq.value_or(1) : m_last_seq + 1;
+        if (size < next - 1) {
+            return fail(size, exp.source + " covers seq " + std::to_string(size) +
+                                  ", which is before the first entry here; it cannot be checked");
+        }
+        auto last = m_expect.rbegin();
+        return fail(next, "missing: " + last->second.source + " covers " +
+                              std::to_string(last->first) + " entries but the log ends at seq " +
+                              std::to_string(next - 1) + " (entries were removed from the end)");
+    }
+    return true;
+}
+
+} // namespace lethe::audit

@@ -1,0 +1,279 @@
+#include "audit/checkpoint.hpp"
+
+#include "audit/chain.hpp"
+#include "audit/keys.hpp"
+#include "store/audit_queries.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <cstdio>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lethe::audit {
+namespace {
+
+constexpr std::string_view k_latest_name = "latest.note";
+
+std::string hostname() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+        return "localhost";
+    }
+    return buf;
+}
+
+// A checkpoint signed earlier that the new one must extend.
+struct PriorCheckpoint {
+    Checkpoint checkpoint;
+    std::string source;
+};
+
+std::optional<PriorCheckpoint> read_prior(std::string_view note, const std::string& source,
+                                          const NoteVerifierKey& key) {
+    std::string error;
+    auto parsed = parse_note(note, error);
+    if (!parsed) {
+        throw Error(ExitCode::failure, source + ": " + error);
+    }
+    NoteCheck check = check_note(*parsed, key);
+    if (check == NoteCheck::no_signature) {
+        // Signed by another key (the key or origin was changed): it says nothing about this log
+        // as it is configured now, so it can neither block nor anchor the new checkpoint.
+        spdlog::warn("{}: not signed by the current checkpoint key; not used as an anchor", source);
+        return std::nullopt;
+    }
+    if (check == NoteCheck::bad_signature) {
+        throw Error(ExitCode::failure, source + ": " + describe(check) + "; refusing to sign");
+    }
+    auto cp = parse_checkpoint_text(parsed->text, error);
+    if (!cp) {
+        throw Error(ExitCode::failure, source + ": " + error);
+    }
+    return PriorCheckpoint{std::move(*cp), source};
+}
+
+void ensure_private_dir(const std::filesystem::path& dir) {
+    if (std::filesystem::exists(dir)) {
+        return;
+    }
+    std::filesystem::create_directories(dir);
+    ::chmod(dir.c_str(), 0700);
+}
+
+} // namespace
+
+std::string checkpoint_text(const Checkpoint& cp) {
+    if (!valid_note_key_name(cp.origin)) {
+        throw std::invalid_argument("checkpoint origin is not a valid note key name");
+    }
+    auto raw = from_hex(cp.head_hash);
+    if (!is_hash_hex(cp.head_hash) || !raw) {
+        throw std::invalid_argument("checkpoint head hash is not 64 hex digits");
+    }
+    return cp.origin + "\n" + std::to_string(cp.size) + "\n" + crypto::base64_encode(*raw) + "\n";
+}
+
+std::optional<Checkpoint> parse_checkpoint_text(std::string_view text, std::string& error) {
+    std::string_view lines[3];
+    for (auto& line : lines) {
+        auto eol = text.find('\n');
+        if (eol == std::string_view::npos) {
+            error = "checkpoint text has fewer than three lines";
+            return std::nullopt;
+        }
+        line = text.substr(0, eol);
+        text.remove_prefix(eol + 1);
+        if (line.empty()) {
+            error = "checkpoint text has an empty line";
+            return std::nullopt;
+        }
+    }
+    // Extension lines are allowed by the format; lethe writes none and ignores any.
+    Checkpoint cp;
+    cp.origin = lines[0];
+    auto size = parse_int64(lines[1]);
+    if (!size || (lines[1].size() > 1 && lines[1][0] == '0')) {
+        error = "checkpoint size is not a decimal number without leading zeros";
+        return std::nullopt;
+    }
+    cp.size = *size;
+    std::string raw;
+    if (!crypto::base64_decode(lines[2], raw) || raw.size() != crypto::k_sha256_size ||
+        crypto::base64_encode(raw) != lines[2]) {
+        error = "checkpoint root hash is not the Base64 of 32 bytes";
+        return std::nullopt;
+    }
+    cp.head_hash = to_hex(raw);
+    return cp;
+}
+
+std::string checkpoint_origin(const config::Config& cfg) {
+    std::string origin = cfg.audit.origin.empty() ? "lethe/" + hostname() : cfg.audit.origin;
+    if (!valid_note_key_name(origin)) {
+        throw ConfigError((cfg.source.empty() ? std::string("config") : cfg.source.string()) +
+                          ": audit.origin: \"" + origin +
+                          "\" cannot name a checkpoint key (no spaces, no '+', not empty)");
+    }
+    return origin;
+}
+
+CheckpointSigner CheckpointSigner::from_config(const config::Config& cfg) {
+    return CheckpointSigner(checkpoint_origin(cfg),
+                            load_checkpoint_key(cfg.audit.checkpoint_key_file));
+}
+
+CheckpointSigner::CheckpointSigner(std::string origin, crypto::Ed25519Key key)
+    : m_origin(std::move(origin)), m_key(std::move(key)),
+      m_verifier(note_verifier_key(m_origin, m_key)) {
+}
+
+std::string CheckpointSigner::sign(std::int64_t size, std::string_view head_hash) const {
+    return sign_note(checkpoint_text(Checkpoint{m_origin, size, std::string(head_hash)}), m_origin,
+                     m_key);
+}
+
+NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
+                                     const config::Config* cfg) {
+    if (key_text) {
+        std::string text = *key_text;
+        std::string error;
+        // A value that is not itself a key may be a file holding one.
+        if (text.find('+') == std::string::npos || std::filesystem::exists(text)) {
+            text = read_file(text);
+        }
+        auto key = parse_verifier_key(text, error);
+        if (!key) {
+            throw ConfigError("--key: " + error);
+        }
+        return *key;
+    }
+    if (cfg == nullptr) {
+        throw ConfigError("no verifier key: give --key or a configuration with a checkpoint key");
+    }
+    return CheckpointSigner::from_config(*cfg).verifier_key();
+}
+
+std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerifierKey& key,
+                                          std::string& error) {
+    auto parsed = parse_note(note, error);
+    if (!parsed) {
+        return std::nullopt;
+    }
+    NoteCheck check = check_note(*parsed, key);
+    if (check != NoteCheck::ok) {
+        std::string signers;
+        for (const auto& s : parsed->signatures) {
+            char id[9];
+            std::snprintf(id, sizeof id, "%08x", s.id);
+            signers += (signers.empty() ? "" : ", ") + s.name + "+" + id;
+        }
+        error = std::string(describe(check)) + " (trusted key " + key.name + ", signed by " +
+                signers + ")";
+        return std::nullopt;
+    }
+    auto cp = parse_checkpoint_text(parsed->text, error);
+    if (!cp) {
+        return std::nullopt;
+    }
+    if (cp->origin != key.name) {
+        error =
+            "checkpoint origin \"" + cp->origin + "\" is not the key's name \"" + key.name + "\"";
+        return std::nullopt;
+    }
+    return cp;
+}
+
+std::string checkpoint_file_name(std::int64_t size, std::string_view head_hash) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "checkpoint-%012lld-%.8s.note", static_cast<long long>(size),
+                  std::string(head_hash.substr(0, 8)).c_str());
+    return buf;
+}
+
+std::filesystem::path write_checkpoint(store::Database& db, const config::Config& cfg,
+                                       const Clock& clock) {
+    const auto signer = CheckpointSigner::from_config(cfg);
+    const auto& dir = cfg.audit.checkpoint_dir;
+    store::ChainHead head;
+    std::optional<store::StoredCheckpoint> stored;
+    {
+        store::AuditSnapshot snap(db);
+        head = snap.head();
+        stored = snap.latest_checkpoint();
+
+        // The newest checkpoints signed before, from the database and from the directory that
+        // is shipped off the machine (the database copy may have been removed with the log).
+        std::vector<PriorCheckpoint> priors;
+        if (stored) {
+            if (auto p = read_prior(
+                    stored->note, "checkpoint #" + std::to_string(stored->id) + " in the database",
+                    signer.verifier_key())) {
+                priors.push_back(std::move(*p));
+            }
+        }
+        const auto latest_file = dir / k_latest_name;
+        if (std::filesystem::exists(latest_file)) {
+            if (auto p = read_prior(read_file(latest_file), latest_file.string(),
+                                    signer.verifier_key())) {
+                priors.push_back(std::move(*p));
+            }
+        }
+
+        // The new checkpoint must extend every earlier one: same hash at the earlier size, and
+        // a valid chain from the newest of them up to the head.
+        const PriorCheckpoint* newest = nullptr;
+        for (const auto& p : priors) {
+            if (p.checkpoint.size > head.size) {
+                throw Error(ExitCode::failure,
+                            "audit log: refusing to sign: " + p.source + " covers " +
+                                std::to_string(p.checkpoint.size) + " entries but the log has " +
+                                std::to_string(head.size) + " (entries were removed)");
+            }
+            auto at = p.checkpoint.size == 0 ? std::optional<std::string>(store::k_genesis_hash)
+                                             : snap.hash_at(p.checkpoint.size);
+            if (!at || *at != p.checkpoint.head_hash) {
+                throw Error(ExitCode::failure, "audit log: refusing to sign: seq " +
+                                                   std::to_string(p.checkpoint.size) +
+                                                   " differs from " + p.source +
+                                                   " (the log was rewritten)");
+            }
+            if (newest == nullptr || p.checkpoint.size > newest->checkpoint.size) {
+                newest = &p;
+            }
+        }
+        auto verifier = newest == nullptr ? ChainVerifier::from_genesis()
+                                          : ChainVerifier::anchored(newest->checkpoint.size + 1,
+                                                                    newest->checkpoint.head_hash);
+        const std::int64_t from = newest == nullptr ? 1 : newest->checkpoint.size + 1;
+        store::AuditCursor cursor(db, store::SeqRange{from, head.size});
+        store::AuditEntryView e;
+        while (cursor.next(e) && verifier.add(e)) {
+        }
+        if (!verifier.finish() || verifier.last_hash() != head.hash) {
+            const auto& f = verifier.failure();
+            throw Error(ExitCode::failure, "audit log: refusing to sign: seq " +
+                                               std::to_string(f ? f->seq : head.size) + ": " +
+                                               (f ? f->what : "the head does not match the chain"));
+        }
+    }
+
+    const auto path = dir / checkpoint_file_name(head.size, head.hash);
+    const bool unchanged = stored && stored->size == head.size && stored->head_hash == head.hash;
+    if (unchanged && std::filesystem::exists(path)) {
+        return path;
+    }
+    const std::string note = signer.sign(head.size, head.hash);
+    if (!unchanged) {
+        store::insert_checkpoint(db, clock.now_ms(), head.size, head.hash, note);
+    }
+    ensure_private_dir(dir);
+    write_file_atomic(path, note);
+    write_file_atomic(dir / k_latest_name, note);
+    return path;
+}
+
+} // namespace lethe::audit

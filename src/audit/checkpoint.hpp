@@ -1,0 +1,78 @@
+#pragma once
+
+#include "audit/note.hpp"
+#include "config/config.hpp"
+#include "crypto/crypto.hpp"
+#include "store/database.hpp"
+#include "util/clock.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// Signed checkpoints of the audit log: C2SP tlog-checkpoint notes over (origin, size, head hash),
+// signed with the Ed25519 checkpoint key (docs/audit-format.md, "Checkpoints").
+namespace lethe::audit {
+
+// What a checkpoint states: the log named `origin` had `size` entries, the last one hashing to
+// `head_hash` (hex; the genesis hash when size is 0). It is the chain head, not a Merkle root.
+struct Checkpoint {
+    std::string origin;
+    std::int64_t size = 0;
+    std::string head_hash;
+};
+
+// The note text "<origin>\n<size>\n<base64(head hash bytes)>\n". Throws std::invalid_argument
+// when the origin is not a valid key name or the hash is not 64 hex digits.
+std::string checkpoint_text(const Checkpoint& cp);
+
+// Parses a note text back into a checkpoint; nullopt (reason in `error`) when malformed.
+std::optional<Checkpoint> parse_checkpoint_text(std::string_view text, std::string& error);
+
+// The origin (and note key name) of this installation's log: [audit] origin, else
+// "lethe/<hostname>". Throws lethe::ConfigError when it cannot be a note key name.
+std::string checkpoint_origin(const config::Config& cfg);
+
+// Signs checkpoints with the configured key under the configured origin.
+class CheckpointSigner {
+public:
+    // Loads the checkpoint key. Throws lethe::ConfigError naming the key file or the origin.
+    static CheckpointSigner from_config(const config::Config& cfg);
+    CheckpointSigner(std::string origin, crypto::Ed25519Key key);
+
+    // The signed note for (size, head hash). Throws std::invalid_argument on a malformed hash.
+    std::string sign(std::int64_t size, std::string_view head_hash) const;
+    const std::string& origin() const { return m_origin; }
+    // The key that verifies this signer's notes.
+    const NoteVerifierKey& verifier_key() const { return m_verifier; }
+
+private:
+    std::string m_origin;
+    crypto::Ed25519Key m_key;
+    NoteVerifierKey m_verifier;
+};
+
+// The trusted verifier key: `key_text` (a verifier key, or a file holding one) when given, else
+// derived from the configured checkpoint key. Throws lethe::ConfigError when neither works.
+NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
+                                     const config::Config* cfg);
+
+// Parses a signed checkpoint and checks its signature against `key` and its origin against the
+// key's name. Returns nullopt with the reason in `error` when any of that fails.
+std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerifierKey& key,
+                                          std::string& error);
+
+// Signs the current head after checking that the log is consistent with the latest checkpoint
+// already signed (none are ever signed over a rewritten log), stores the note in the checkpoints
+// table and writes it atomically (mode 0600) into checkpoint_dir, also as `latest.note`. When the
+// head is unchanged since the last checkpoint, nothing new is written. Returns the note's path.
+// Throws lethe::Error (failure) when the log is inconsistent, ConfigError for a bad key.
+std::filesystem::path write_checkpoint(store::Database& db, const config::Config& cfg,
+                                       const Clock& clock);
+
+// Name of the file a checkpoint is written to inside checkpoint_dir.
+std::string checkpoint_file_name(std::int64_t size, std::string_view head_hash);
+
+} // namespace lethe::audit

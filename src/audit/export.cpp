@@ -1,0 +1,219 @@
+#include "audit/export.hpp"
+
+#include "audit/chain.hpp"
+#include "audit/flat_json.hpp"
+#include "audit/output.hpp"
+#include "store/audit_queries.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/time.hpp"
+
+#include <charconv>
+
+namespace lethe::audit {
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(std::begin(buf), std::end(buf), v);
+    (void)ec;
+    out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void append_member(std::string& out, std::string_view key, std::string_view value, bool& ok) {
+    out.push_back(',');
+    out.push_back('"');
+    out.append(key);
+    out.append("\":");
+    ok = append_json_literal(out, value) && ok;
+}
+
+void append_jsonl_entry(std::string& out, const store::AuditEntryView& e) {
+    bool ok = true;
+    out.append("{\"seq\":");
+    append_int(out, e.seq);
+    append_member(out, "at", e.at, ok);
+    append_member(out, "event", e.event, ok);
+    append_member(out, "request_ref", e.request_ref, ok);
+    append_member(out, "subject_digest", e.subject_digest, ok);
+    append_member(out, "detail", e.detail, ok);
+    append_member(out, "prev_hash", e.prev_hash, ok);
+    append_member(out, "hash", e.hash, ok);
+    out.append("}\n");
+    if (!ok) {
+        throw Error(ExitCode::failure, "audit log: seq " + std::to_string(e.seq) +
+                                           ": a field is not valid UTF-8 and cannot be exported "
+                                           "byte for byte");
+    }
+}
+
+void append_csv_field(std::string& out, std::string_view s) {
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out.append(s);
+        return;
+    }
+    out.push_back('"');
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '"') {
+            out.append(s.substr(run, i + 1 - run));
+            out.push_back('"');
+            run = i + 1;
+        }
+    }
+    out.append(s.substr(run));
+    out.push_back('"');
+}
+
+void append_csv_entry(std::string& out, const store::AuditEntryView& e) {
+    append_int(out, e.seq);
+    for (std::string_view f :
+         {e.at, e.event, e.request_ref, e.subject_digest, e.detail, e.prev_hash, e.hash}) {
+        out.push_back(',');
+        append_csv_field(out, f);
+    }
+    out.append("\r\n");
+}
+
+void append_optional_time(std::string& out, std::string_view key, const std::optional<TimeMs>& t) {
+    out.append(",\"");
+    out.append(key);
+    out.append("\":");
+    if (t) {
+        append_json_literal(out, format_iso8601_ms(*t));
+    } else {
+        out.append("null");
+    }
+}
+
+void append_optional_int(std::string& out, std::string_view key, std::int64_t v, bool present) {
+    out.append(",\"");
+    out.append(key);
+    out.append("\":");
+    if (present) {
+        append_int(out, v);
+    } else {
+        out.append("null");
+    }
+}
+
+// The trailer: one JSON object holding the signed checkpoints and what they cover.
+std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
+                         const ExportOptions& options, const ChainVerifier& chain,
+                         const store::ChainHead& head) {
+    const bool any = chain.count() > 0;
+    std::string out = "{\"type\":\"checkpoint\"";
+    bool ok = true;
+    append_member(out, "format", k_export_format, ok);
+    append_member(out, "origin", signer.origin(), ok);
+    append_member(out, "key", format_verifier_key(signer.verifier_key()), ok);
+    append_optional_int(out, "first_seq", chain.first_seq(), any);
+    append_optional_int(out, "last_seq", chain.last_seq(), any);
+    append_optional_int(out, "count", chain.count(), true);
+    append_optional_time(out, "since", options.since);
+    append_optional_time(out, "until", options.until);
+    append_optional_int(out, "log_size", head.size, true);
+    append_member(out, "log_head", head.hash, ok);
+    append_member(out, "exported_at", format_iso8601_ms(clock.now_ms()), ok);
+    // Three signed checkpoints: `start_note` fixes where the export begins (the hash its first
+    // entry links to), `end_note` vouches for its last entry and so for every entry before it,
+    // `head_note` states the whole log at export time. For an empty export all three are the head.
+    const std::string head_note = signer.sign(head.size, head.hash);
+    append_member(out, "start_note",
+                  any ? signer.sign(chain.first_seq() - 1, chain.first_prev_hash()) : head_note,
+                  ok);
+    append_member(out, "end_note",
+                  any ? signer.sign(chain.last_seq(), chain.last_hash()) : head_note, ok);
+    append_member(out, "head_note", head_note, ok);
+    out.append("}\n");
+    return out;
+}
+
+} // namespace
+
+std::filesystem::path csv_sidecar_path(const std::filesystem::path& csv) {
+    auto p = csv;
+    p += ".checkpoint.json";
+    return p;
+}
+
+ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& signer,
+                               const Clock& clock, const ExportOptions& options) {
+    if (options.format == ExportFormat::csv && options.output.empty()) {
+        throw Error(ExitCode::usage,
+                    "CSV exports need -o FILE: the signed checkpoint is written beside it");
+    }
+    store::AuditSnapshot snap(db);
+    const store::ChainHead head = snap.head();
+    std::optional<store::SeqRange> range;
+    if (options.since || options.until) {
+        auto iso = [](const std::optional<TimeMs>& t) {
+            return t ? std::optional<std::string>(format_iso8601_ms(*t)) : std::nullopt;
+        };
+        range = snap.seq_range_for_time(iso(options.since), iso(options.until));
+    } else if (head.size > 0) {
+        range = store::SeqRange{1, head.size};
+    }
+
+    // A range that starts at seq 1 is anchored by the genesis hash; any other range by the hash
+    // of the entry just before it, which the export's start_note then signs.
+    auto chain = ChainVerifier::from_genesis();
+    if (range && range->first > 1) {
+        auto anchor = snap.hash_at(range->first - 1);
+        if (!anchor) {
+            throw Error(ExitCode::failure, "audit log: seq " + std::to_string(range->first - 1) +
+                                               " is missing (run `lethe audit verify`)");
+        }
+        chain = ChainVerifier::anchored(range->first, *anchor);
+    }
+    if (auto stored = snap.latest_checkpoint();
+        stored && range && stored->size >= range->first - 1 && stored->size <= range->last) {
+        chain.expect(stored->size, stored->head_hash,
+                     "checkpoint #" + std::to_string(stored->id) + " in the database");
+    }
+
+    OutputFile out(options.output);
+    if (options.format == ExportFormat::csv) {
+        out.write("seq,at,event,request_ref,subject_digest,detail,prev_hash,hash\r\n");
+    }
+    if (range) {
+        store::AuditCursor cursor(db, *range);
+        store::AuditEntryView e;
+        while (cursor.next(e)) {
+            if (!chain.add(e)) {
+                break;
+            }
+            if (options.format == ExportFormat::jsonl) {
+                append_jsonl_entry(out.buffer(), e);
+            } else {
+                append_csv_entry(out.buffer(), e);
+            }
+            out.flush_if_full();
+        }
+    }
+    if (!chain.finish()) {
+        // Never sign a broken chain; the partial file is removed by OutputFile.
+        throw Error(ExitCode::failure, "audit log: refusing to sign the export: seq " +
+                                           std::to_string(chain.failure()->seq) + ": " +
+                                           chain.failure()->what + " (run `lethe audit verify`)");
+    }
+
+    ExportSummary summary;
+    summary.count = chain.count();
+    summary.first_seq = chain.first_seq();
+    summary.last_seq = chain.last_seq();
+    summary.log_size = head.size;
+    const std::string trailer = trailer_json(signer, clock, options, chain, head);
+    if (options.format == ExportFormat::jsonl) {
+        out.write(trailer);
+        out.commit();
+    } else {
+        out.commit();
+        summary.sidecar = csv_sidecar_path(options.output);
+        write_file_atomic(summary.sidecar, trailer);
+    }
+    summary.bytes = out.bytes();
+    return summary;
+}
+
+} // namespace lethe::audit

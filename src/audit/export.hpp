@@ -1,0 +1,56 @@
+#pragma once
+
+#include "audit/checkpoint.hpp"
+#include "store/database.hpp"
+#include "util/clock.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// `lethe audit export`: the audit log as JSON Lines or CSV with a signed checkpoint
+// (docs/audit-format.md, "Export files").
+namespace lethe::audit {
+
+// The value of the trailer's "format" member.
+inline constexpr std::string_view k_export_format = "lethe-audit-export/1";
+
+// The entry columns, in the order they are written.
+inline constexpr const char* k_entry_fields[] = {
+    "seq", "at", "event", "request_ref", "subject_digest", "detail", "prev_hash", "hash"};
+
+// Output format of an export.
+enum class ExportFormat { jsonl, csv };
+
+// What to export and where.
+struct ExportOptions {
+    ExportFormat format = ExportFormat::jsonl;
+    std::optional<TimeMs> since;  // entries at or after this time
+    std::optional<TimeMs> until;  // entries before this time
+    std::filesystem::path output; // empty: stdout (JSON Lines only)
+};
+
+// What an export wrote.
+struct ExportSummary {
+    std::int64_t count = 0;
+    std::int64_t first_seq = 0; // 0 when empty
+    std::int64_t last_seq = 0;
+    std::int64_t log_size = 0;
+    std::filesystem::path sidecar; // CSV: the checkpoint file beside it
+    std::uint64_t bytes = 0;
+};
+
+// Streams the entries (a contiguous seq range covering the time range) from one snapshot,
+// verifying the chain as it goes, then appends the signed trailer (JSON Lines) or writes it
+// beside the file (CSV: FILE.checkpoint.json). Memory stays flat. Throws lethe::Error when the
+// chain is broken (nothing is signed, a file output is removed), on I/O errors, or for CSV
+// without an output file.
+ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& signer,
+                               const Clock& clock, const ExportOptions& options);
+
+// The checkpoint file written beside a CSV export.
+std::filesystem::path csv_sidecar_path(const std::filesystem::path& csv);
+
+} // namespace lethe::audit

@@ -1,0 +1,76 @@
+#pragma once
+
+#include "crypto/crypto.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// C2SP signed notes (https://c2sp.org/signed-note) with Ed25519 signatures: the envelope of
+// lethe's checkpoints (docs/audit-format.md, "Checkpoints").
+namespace lethe::audit {
+
+// The signature type byte for Ed25519 in signed notes.
+inline constexpr unsigned char k_note_ed25519 = 0x01;
+
+// A key that can verify notes: its name, its 4-byte key ID and the raw Ed25519 public key.
+struct NoteVerifierKey {
+    std::string name;
+    std::uint32_t id = 0;
+    std::string public_raw; // 32 bytes
+};
+
+// The key ID: the first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || public key).
+std::uint32_t note_key_id(std::string_view name, std::string_view public_raw);
+
+// True when `name` can name a note key: non-empty, valid UTF-8, no spaces, no '+', no controls.
+bool valid_note_key_name(std::string_view name);
+
+// The verifier key of a signing key under `name`.
+NoteVerifierKey note_verifier_key(std::string_view name, const crypto::Ed25519Key& key);
+
+// The text form "<name>+<8 hex digits of the key ID>+<base64(0x01 || public key)>".
+std::string format_verifier_key(const NoteVerifierKey& key);
+
+// Parses the text form. Returns nullopt (and the reason in `error`) when malformed, when the
+// type is not Ed25519 or when the key ID does not match the name and key.
+std::optional<NoteVerifierKey> parse_verifier_key(std::string_view text, std::string& error);
+
+// Signs `text` (which must end in a newline) and returns the whole note: the text, a blank line
+// and one signature line "— <name> <base64(key ID || signature)>". Throws std::runtime_error when
+// the text or name is not acceptable or signing fails.
+std::string sign_note(std::string_view text, std::string_view name, const crypto::Ed25519Key& key);
+
+// One signature line of a note.
+struct NoteSignature {
+    std::string name;
+    std::uint32_t id = 0;
+    std::string signature; // the bytes after the key ID
+};
+
+// A note split into its text and its signature lines (nothing verified yet).
+struct ParsedNote {
+    std::string text; // includes its final newline
+    std::vector<NoteSignature> signatures;
+};
+
+// Splits a signed note. Returns nullopt (reason in `error`) when it is not well-formed.
+std::optional<ParsedNote> parse_note(std::string_view note, std::string& error);
+
+// The result of checking a note against one trusted key.
+enum class NoteCheck {
+    ok,            // a signature by the key verifies
+    no_signature,  // no signature line carries the key's name and ID
+    bad_signature, // a signature line names the key but does not verify
+};
+
+// Checks the note's signatures against `key` (signatures by other keys are ignored, as the
+// signed-note specification requires).
+NoteCheck check_note(const ParsedNote& note, const NoteVerifierKey& key);
+
+// A short description of a check result, for messages.
+const char* describe(NoteCheck check);
+
+} // namespace lethe::audit

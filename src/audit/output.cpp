@@ -1,0 +1,87 @@
+#include "audit/output.hpp"
+
+#include "util/error.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lethe::audit {
+namespace {
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+} // namespace
+
+OutputFile::OutputFile(std::filesystem::path path) : m_path(std::move(path)) {
+    m_buf.reserve(k_block + 64 * 1024);
+    if (m_path.empty()) {
+        m_fd = STDOUT_FILENO;
+        return;
+    }
+    m_tmp = m_path;
+    m_tmp += ".tmp." + std::to_string(::getpid());
+    m_fd = ::open(m_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (m_fd < 0) {
+        throw Error(ExitCode::failure, m_tmp.string() + ": cannot create: " + errno_text());
+    }
+    ::fchmod(m_fd, 0600); // a pre-existing temp file keeps its bits otherwise
+}
+
+OutputFile::~OutputFile() {
+    if (m_path.empty()) {
+        return;
+    }
+    if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+    if (!m_committed) {
+        ::unlink(m_tmp.c_str());
+    }
+}
+
+void OutputFile::flush() {
+    std::string_view rest = m_buf;
+    while (!rest.empty()) {
+        ssize_t n = ::write(m_fd, rest.data(), rest.size());
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error(ExitCode::failure,
+                        (m_path.empty() ? std::string("stdout") : m_tmp.string()) +
+                            ": write failed: " + errno_text());
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    m_bytes += m_buf.size();
+    m_buf.clear();
+}
+
+void OutputFile::commit() {
+    flush();
+    if (m_path.empty()) {
+        return;
+    }
+    if (::fsync(m_fd) != 0) {
+        throw Error(ExitCode::failure, m_tmp.string() + ": fsync failed: " + errno_text());
+    }
+    ::close(m_fd);
+    m_fd = -1;
+    if (::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
+        throw Error(ExitCode::failure, m_path.string() + ": cannot replace: " + errno_text());
+    }
+    m_committed = true;
+    auto dir = m_path.parent_path().empty() ? std::filesystem::path(".") : m_path.parent_path();
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+} // namespace lethe::audit

@@ -1,0 +1,113 @@
+#include "audit/subject.hpp"
+
+#include "util/time.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace lethe::audit {
+namespace {
+
+std::string pad(std::string s, std::size_t width) {
+    if (s.size() < width) {
+        s.append(width - s.size(), ' ');
+    }
+    return s;
+}
+
+} // namespace
+
+SubjectHistory subject_history(store::Database& db, std::string_view digest) {
+    SubjectHistory h;
+    h.digest = digest;
+    store::for_each_subject_entry(db, digest, [&h](const store::AuditEntry& e) {
+        // The entries shown are checked one by one; `lethe audit verify` checks the chain.
+        if (store::audit_entry_hash(e) != e.hash) {
+            h.entries_not_matching.push_back(e.seq);
+        }
+        h.entries.push_back(e);
+    });
+    h.requests = store::subject_requests(db, digest);
+    for (const auto& r : h.requests) {
+        if (r.state == "done" && r.finished_at &&
+            (!h.erased_by || *r.finished_at < *h.erased_by->finished_at)) {
+            h.erased_by = r;
+        }
+    }
+    return h;
+}
+
+std::string subject_text(const SubjectHistory& h) {
+    std::string out = "subject digest " + h.digest + "\n";
+    if (h.entries.empty() && h.requests.empty()) {
+        out += "no requests and no audit entries for this subject (check the identifier, its "
+               "exact spelling, and that this is the installation's subject key)\n";
+        return out;
+    }
+    if (h.erased_by) {
+        const auto& r = *h.erased_by;
+        out += "erased: yes, " + format_iso8601(*r.finished_at) + " (request " + r.request_id +
+               ", " + format_duration(*r.finished_at - r.received_at) + " after receipt, " +
+               (*r.finished_at <= r.deadline_at ? "within" : "after") + " the deadline " +
+               format_iso8601(r.deadline_at) + ")\n";
+    } else {
+        out += "erased: no\n";
+    }
+    out += "\nrequests:\n";
+    for (const auto& r : h.requests) {
+        out += "  " + pad(r.request_id, 24) + " " + pad(r.state, 10) + " received " +
+               format_iso8601(r.received_at) + "  deadline " + format_iso8601(r.deadline_at);
+        if (r.finished_at) {
+            out += "  finished " + format_iso8601(*r.finished_at);
+        }
+        if (r.linked_to) {
+            out += "  (linked to " + *r.linked_to + ")";
+        }
+        out += "\n";
+    }
+    out += "\nhistory (audit log):\n";
+    for (const auto& e : h.entries) {
+        out += "  " + pad("seq " + std::to_string(e.seq), 11) + " " + e.at + "  " +
+               pad(e.event, 20) + " " + pad(e.request_ref, 24) + " " + e.detail + "\n";
+    }
+    if (!h.entries_not_matching.empty()) {
+        out += "\nWARNING: " + std::to_string(h.entries_not_matching.size()) +
+               " entries do not match their hashes (first: seq " +
+               std::to_string(h.entries_not_matching.front()) + "); run `lethe audit verify`\n";
+    }
+    return out;
+}
+
+std::string subject_json(const SubjectHistory& h) {
+    nlohmann::json j;
+    j["subject_digest"] = h.digest;
+    j["erased"] = h.erased_by.has_value();
+    if (h.erased_by) {
+        j["erased_at"] = format_iso8601_ms(*h.erased_by->finished_at);
+        j["erased_by_request"] = h.erased_by->request_id;
+        j["erased_within_deadline"] = *h.erased_by->finished_at <= h.erased_by->deadline_at;
+    }
+    j["requests"] = nlohmann::json::array();
+    for (const auto& r : h.requests) {
+        nlohmann::json o{{"request_id", r.request_id},
+                         {"state", r.state},
+                         {"received_at", format_iso8601_ms(r.received_at)},
+                         {"deadline_at", format_iso8601_ms(r.deadline_at)}};
+        o["finished_at"] = r.finished_at ? nlohmann::json(format_iso8601_ms(*r.finished_at))
+                                         : nlohmann::json(nullptr);
+        o["linked_to"] = r.linked_to ? nlohmann::json(*r.linked_to) : nlohmann::json(nullptr);
+        j["requests"].push_back(std::move(o));
+    }
+    j["entries"] = nlohmann::json::array();
+    for (const auto& e : h.entries) {
+        nlohmann::json o{{"seq", e.seq},       {"at", e.at},
+                         {"event", e.event},   {"request_ref", e.request_ref},
+                         {"detail", e.detail}, {"prev_hash", e.prev_hash},
+                         {"hash", e.hash}};
+        j["entries"].push_back(std::move(o));
+    }
+    j["entries_not_matching_hash"] = h.entries_not_matching;
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+} // namespace lethe::audit

@@ -1,0 +1,605 @@
+#include "audit/verify.hpp"
+
+#include "audit/chain.hpp"
+#include "audit/checkpoint.hpp"
+#include "audit/export.hpp"
+#include "audit/flat_json.hpp"
+#include "intake/csv_reader.hpp"
+#include "store/audit_queries.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <unistd.h>
+
+namespace lethe::audit {
+namespace {
+
+constexpr std::size_t k_read_block = 1 << 20;
+
+std::string read_checkpoint_file(const std::filesystem::path& path) {
+    try {
+        return read_file(path);
+    } catch (const Error& e) {
+        throw Error(ExitCode::failure, std::string("checkpoint: ") + e.what());
+    }
+}
+
+// A checkpoint to compare the chain with, opened and signature-checked.
+struct KnownCheckpoint {
+    Checkpoint checkpoint;
+    std::string source;
+};
+
+// Opens a checkpoint. Given files must verify; stored ones (`lenient`) signed by another key
+// are skipped with a note, since a changed key or origin is not tampering.
+std::optional<KnownCheckpoint> open_known(std::string_view note, const std::string& source,
+                                          const NoteVerifierKey& key, bool lenient,
+                                          VerifyReport& report) {
+    std::string error;
+    auto parsed = parse_note(note, error);
+    if (parsed) {
+        NoteCheck check = check_note(*parsed, key);
+        if (check == NoteCheck::no_signature && lenient) {
+            report.notes.push_back(source + ": skipped, not signed by the trusted key");
+            return std::nullopt;
+        }
+    }
+    auto cp = open_checkpoint(note, key, error);
+    if (!cp) {
+        report.problem = VerifyProblem{std::nullopt, source, error};
+        return std::nullopt;
+    }
+    return KnownCheckpoint{std::move(*cp), source};
+}
+
+void note_checkpoints(VerifyReport& report, const std::vector<KnownCheckpoint>& known) {
+    for (const auto& k : known) {
+        report.notes.push_back(k.source + ": size " + std::to_string(k.checkpoint.size) +
+                               ", head matches, signature valid");
+        report.signed_size = std::max(report.signed_size, k.checkpoint.size);
+    }
+}
+
+void take_chain_result(VerifyReport& report, const ChainVerifier& chain, std::string where) {
+    report.count = chain.count();
+    report.first_seq = chain.first_seq();
+    report.last_seq = chain.last_seq();
+    report.head_hash = chain.last_hash();
+    if (chain.failure() && !report.problem) {
+        report.problem =
+            VerifyProblem{chain.failure()->seq, std::move(where), chain.failure()->what};
+    }
+}
+
+// Reads a file line by line in large blocks; lines are views valid until the next call.
+class LineReader {
+public:
+    explicit LineReader(const std::filesystem::path& path)
+        : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), m_buf(k_read_block, '\0') {
+        if (m_fd < 0) {
+            throw Error(ExitCode::failure,
+                        path.string() + ": cannot read: " + std::strerror(errno));
+        }
+        m_path = path.string();
+    }
+    ~LineReader() { ::close(m_fd); }
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
+
+    bool next(std::string_view& line) {
+        while (true) {
+            const char* start = m_buf.data() + m_pos;
+            if (const void* nl = std::memchr(start, '\n', m_end - m_pos)) {
+                const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - start);
+                line = std::string_view(start, len);
+                m_pos += len + 1;
+                return true;
+            }
+            if (m_eof) {
+                if (m_pos == m_end) {
+                    return false;
+                }
+                line = std::string_view(start, m_end - m_pos); // a last line without newline
+                m_pos = m_end;
+                return true;
+            }
+            std::memmove(m_buf.data(), start, m_end - m_pos);
+            m_end -= m_pos;
+            m_pos = 0;
+            if (m_end == m_buf.size()) {
+                m_buf.resize(m_buf.size() * 2); // a line longer than the block
+            }
+            ssize_t n = ::read(m_fd, m_buf.data() + m_end, m_buf.size() - m_end);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                throw Error(ExitCode::failure, m_path + ": read failed: " + std::strerror(errno));
+            }
+            if (n == 0) {
+                m_eof = true;
+            }
+            m_end += static_cast<std::size_t>(n);
+        }
+    }
+
+private:
+    int m_fd;
+    std::string m_path;
+    std::string m_buf;
+    std::size_t m_pos = 0;
+    std::size_t m_end = 0;
+    bool m_eof = false;
+};
+
+// The trailer of an export, copied out of the parser.
+struct Trailer {
+    std::string format;
+    std::string origin;
+    std::string key;
+    std::optional<std::int64_t> first_seq;
+    std::optional<std::int64_t> last_seq;
+    std::int64_t count = -1;
+    std::int64_t log_size = -1;
+    std::string log_head;
+    std::string start_note;
+    std::string end_note;
+    std::string head_note;
+};
+
+bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
+    auto str = [&](const char* name, std::string& out) {
+        const auto* v = p.get(name);
+        if (v == nullptr || v->kind != FlatJsonValue::Kind::string) {
+            error = std::string("checkpoint line: \"") + name + "\" is missing or not a string";
+            return false;
+        }
+        out = v->text;
+        return true;
+    };
+    auto integer = [&](const char* name, std::optional<std::int64_t>& out, bool nullable) {
+        const auto* v = p.get(name);
+        if (v != nullptr && v->kind == FlatJsonValue::Kind::integer) {
+            out = v->number;
+            return true;
+        }
+        if (v != nullptr && v->kind == FlatJsonValue::Kind::null && nullable) {
+            return true;
+        }
+        error = std::string("checkpoint line: \"") + name + "\" is missing or not an integer";
+        return false;
+    };
+    std::optional<std::int64_t> count;
+    std::optional<std::int64_t> log_size;
+    if (!str("format", t.format) || !str("origin", t.origin) || !str("key", t.key) ||
+        !integer("first_seq", t.first_seq, true) || !integer("last_seq", t.last_seq, true) ||
+        !integer("count", count, false) || !integer("log_size", log_size, false) ||
+        !str("log_head", t.log_head) || !str("start_note", t.start_note) ||
+        !str("end_note", t.end_note) || !str("head_note", t.head_note)) {
+        return false;
+    }
+    t.count = *count;
+    t.log_size = *log_size;
+    return true;
+}
+
+// Checks the trailer against the chain that was read; the first problem goes into `report`.
+void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerifierKey& key,
+                   const std::string& where, VerifyReport& report) {
+    auto problem = [&](std::optional<std::int64_t> seq, std::string what) {
+        report.problem = VerifyProblem{seq, seq ? "" : where, std::move(what)};
+    };
+    if (t.format != k_export_format) {
+        return problem(std::nullopt, "unknown export format \"" + t.format + "\"");
+    }
+    std::string error;
+    auto start = open_checkpoint(t.start_note, key, error);
+    if (!start) {
+        return problem(std::nullopt, "start_note: " + error);
+    }
+    auto end = open_checkpoint(t.end_note, key, error);
+    if (!end) {
+        return problem(std::nullopt, "end_note: " + error);
+    }
+    auto head = open_checkpoint(t.head_note, key, error);
+    if (!head) {
+        return problem(std::nullopt, "head_note: " + error);
+    }
+    if (chain.count() == 0) {
+        if (start->size != end->size || start->head_hash != end->head_hash) {
+            return problem(start->size + 1, "missing: the signed checkpoints cover seq " +
+                                                std::to_string(start->size + 1) + " to " +
+                                                std::to_string(end->size) +
+                                                " but the export holds no entries");
+        }
+    } else {
+        // The signed start fixes where the export begins, the signed end where it stops.
+        if (chain.first_seq() != start->size + 1) {
+            return problem(std::min(chain.first_seq(), start->size + 1),
+                           "missing: the signed start of the export is after seq " +
+                               std::to_string(start->size) + " but the first entry is seq " +
+                               std::to_string(chain.first_seq()));
+        }
+        if (chain.first_prev_hash() != start->head_hash) {
+            return problem(chain.first_seq(),
+                           "prev_hash differs from the signed start of the export (seq " +
+                               std::to_string(start->size) + ")");
+        }
+        if (end->size > chain.last_seq()) {
+            return problem(chain.last_seq() + 1, "missing: the signed end of the export is seq " +
+                                                     std::to_string(end->size) +
+                                                     " but the entries stop at seq " +
+                                                     std::to_string(chain.last_seq()) +
+                                                     " (entries were removed from the end)");
+        }
+        if (end->size < chain.last_seq()) {
+            return problem(end->size + 1, "not signed: the signed end of the export is seq " +
+                                              std::to_string(end->size) +
+                                              "; this entry and any after it were added later");
+        }
+        if (end->head_hash != chain.last_hash()) {
+            return problem(chain.last_seq(),
+                           "hash differs from the signed end of the export: the entries "
+                           "were rewritten");
+        }
+    }
+    if (head->size < end->size || (head->size == end->size && head->head_hash != end->head_hash)) {
+        return problem(std::nullopt, "head_note does not extend end_note");
+    }
+    if (t.log_size != head->size || t.log_head != head->head_hash) {
+        return problem(std::nullopt, "log_size/log_head differ from head_note");
+    }
+    if (t.count != chain.count() || t.first_seq.value_or(0) != chain.first_seq() ||
+        t.last_seq.value_or(0) != chain.last_seq()) {
+        return problem(std::nullopt, "first_seq/last_seq/count differ from the entries");
+    }
+    if (t.origin != start->origin) {
+        return problem(std::nullopt, "origin differs from the signed checkpoints");
+    }
+    report.signed_size = std::max(report.signed_size, end->size);
+    report.notes.push_back("export: " + std::to_string(chain.count()) + " entries" +
+                           (chain.count() > 0 ? ", seq " + std::to_string(chain.first_seq()) +
+                                                    " to " + std::to_string(chain.last_seq())
+                                              : std::string()) +
+                           ", of a log of " + std::to_string(head->size) +
+                           " entries; start, end and head checkpoints signed by " + key.name);
+    if (t.key != format_verifier_key(key)) {
+        report.notes.push_back("the export names key " + t.key + "; it was checked against " +
+                               format_verifier_key(key));
+    }
+}
+
+// Copies an entry's members out of the parser into a view; false with the reason otherwise.
+bool entry_from_json(const FlatJsonParser& p, AuditEntryView& e, std::string& error) {
+    if (p.members().size() != 8) {
+        for (const auto& [name, value] : p.members()) {
+            bool known = false;
+            for (const char* f : k_entry_fields) {
+                known = known || name == f;
+            }
+            if (!known) {
+                error = "unknown member \"" + std::string(name) + "\"";
+                return false;
+            }
+        }
+        error = "an entry needs exactly the members seq, at, event, request_ref, subject_digest, "
+                "detail, prev_hash and hash";
+        return false;
+    }
+    const auto* seq = p.get("seq");
+    if (seq == nullptr || seq->kind != FlatJsonValue::Kind::integer || seq->number < 1) {
+        error = "\"seq\" is missing or not a positive integer";
+        return false;
+    }
+    e.seq = seq->number;
+    std::string_view* fields[] = {&e.at,     &e.event,     &e.request_ref, &e.subject_digest,
+                                  &e.detail, &e.prev_hash, &e.hash};
+    for (std::size_t i = 0; i < 7; ++i) {
+        const char* name = k_entry_fields[i + 1];
+        const auto* v = p.get(name);
+        if (v == nullptr || v->kind != FlatJsonValue::Kind::string) {
+            error = std::string("\"") + name + "\" is missing or not a string";
+            return false;
+        }
+        *fields[i] = v->text;
+    }
+    return true;
+}
+
+void add_expectations(ChainVerifier& chain, const std::vector<KnownCheckpoint>& known) {
+    for (const auto& k : known) {
+        chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.source);
+    }
+}
+
+bool open_given(const std::vector<std::filesystem::path>& files, const NoteVerifierKey& key,
+                VerifyReport& report, std::vector<KnownCheckpoint>& known) {
+    for (const auto& f : files) {
+        auto k =
+            open_known(read_checkpoint_file(f), "checkpoint " + f.string(), key, false, report);
+        if (!k) {
+            return false;
+        }
+        known.push_back(std::move(*k));
+    }
+    return true;
+}
+
+VerifyReport verify_jsonl(const std::filesystem::path& file, const NoteVerifierKey& key,
+                          const std::vector<KnownCheckpoint>& known) {
+    VerifyReport report;
+    auto chain = ChainVerifier::self_anchored();
+    add_expectations(chain, known);
+    LineReader reader(file);
+    FlatJsonParser parser;
+    std::string error;
+    std::string_view line;
+    std::int64_t line_no = 0;
+    std::optional<Trailer> trailer;
+    AuditEntryView e;
+    auto at_line = [&] {
+        return "line " + std::to_string(line_no);
+    };
+    while (reader.next(line)) {
+        ++line_no;
+        if (trailer) {
+            report.problem = VerifyProblem{std::nullopt, at_line(),
+                                           "content after the checkpoint line (appended later?)"};
+            return report;
+        }
+        if (!parser.parse(line, error)) {
+            report.problem = VerifyProblem{std::nullopt, at_line(), "not an export line: " + error};
+            take_chain_result(report, chain, at_line());
+            return report;
+        }
+        if (const auto* type = parser.get("type")) {
+            Trailer t;
+            if (type->kind != FlatJsonValue::Kind::string || type->text != "checkpoint" ||
+                !read_trailer(parser, t, error)) {
+                report.problem = VerifyProblem{std::nullopt, at_line(),
+                                               error.empty() ? "unknown line type" : error};
+                return report;
+            }
+            trailer = std::move(t);
+            continue;
+        }
+        if (!entry_from_json(parser, e, error)) {
+            report.problem = VerifyProblem{std::nullopt, at_line(), error};
+            return report;
+        }
+        if (!chain.add(e)) {
+            take_chain_result(report, chain, at_line());
+            return report;
+        }
+    }
+    // A chain that claims to start at seq 1 must start from the genesis hash.
+    if (chain.count() > 0 && chain.first_seq() == 1 &&
+        chain.first_prev_hash() != store::k_genesis_hash) {
+        report.problem =
+            VerifyProblem{1, "", "prev_hash of the first entry is not the genesis hash"};
+    }
+    if (!report.problem && !chain.finish()) {
+        take_chain_result(report, chain, "");
+        return report;
+    }
+    take_chain_result(report, chain, "");
+    if (report.problem) {
+        return report;
+    }
+    if (!trailer) {
+        report.problem = VerifyProblem{
+            std::nullopt, file.string(),
+            "no checkpoint line at the end: the export is incomplete or its end was cut off"};
+        return report;
+    }
+    check_trailer(*trailer, chain, key, "checkpoint line " + std::to_string(line_no), report);
+    return report;
+}
+
+VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey& key,
+                        const std::vector<KnownCheckpoint>& known) {
+    VerifyReport report;
+    auto chain = ChainVerifier::self_anchored();
+    add_expectations(chain, known);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        throw Error(ExitCode::failure, file.string() + ": cannot read: " + std::strerror(errno));
+    }
+    intake::CsvLimits limits;
+    limits.read_block_bytes = k_read_block;
+    intake::CsvReader reader(in, limits);
+    intake::CsvRecord rec;
+    if (!reader.next(rec) || !rec.error.empty() || rec.fields.size() != 8) {
+        report.problem = VerifyProblem{std::nullopt, "line 1", "not a lethe audit CSV header"};
+        return report;
+    }
+    for (std::size_t i = 0; i < 8; ++i) {
+        if (rec.fields[i] != k_entry_fields[i]) {
+            report.problem =
+                VerifyProblem{std::nullopt, "line 1",
+                              "header must be seq,at,event,request_ref,subject_digest,detail,"
+                              "prev_hash,hash"};
+            return report;
+        }
+    }
+    AuditEntryView e;
+    while (reader.next(rec)) {
+        const std::string where = "line " + std::to_string(rec.line);
+        if (!rec.error.empty() || rec.fields.size() != 8) {
+            report.problem =
+                VerifyProblem{std::nullopt, where,
+                              rec.error.empty() ? "a row needs exactly 8 fields" : rec.error};
+            take_chain_result(report, chain, where);
+            return report;
+        }
+        auto seq = parse_int64(rec.fields[0]);
+        if (!seq || *seq < 1) {
+            report.problem = VerifyProblem{std::nullopt, where, "seq is not a positive integer"};
+            return report;
+        }
+        e.seq = *seq;
+        e.at = rec.fields[1];
+        e.event = rec.fields[2];
+        e.request_ref = rec.fields[3];
+        e.subject_digest = rec.fields[4];
+        e.detail = rec.fields[5];
+        e.prev_hash = rec.fields[6];
+        e.hash = rec.fields[7];
+        if (!chain.add(e)) {
+            take_chain_result(report, chain, where);
+            return report;
+        }
+    }
+    if (reader.io_error()) {
+        throw Error(ExitCode::failure, file.string() + ": read failed");
+    }
+    if (chain.count() > 0 && chain.first_seq() == 1 &&
+        chain.first_prev_hash() != store::k_genesis_hash) {
+        report.problem =
+            VerifyProblem{1, "", "prev_hash of the first entry is not the genesis hash"};
+    }
+    if (!report.problem) {
+        chain.finish();
+    }
+    take_chain_result(report, chain, "");
+    if (report.problem) {
+        return report;
+    }
+    const auto sidecar = csv_sidecar_path(file);
+    if (!std::filesystem::exists(sidecar)) {
+        report.problem =
+            VerifyProblem{std::nullopt, sidecar.string(),
+                          "missing: a CSV export is verified with its checkpoint file"};
+        return report;
+    }
+    FlatJsonParser parser;
+    std::string error;
+    std::string text = read_checkpoint_file(sidecar);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.pop_back();
+    }
+    Trailer t;
+    const auto* type = parser.parse(text, error) ? parser.get("type") : nullptr;
+    if (type == nullptr || type->kind != FlatJsonValue::Kind::string ||
+        type->text != "checkpoint" || !read_trailer(parser, t, error)) {
+        report.problem = VerifyProblem{std::nullopt, sidecar.string(),
+                                       error.empty() ? "not a checkpoint file" : error};
+        return report;
+    }
+    check_trailer(t, chain, key, sidecar.string(), report);
+    return report;
+}
+
+} // namespace
+
+std::string VerifyReport::problem_text() const {
+    if (!problem) {
+        return "";
+    }
+    std::string out;
+    if (problem->seq) {
+        out = "seq " + std::to_string(*problem->seq) + ": ";
+        if (!problem->where.empty()) {
+            out = problem->where + ": " + out;
+        }
+    } else if (!problem->where.empty()) {
+        out = problem->where + ": ";
+    }
+    return out + problem->what;
+}
+
+VerifyReport verify_database(store::Database& db, const config::Config& cfg,
+                             const NoteVerifierKey& key, const CheckpointSources& checkpoints) {
+    VerifyReport report;
+    std::vector<KnownCheckpoint> known;
+    if (!open_given(checkpoints.files, key, report, known)) {
+        return report;
+    }
+    store::AuditSnapshot snap(db);
+    if (checkpoints.stored) {
+        if (auto stored = snap.latest_checkpoint()) {
+            auto k = open_known(stored->note,
+                                "checkpoint #" + std::to_string(stored->id) + " in the database",
+                                key, true, report);
+            if (report.problem) {
+                return report;
+            }
+            if (k) {
+                known.push_back(std::move(*k));
+            }
+        }
+        const auto latest = cfg.audit.checkpoint_dir / "latest.note";
+        if (std::filesystem::exists(latest)) {
+            auto k = open_known(read_checkpoint_file(latest), latest.string(), key, true, report);
+            if (report.problem) {
+                return report;
+            }
+            if (k) {
+                known.push_back(std::move(*k));
+            }
+        }
+    }
+    auto chain = ChainVerifier::from_genesis();
+    add_expectations(chain, known);
+    const auto head = snap.head();
+    store::AuditCursor cursor(db, store::SeqRange{1, head.size});
+    store::AuditEntryView e;
+    while (cursor.next(e) && chain.add(e)) {
+    }
+    chain.finish();
+    take_chain_result(report, chain, "");
+    if (report.problem) {
+        return report;
+    }
+    if (chain.count() != head.size || chain.last_hash() != head.hash) {
+        report.problem = VerifyProblem{chain.last_seq() + 1, "", "the head moved while reading"};
+        return report;
+    }
+    if (chain.count() == 0) {
+        report.head_hash = std::string(store::k_genesis_hash);
+    }
+    note_checkpoints(report, known);
+    if (known.empty()) {
+        report.notes.push_back("no checkpoint to compare with: removal of entries from the end "
+                               "cannot be detected (run `lethe audit checkpoint`)");
+    } else if (head.size > report.signed_size) {
+        report.notes.push_back(std::to_string(head.size - report.signed_size) +
+                               " entries after seq " + std::to_string(report.signed_size) +
+                               " are not yet covered by a checkpoint");
+    }
+    return report;
+}
+
+VerifyReport verify_export_file(const std::filesystem::path& file, const NoteVerifierKey& key,
+                                const std::vector<std::filesystem::path>& checkpoint_files) {
+    VerifyReport report;
+    std::vector<KnownCheckpoint> known;
+    if (!open_given(checkpoint_files, key, report, known)) {
+        return report;
+    }
+    // JSON Lines start with '{'; anything else is read as CSV.
+    char first = 0;
+    {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) {
+            throw Error(ExitCode::failure,
+                        file.string() + ": cannot read: " + std::strerror(errno));
+        }
+        in.get(first);
+    }
+    report = first == '{' ? verify_jsonl(file, key, known) : verify_csv(file, key, known);
+    if (report.ok()) {
+        auto notes = std::move(report.notes);
+        report.notes.clear();
+        note_checkpoints(report, known);
+        report.notes.insert(report.notes.end(), notes.begin(), notes.end());
+    }
+    return report;
+}
+
+} // namespace lethe::audit

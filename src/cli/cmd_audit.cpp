@@ -1,0 +1,238 @@
+#include "audit/checkpoint.hpp"
+#include "audit/export.hpp"
+#include "audit/keys.hpp"
+#include "audit/report.hpp"
+#include "audit/subject.hpp"
+#include "audit/verify.hpp"
+#include "cli/command.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <iostream>
+
+namespace lethe::cli {
+namespace {
+
+// PEM (SubjectPublicKeyInfo) of a raw Ed25519 public key, for `openssl pkeyutl -verify`.
+std::string public_pem(std::string_view raw32) {
+    // The fixed DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), then the 32 key bytes.
+    static const std::string k_prefix = *from_hex("302a300506032b6570032100");
+    return "-----BEGIN PUBLIC KEY-----\n" + crypto::base64_encode(k_prefix + std::string(raw32)) +
+           "\n-----END PUBLIC KEY-----\n";
+}
+
+// Reads the identifier from stdin when it is "-" (so it stays out of `ps` and shell history).
+std::string identifier_argument(const std::string& arg) {
+    if (arg != "-") {
+        return arg;
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
+        line.pop_back();
+    }
+    return line;
+}
+
+// `lethe audit verify|export|checkpoint|public-key|subject`.
+class AuditCommand final : public Command {
+public:
+    void define(CLI::App& app) override {
+        app.require_subcommand(1);
+        app.footer("The audit log is append-only and hash-chained; docs/audit-format.md says how "
+                   "to check it without lethe.");
+
+        m_verify = app.add_subcommand("verify", "Check the hash chain and signed checkpoints");
+        m_verify->add_option("--file", m_file,
+                             "Verify an export (JSON Lines, or CSV beside its .checkpoint.json) "
+                             "instead of the database");
+        m_verify->add_option("--checkpoint", m_checkpoints,
+                             "A signed checkpoint the log must still match (repeatable)");
+        m_verify->add_option("--key", m_key,
+                             "Trusted verifier key (NAME+ID+BASE64, or a file holding it); "
+                             "default: derived from the configured checkpoint key");
+        m_verify->add_flag("--no-stored-checkpoints", m_no_stored,
+                           "Database mode: do not also compare with the latest checkpoint in "
+                           "the database and in checkpoint_dir");
+        m_verify->footer(
+            "Recomputes every entry's hash, checks that seq has no gaps and that every prev_hash "
+            "links to the entry before, and that each checkpoint's size and head hash still match "
+            "and its signature is valid. On failure it names the first bad entry (its seq) and "
+            "exits with 1.");
+
+        m_export = app.add_subcommand("export", "Write the audit log with a signed checkpoint");
+        m_export->add_option("--format", m_format, "jsonl (default) or csv")
+            ->check(CLI::IsMember({"jsonl", "csv"}));
+        m_export->add_option("--since", m_since, "Entries at or after this time (ISO 8601)");
+        m_export->add_option("--until", m_until,
+                             "Entries before this time (a bare date includes that day)");
+        m_export->add_option("-o,--output", m_output,
+                             "Write to FILE atomically, mode 0600 (default: stdout; CSV needs a "
+                             "file, its checkpoint goes to FILE.checkpoint.json)");
+        m_export->footer("Every entry with seq, at, event, request_ref, subject_digest, detail, "
+                         "prev_hash and hash, then signed checkpoints of where the export starts "
+                         "and ends and of the whole log, so a range export can be verified on its "
+                         "own. A time range exports the contiguous seq range that covers it.");
+
+        m_checkpoint = app.add_subcommand("checkpoint", "Sign the current head now");
+        m_checkpoint->footer("Checks that the log still extends the last signed checkpoint, "
+                             "signs (origin, size, head hash) with the checkpoint key, stores the "
+                             "note in the database and writes it into checkpoint_dir.");
+
+        m_public_key = app.add_subcommand("public-key", "Print the checkpoint verification key");
+        m_public_key
+            ->add_option("--format", m_key_format,
+                         "note (default: NAME+ID+BASE64), pem, hex or all")
+            ->check(CLI::IsMember({"note", "pem", "hex", "all"}));
+
+        m_subject = app.add_subcommand("subject", "Show one subject's history by digest");
+        m_subject
+            ->add_option("identifier", m_identifier,
+                         "The subject's identifier (e-mail, id or cio_ id); - reads it "
+                         "from stdin")
+            ->required();
+        m_subject->add_flag("--json", m_json, "Print one JSON object");
+        m_subject->footer("Computes the subject's digest with the subject key and prints the "
+                          "requests and audit entries for that digest only: was this person "
+                          "erased, and when? The identifier itself is never printed or stored.");
+    }
+
+    int run(Context& ctx) override {
+        if (m_verify->parsed()) {
+            return verify(ctx);
+        }
+        if (m_export->parsed()) {
+            return export_log(ctx);
+        }
+        if (m_checkpoint->parsed()) {
+            auto path = audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
+            std::cout << "checkpoint written to " << path.string() << "\n" << read_file(path);
+            return 0;
+        }
+        if (m_public_key->parsed()) {
+            return public_key(ctx);
+        }
+        return subject(ctx);
+    }
+
+private:
+    int verify(Context& ctx) {
+        std::vector<std::filesystem::path> files(m_checkpoints.begin(), m_checkpoints.end());
+        audit::VerifyReport report;
+        if (m_file) {
+            const config::Config* cfg = m_key ? nullptr : &ctx.config();
+            auto key = audit::trusted_verifier_key(m_key, cfg);
+            report = audit::verify_export_file(*m_file, key, files);
+        } else {
+            const auto& cfg = ctx.config();
+            auto key = audit::trusted_verifier_key(m_key, &cfg);
+            report = audit::verify_database(ctx.database(), cfg, key,
+                                            audit::CheckpointSources{files, !m_no_stored});
+        }
+        if (!report.ok()) {
+            if (report.count > 0) {
+                std::cerr << "verified " << report.count << " entries before the problem\n";
+            }
+            throw Error(ExitCode::failure, (m_file ? *m_file : std::string("audit log")) + ": " +
+                                               report.problem_text());
+        }
+        std::cout << (m_file ? *m_file : std::string("audit log")) << ": ok, " << report.count
+                  << " entries";
+        if (report.count > 0) {
+            std::cout << " (seq " << report.first_seq << " to " << report.last_seq << ")";
+        }
+        std::cout << ", head " << report.head_hash << "\n";
+        for (const auto& n : report.notes) {
+            std::cout << "  " << n << "\n";
+        }
+        return 0;
+    }
+
+    int export_log(Context& ctx) {
+        audit::ExportOptions options;
+        options.format = m_format == "csv" ? audit::ExportFormat::csv : audit::ExportFormat::jsonl;
+        if (m_since) {
+            options.since = audit::parse_time_bound("--since", *m_since, false);
+        }
+        if (m_until) {
+            options.until = audit::parse_time_bound("--until", *m_until, true);
+        }
+        if (m_output) {
+            options.output = *m_output;
+        }
+        const auto& cfg = ctx.config();
+        auto signer = audit::CheckpointSigner::from_config(cfg);
+        auto summary = audit::export_audit_log(ctx.database(), signer, ctx.clock(), options);
+        // The receipt goes to stderr so that stdout stays the export itself.
+        std::cerr << "exported " << summary.count << " entries";
+        if (summary.count > 0) {
+            std::cerr << " (seq " << summary.first_seq << " to " << summary.last_seq << " of "
+                      << summary.log_size << ")";
+        }
+        if (m_output) {
+            std::cerr << " to " << *m_output;
+        }
+        if (!summary.sidecar.empty()) {
+            std::cerr << ", checkpoint " << summary.sidecar.string();
+        }
+        std::cerr << "\n";
+        return 0;
+    }
+
+    int public_key(Context& ctx) {
+        const auto& cfg = ctx.config();
+        auto signer = audit::CheckpointSigner::from_config(cfg);
+        const auto& key = signer.verifier_key();
+        if (m_key_format == "note") {
+            std::cout << audit::format_verifier_key(key) << "\n";
+        } else if (m_key_format == "pem") {
+            std::cout << public_pem(key.public_raw);
+        } else if (m_key_format == "hex") {
+            std::cout << to_hex(key.public_raw) << "\n";
+        } else {
+            std::cout << "origin:   " << signer.origin() << "\n"
+                      << "verifier: " << audit::format_verifier_key(key) << "\n"
+                      << "ed25519:  " << to_hex(key.public_raw) << "\n"
+                      << public_pem(key.public_raw);
+        }
+        return 0;
+    }
+
+    int subject(Context& ctx) {
+        const auto& cfg = ctx.config();
+        const std::string identifier = identifier_argument(m_identifier);
+        if (identifier.empty()) {
+            throw InputError("subject: the identifier is empty");
+        }
+        audit::SubjectDigester digester(audit::load_subject_key(cfg.audit.subject_key_file));
+        auto history = audit::subject_history(ctx.database(), digester.digest(identifier));
+        std::cout << (m_json ? audit::subject_json(history) : audit::subject_text(history));
+        return 0;
+    }
+
+    CLI::App* m_verify = nullptr;
+    CLI::App* m_export = nullptr;
+    CLI::App* m_checkpoint = nullptr;
+    CLI::App* m_public_key = nullptr;
+    CLI::App* m_subject = nullptr;
+    std::optional<std::string> m_file;
+    std::vector<std::string> m_checkpoints;
+    std::optional<std::string> m_key;
+    bool m_no_stored = false;
+    std::string m_format = "jsonl";
+    std::optional<std::string> m_since;
+    std::optional<std::string> m_until;
+    std::optional<std::string> m_output;
+    std::string m_key_format = "note";
+    std::string m_identifier;
+    bool m_json = false;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_audit_command() {
+    return std::make_unique<AuditCommand>();
+}
+
+} // namespace lethe::cli

@@ -1,0 +1,440 @@
+#include "worker/worker.hpp"
+
+#include "util/json_writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+namespace lethe::worker {
+namespace {
+
+const char* outcome_name(cio::Outcome o) {
+    switch (o) {
+    case cio::Outcome::success:
+        return "success";
+    case cio::Outcome::retryable:
+        return "retryable";
+    case cio::Outcome::permanent:
+        return "permanent";
+    case cio::Outcome::auth:
+        return "auth";
+    case cio::Outcome::halt:
+        return "halt";
+    }
+    return "unknown";
+}
+
+constexpr TimeMs k_progress_interval_ms = 250;
+constexpr TimeMs k_summary_interval_ms = 60'000;
+constexpr TimeMs k_gate_slice_ms = 50;
+
+} // namespace
+
+Worker::Worker(store::WorkerQueue& queue, ErasureApiFactory api_factory, WorkerSettings settings,
+               const Clock& clock, Sleeper& sleeper, Random& random)
+    : m_queue(queue), m_api_factory(std::move(api_factory)), m_settings(settings), m_clock(clock),
+      m_sleeper(sleeper), m_random(random), m_pacer(settings.pacing_ms, clock) {
+}
+
+Worker::~Worker() = default;
+
+void Worker::request_stop() {
+    m_stop = true;
+    m_cv.notify_all();
+}
+
+WorkerReport Worker::report() const {
+    std::lock_guard lock(m_mutex);
+    return m_report;
+}
+
+store::CallRecord Worker::to_record(const cio::CallResult& result, const std::string& call) const {
+    store::CallRecord rec;
+    rec.call = call;
+    rec.http_status = result.http_status;
+    rec.outcome = outcome_name(result.outcome);
+    rec.error = result.error;
+    rec.latency_ms = result.latency_ms;
+    rec.already_gone = result.already_gone;
+    return rec;
+}
+
+void Worker::halt(const std::string& reason) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_report.halted) {
+            m_report.halted = true;
+            m_report.halt_reason = reason;
+        }
+    }
+    request_stop();
+}
+
+void Worker::wait_for_gate() {
+    // A 429 pauses every call of this worker: the rate limit is per workspace.
+    while (!stopping()) {
+        TimeMs remaining = m_pacer.paused_until() - m_clock.now_ms();
+        if (remaining <= 0) {
+            return;
+        }
+        m_sleeper.sleep_ms(std::min(remaining, k_gate_slice_ms));
+    }
+}
+
+cio::CallResult Worker::call_with_reload(ErasureApi& api, const std::string& call,
+                                         std::string_view identifier) {
+    auto once = [&] {
+        wait_for_gate();
+        return call == "suppress" ? api.suppress(identifier) : api.destroy(identifier);
+    };
+    cio::CallResult result = once();
+    // Credentials may have been rotated under us: re-read them once per run before halting.
+    if (result.outcome == cio::Outcome::auth && m_reloader && !m_reload_tried.exchange(true)) {
+        spdlog::warn("Customer.io refused the credentials (HTTP {}); re-reading them once",
+                     result.http_status);
+        if (m_reloader()) {
+            result = once();
+        }
+    }
+    return result;
+}
+
+Worker::Step Worker::handle(const store::ClaimedRequest& r, const cio::CallResult& result,
+                            const std::string& call) {
+    const store::CallRecord rec = to_record(result, call);
+    const TimeMs now = m_clock.now_ms();
+    bool held = true;
+    switch (result.outcome) {
+    case cio::Outcome::success:
+        if (result.http_status != 429) {
+            std::lock_guard lock(m_mutex);
+            m_consecutive_429 = 0;
+        }
+        if (call == "suppress") {
+            held = m_queue.record_suppressed(r, rec);
+            if (held) {
+                return Step::next;
+            }
+        } else {
+            held = m_queue.record_done(r, rec);
+            if (held) {
+                std::lock_guard lock(m_mutex);
+                ++m_report.erased;
+                spdlog::info("request {}: erased (subject {})", r.request_id,
+                             r.subject_digest.substr(0, 16));
+                return Step::finished;
+            }
+        }
+        break;
+    case cio::Outcome::retryable: {
+        if (result.http_status == 429) {
+            std::int64_t n;
+            {
+                std::lock_guard lock(m_mutex);
+                n = ++m_consecutive_429;
+            }
+            TimeMs pause = result.retry_after_ms.value_or(
+                backoff_delay(m_settings.retry, n, m_random) + m_settings.retry.base_ms / 2);
+            m_pacer.pause_until(now + pause);
+            spdlog::warn("Customer.io rate limit (429): pausing every call for {} ms", pause);
+        }
+        if (r.attempt >= m_settings.retry.max_attempts) {
+            std::string reason = call + ": " + result.error + " (attempts exhausted after " +
+                                 std::to_string(r.attempt) + ")";
+            held = m_queue.record_dead(r, &rec, reason);
+            if (held) {
+                std::lock_guard lock(m_mutex);
+                ++m_report.dead;
+                spdlog::error("request {}: dead: {}", r.request_id, reason);
+                return Step::finished;
+            }
+            break;
+        }
+        TimeMs next =
+            next_attempt_time(m_settings.retry, r.attempt, now, result.retry_after_ms, m_random);
+        held = m_queue.record_retry(r, rec, next);
+        if (held) {
+            std::lock_guard lock(m_mutex);
+            ++m_report.retries;
+            spdlog::warn("request {}: {} failed ({}), attempt {}; retry in {} ms", r.request_id,
+                         call, result.error, r.attempt, next - now);
+            return Step::finished;
+        }
+        break;
+    }
+    case cio::Outcome::permanent: {
+        std::string reason = call + ": " + result.error;
+        held = m_queue.record_dead(r, &rec, reason);
+        if (held) {
+            std::lock_guard lock(m_mutex);
+            ++m_report.dead;
+            spdlog::error("request {}: dead: {}", r.request_id, reason);
+            return Step::finished;
+        }
+        break;
+    }
+    case cio::Outcome::auth:
+    case cio::Outcome::halt: {
+        // Not the request's fault: give it back uncharged and stop the worker.
+        held = m_queue.release(r, &rec);
+        halt(result.outcome == cio::Outcome::auth
+                 ? "Customer.io refused the credentials (HTTP " +
+                       std::to_string(result.http_status) +
+                       "); check site_id and the Track API key, then run again"
+                 : call + ": " + result.error);
+        if (held) {
+            std::lock_guard lock(m_mutex);
+            ++m_report.released;
+        }
+        return Step::released;
+    }
+    }
+    spdlog::warn("request {}: lease lost (another worker took it over); result dropped",
+                 r.request_id);
+    return Step::finished;
+}
+
+void Worker::erase(ErasureApi& api, store::ClaimedRequest r) {
+    if (r.attempt > m_settings.retry.max_attempts) {
+        // Earlier attempts never reported back (the worker died during them).
+        std::string reason = "attempts exhausted after " + std::to_string(r.attempt - 1) +
+                             " (earlier attempts did not finish)";
+        if (m_queue.record_dead(r, nullptr, reason)) {
+            std::lock_guard lock(m_mutex);
+            ++m_report.dead;
+        }
+        return;
+    }
+    if (r.state == "pending") {
+        auto result = call_with_reload(api, "suppress", r.identifier);
+        if (handle(r, result, "suppress") != Step::next) {
+            return;
+        }
+        r.state = "suppressed";
+        if (stopping()) {
+            // Suppressed and committed; the destroy waits for the next run.
+            if (m_queue.release(r, nullptr)) {
+                std::lock_guard lock(m_mutex);
+                ++m_report.released;
+            }
+            return;
+        }
+    }
+    auto result = call_with_reload(api, "destroy", r.identifier);
+    handle(r, result, "destroy");
+}
+
+bool Worker::wait_until(TimeMs t) {
+    std::unique_lock lock(m_mutex);
+    while (!m_stop) {
+        TimeMs remaining = t - m_clock.now_ms();
+        if (remaining <= 0) {
+            return true;
+        }
+        m_cv.wait_for(lock, std::chrono::milliseconds(std::min<TimeMs>(remaining, 100)));
+    }
+    return false;
+}
+
+void Worker::slot_loop() {
+    std::unique_ptr<ErasureApi> api = m_api_factory();
+    while (true) {
+        store::ClaimedRequest r;
+        {
+            std::unique_lock lock(m_mutex);
+            m_cv.wait(lock, [&] { return !m_ready.empty() || m_no_more_work; });
+            if (m_ready.empty()) {
+                return;
+            }
+            r = std::move(m_ready.front());
+            m_ready.erase(m_ready.begin());
+            if (m_stop) {
+                lock.unlock();
+                if (m_queue.release(r, nullptr)) {
+                    std::lock_guard relock(m_mutex);
+                    ++m_report.released;
+                }
+                continue;
+            }
+            m_in_flight.push_back(r);
+        }
+        try {
+            erase(*api, r);
+        } catch (const std::exception& e) {
+            // A database failure (disk full, I/O error): stop rather than lose track. The
+            // transaction rolled back, so the request is as it was and its lease will expire.
+            halt(std::string("database: ") + e.what());
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            auto it = std::find_if(m_in_flight.begin(), m_in_flight.end(),
+                                   [&](const auto& x) { return x.id == r.id; });
+            if (it != m_in_flight.end()) {
+                m_in_flight.erase(it);
+            }
+        }
+        m_cv.notify_all();
+    }
+}
+
+void Worker::lease_keeper_loop() {
+    const TimeMs every = std::max<TimeMs>(m_settings.lease_ms / 3, 10);
+    std::unique_lock lock(m_mutex);
+    while (!m_no_more_work) {
+        m_cv.wait_for(lock, std::chrono::milliseconds(every));
+        std::vector<std::int64_t> ids;
+        for (const auto& r : m_in_flight) {
+            ids.push_back(r.id);
+        }
+        lock.unlock();
+        for (auto id : ids) {
+            try {
+                m_queue.renew(id, m_settings.lease_ms);
+            } catch (const std::exception& e) {
+                spdlog::warn("lease renewal failed: {}", e.what());
+            }
+        }
+        lock.lock();
+    }
+}
+
+void Worker::show_progress(std::int64_t total, TimeMs started_at) {
+    auto r = report();
+    std::int64_t finished = r.erased + r.dead + r.retries;
+    double secs = std::max<double>(1e-3, (m_clock.now_ms() - started_at) / 1000.0);
+    double rate = r.erased / secs;
+    long eta = rate > 0 ? static_cast<long>((total - finished) / rate) : -1;
+    std::fprintf(stderr, "\r\033[Kerased %lld/%lld  %.1f/s  ETA %s", (long long)r.erased,
+                 (long long)total, rate, eta >= 0 ? (std::to_string(eta) + "s").c_str() : "?");
+    std::fflush(stderr);
+}
+
+void Worker::scheduler_loop() {
+    const TimeMs run_start = m_clock.now_ms();
+    const std::int64_t total = m_settings.progress ? m_queue.outlook(0).due_now : 0;
+    TimeMs last_progress = 0;
+    TimeMs last_summary = run_start;
+    while (!stopping()) {
+        if (m_settings.max_erasures > 0 && report().started >= m_settings.max_erasures) {
+            std::lock_guard lock(m_mutex);
+            m_report.stop_reason = "max";
+            break;
+        }
+        {
+            // Wait for a free slot.
+            std::unique_lock lock(m_mutex);
+            m_cv.wait(lock, [&] {
+                return m_stop || static_cast<std::int64_t>(m_ready.size() + m_in_flight.size()) <
+                                     m_settings.concurrency;
+            });
+        }
+        if (!wait_until(m_pacer.next_start())) {
+            break;
+        }
+        const TimeMs now = m_clock.now_ms();
+        if (m_settings.progress && now - last_progress >= k_progress_interval_ms) {
+            show_progress(total, run_start);
+            last_progress = now;
+        }
+        if (!m_settings.once && now - last_summary >= k_summary_interval_ms) {
+            auto r = report();
+            spdlog::info("worker: {} erased, {} retries scheduled, {} dead so far", r.erased,
+                         r.retries, r.dead);
+            last_summary = now;
+        }
+        auto claimed = m_queue.claim(m_settings.lease_ms);
+        if (claimed) {
+            m_pacer.started_at(now);
+            std::lock_guard lock(m_mutex);
+            ++m_report.started;
+            m_ready.push_back(std::move(*claimed));
+            m_cv.notify_all();
+            continue;
+        }
+        if (!idle_wait()) {
+            break;
+        }
+    }
+    if (m_settings.progress) {
+        show_progress(total, run_start);
+        std::fputs("\n", stderr);
+    }
+}
+
+bool Worker::idle_wait() {
+    bool busy;
+    {
+        std::lock_guard lock(m_mutex);
+        busy = !m_ready.empty() || !m_in_flight.empty();
+    }
+    if (!m_settings.once) {
+        wait_until(m_clock.now_ms() + m_settings.poll_interval_ms);
+        return true; // the scheduler loop notices a stop request itself
+    }
+    if (busy) {
+        // In-flight erasures may schedule retries that fall due soon; look again shortly.
+        std::unique_lock lock(m_mutex);
+        m_cv.wait_for(lock, std::chrono::milliseconds(20));
+        return true;
+    }
+    // Drain mode: keep going while a retry falls due within one poll interval, else finish.
+    auto outlook = m_queue.outlook(m_settings.poll_interval_ms);
+    if (outlook.due_now > 0) {
+        auto next = m_queue.outlook(0).next_attempt_at;
+        TimeMs until = next ? std::min(*next, m_clock.now_ms() + m_settings.poll_interval_ms)
+                            : m_clock.now_ms() + 10;
+        return wait_until(until);
+    }
+    std::lock_guard lock(m_mutex);
+    m_report.stop_reason = "drained";
+    return false;
+}
+
+WorkerReport Worker::run() {
+    m_queue.audit_event("worker.started", JsonWriter()
+                                              .field("worker", m_queue.owner())
+                                              .field("mode", m_settings.once ? "once" : "service")
+                                              .field("pacing_ms", m_settings.pacing_ms)
+                                              .field("concurrency", m_settings.concurrency)
+                                              .field("max_attempts", m_settings.retry.max_attempts)
+                                              .str());
+    std::vector<std::thread> slots;
+    for (std::int64_t i = 0; i < m_settings.concurrency; ++i) {
+        slots.emplace_back([this] { slot_loop(); });
+    }
+    std::thread keeper([this] { lease_keeper_loop(); });
+
+    scheduler_loop();
+    {
+        std::lock_guard lock(m_mutex);
+        m_no_more_work = true;
+        if (m_report.stop_reason.empty()) {
+            m_report.stop_reason = m_report.halted ? "halt" : "signal";
+        }
+    }
+    m_cv.notify_all();
+    for (auto& t : slots) {
+        t.join();
+    }
+    keeper.join();
+
+    WorkerReport r = report();
+    r.outlook = m_queue.outlook(0);
+    JsonWriter detail;
+    detail.field("worker", m_queue.owner())
+        .field("reason", r.halted ? std::string("halt") : r.stop_reason)
+        .field("erased", r.erased)
+        .field("retries", r.retries)
+        .field("dead", r.dead)
+        .field("released", r.released);
+    if (r.halted) {
+        detail.field("halt_reason", r.halt_reason);
+    }
+    m_queue.audit_event(r.halted ? "worker.halted" : "worker.stopped", detail.str());
+    return r;
+}
+
+} // namespace lethe::worker
