@@ -2,6 +2,7 @@
 
 #include "cli/command.hpp"
 #include "cli/logging.hpp"
+#include "config/secrets.hpp"
 #include "lethe_version.h"
 #include "util/error.hpp"
 
@@ -33,7 +34,9 @@ std::string version_text() {
     return text;
 }
 
-int report(ExitCode code, const std::string& message) {
+int report(ExitCode code, std::string message) {
+    // A backstop: messages are built without secrets, but a library's text might echo one.
+    config::redact_secrets(message);
     std::cerr << "lethe: error: " << message << "\n";
     return static_cast<int>(code);
 }

@@ -70,7 +70,8 @@ TrackApi::TrackApi(const config::Config& cfg, const Clock& clock)
 }
 
 cio::Credentials TrackApi::resolve() const {
-    auto secret = config::resolve_secret(config::track_api_key_spec(m_cfg));
+    // Also registers the key and the Basic credential for log redaction.
+    auto secret = config::resolve_track_api_key(m_cfg);
     return {m_cfg.customerio.site_id, secret.value};
 }
 

@@ -292,3 +292,23 @@ TEST_CASE("four workers on one database never erase the same request at once", "
     }
     check_chain(f);
 }
+
+TEST_CASE("the README demo runs the whole pipeline against the sandbox", "[e2e][worker][demo]") {
+    TempDir dir;
+    ProcessOptions o;
+    o.env["LETHE_BIN"] = lethe_bin();
+    o.env["LETHE_SANDBOX_BIN"] = sandbox_bin();
+    o.env["LETHE_DEMO_DIR"] = (dir / "demo").string();
+    o.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM"};
+    auto r = run({"/bin/bash", (source_root() / "scripts" / "demo.sh").string()}, o,
+                 std::chrono::seconds(60));
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("credentials:    accepted") != std::string::npos);
+    CHECK(r.out.find("erased 4, retries scheduled 0, dead 0") != std::string::npos);
+    CHECK(r.out.find("done:        5") != std::string::npos);
+    CHECK(r.out.find("audit log: ok") != std::string::npos);
+    // The sample's identifiers are gone from everything the demo printed.
+    CHECK(r.out.find("alice@example.com") == std::string::npos);
+    CHECK(r.err.find("alice@example.com") == std::string::npos);
+}
