@@ -3,7 +3,6 @@
 #include "sandbox/api_target.hpp"
 #include "sandbox/responses.hpp"
 
-#include <cctype>
 #include <chrono>
 
 namespace lethe::sandbox {
@@ -53,24 +52,6 @@ void answer(Call& c, int status, const nlohmann::json& body, const std::string& 
     c.ctx.access_log.api(c.record);
 }
 
-// httplib hands over the target already percent-decoded; a Location header must be encoded
-// again (path separators kept) to be a valid URL.
-std::string encoded_path(const std::string& path) {
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char ch : path) {
-        if (std::isalnum(ch) != 0 || ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
-            ch == '/') {
-            out += static_cast<char>(ch);
-        } else {
-            out += '%';
-            out += k_hex[ch >> 4];
-            out += k_hex[ch & 0xF];
-        }
-    }
-    return out;
-}
-
 bool redirected(Call& c) {
     if (c.faults.redirect_to.empty()) {
         return false;
@@ -79,7 +60,8 @@ bool redirected(Call& c) {
     while (!base.empty() && base.back() == '/') {
         base.pop_back();
     }
-    c.res.set_header("Location", base + encoded_path(c.req.path));
+    // The raw target, still percent-encoded as the client sent it.
+    c.res.set_header("Location", base + c.req.target);
     answer(c, 307, nlohmann::json::object(), "redirect");
     return true;
 }
