@@ -68,7 +68,7 @@ int app_main(int argc, char** argv) {
         ->check(CLI::IsMember({"text", "json"}));
     app.require_subcommand(1);
     app.footer("Exit codes: 0 ok, 1 failure, 2 usage, 3 config, 4 bad input, 5 database, "
-               "6 auth, 7 unreachable, 8 region mismatch, 9 work waiting for retry.\n"
+               "6 auth, 7 unreachable, 8 region mismatch.\n"
                "Run `lethe COMMAND --help` for a command's options.");
 
     struct Registered {

@@ -69,6 +69,9 @@ void Database::configure() {
     m_db->exec("PRAGMA synchronous=FULL");
     m_db->exec("PRAGMA foreign_keys=ON");
     m_db->exec("PRAGMA trusted_schema=OFF");
+    // An erased person's identifier must not survive in free space of the file: deleted and
+    // overwritten content is zeroed.
+    m_db->exec("PRAGMA secure_delete=ON");
 }
 
 void Database::migrate() {

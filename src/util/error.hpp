@@ -16,7 +16,6 @@ enum class ExitCode : int {
     auth = 6,            // Customer.io refused the credentials (401/403); worker halted
     unreachable = 7,     // Customer.io could not be reached
     region_mismatch = 8, // configured region differs from the workspace's
-    pending_work = 9,    // `run --once` finished but requests wait for a later retry
 };
 
 // Base of every error lethe reports to the user; carries the exit code to use.

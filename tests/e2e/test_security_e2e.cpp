@@ -1,0 +1,302 @@
+// End-to-end tests of issue 5 with the real binaries: `lethe check`, TLS trust, loopback-only
+// http, credential rotation by SIGHUP during a run, and a search of every byte lethe leaves
+// behind for secrets and raw identifiers.
+#include "cli_fixture.hpp"
+#include "config/secrets.hpp"
+#include "sandbox_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+using namespace lethe::test;
+using nlohmann::json;
+
+namespace {
+
+std::string track_config(const std::string& url, const std::string& extra = "") {
+    return "[customerio]\ntrack_url = \"" + url + "\"\nallow_insecure_loopback = true\n" +
+           "site_id = \"" + Sandbox::k_site_id + "\"\napi_key_file = \"track.key\"\n" +
+           "timeout_ms = 2000\n" + extra;
+}
+
+void write_key(const CliFixture& f, const std::string& key) {
+    write_text(f.dir / "track.key", key + "\n");
+    ::chmod((f.dir / "track.key").c_str(), 0600);
+}
+
+ProcessResult lethe_run(const CliFixture& f, std::vector<std::string> args) {
+    std::vector<std::string> argv = {lethe_bin(), "--config", (f.dir / "lethe.toml").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessOptions o;
+    o.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM", "CREDENTIALS_DIRECTORY"};
+    return run(argv, o, std::chrono::seconds(60));
+}
+
+std::string read_all(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A self-signed certificate for 127.0.0.1, made with openssl(1).
+struct Certificate {
+    std::filesystem::path cert;
+    std::filesystem::path key;
+};
+
+Certificate self_signed(const std::filesystem::path& dir) {
+    Certificate c{dir / "sandbox.crt", dir / "sandbox.key"};
+    auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", c.key.string(), "-out",
+                  c.cert.string()});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return c;
+}
+
+int count_in(const std::string& hay, const std::string& needle) {
+    int n = 0;
+    for (auto pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("check: good, bad and region-mismatched credentials, unreachable host",
+          "[e2e][security][check]") {
+    SECTION("good credentials: region and environment id, exit 0") {
+        Sandbox sandbox({"--environment-id", "4242"});
+        CliFixture f(track_config(sandbox.url()));
+        write_key(f, Sandbox::k_api_key);
+        auto r = lethe_run(f, {"check"});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("credentials:    accepted") != std::string::npos);
+        CHECK(r.out.find("region:         us") != std::string::npos);
+        CHECK(r.out.find("environment id: 4242") != std::string::npos);
+        CHECK(r.out.find(Sandbox::k_api_key) == std::string::npos);
+    }
+    SECTION("a wrong key: exit 6, the key is not printed") {
+        Sandbox sandbox;
+        CliFixture f(track_config(sandbox.url()));
+        write_key(f, "sk_wrong_key_0000000000");
+        auto r = lethe_run(f, {"check"});
+        CHECK(r.exit_code == 6);
+        CHECK(r.err.find("refused the credentials (HTTP 401)") != std::string::npos);
+        CHECK(r.err.find("sk_wrong_key") == std::string::npos);
+        CHECK(r.out.find("sk_wrong_key") == std::string::npos);
+    }
+    SECTION("an EU workspace configured as US: exit 8 with the fix") {
+        Sandbox sandbox({"--region", "eu"});
+        CliFixture f(track_config(sandbox.url(), "region = \"us\"\n"));
+        write_key(f, Sandbox::k_api_key);
+        auto r = lethe_run(f, {"check"});
+        CHECK(r.exit_code == 8);
+        CHECK(r.err.find("set region = \"eu\"") != std::string::npos);
+    }
+    SECTION("nobody listening: exit 7") {
+        CliFixture f(track_config("http://127.0.0.1:" + std::to_string(free_port())));
+        write_key(f, Sandbox::k_api_key);
+        auto r = lethe_run(f, {"check"});
+        CHECK(r.exit_code == 7);
+        CHECK(r.err.find("cannot reach") != std::string::npos);
+    }
+}
+
+TEST_CASE("plain http is refused for any host but loopback", "[e2e][security]") {
+    for (const std::string url :
+         {"http://10.1.2.3", "http://track.customer.io", "http://localhost.example.com:8080"}) {
+        CliFixture f(track_config(url));
+        write_key(f, Sandbox::k_api_key);
+        auto r = lethe_run(f, {"check"});
+        INFO(url << ": " << r.err);
+        CHECK(r.exit_code == 3);
+        CHECK(r.err.find("https") != std::string::npos);
+    }
+}
+
+TEST_CASE("check over HTTPS works only when the sandbox certificate is trusted",
+          "[e2e][security][tls]") {
+    TempDir certs;
+    auto cert = self_signed(certs.path());
+    Sandbox sandbox({"--tls-cert", cert.cert.string(), "--tls-key", cert.key.string()});
+    REQUIRE(sandbox.url().rfind("https://", 0) == 0);
+    {
+        CliFixture f(track_config(sandbox.url()));
+        write_key(f, Sandbox::k_api_key);
+        auto r = lethe_run(f, {"check"});
+        CHECK(r.exit_code == 7);
+        CHECK(r.err.find("certificate") != std::string::npos);
+    }
+    {
+        CliFixture f(track_config(sandbox.url(), "ca_file = \"" + cert.cert.string() + "\"\n"));
+        write_key(f, Sandbox::k_api_key);
+        auto r = lethe_run(f, {"check"});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("credentials:    accepted") != std::string::npos);
+    }
+    // Only the trusted attempt reached the API; the other stopped at the TLS handshake.
+    CHECK(sandbox.state()["counters"]["requests"] == 1);
+}
+
+TEST_CASE("SIGHUP during a run: the new key is used and no request fails",
+          "[e2e][security][rotation]") {
+    Sandbox sandbox({"--latency-ms", "20"});
+    const std::string old_key = Sandbox::k_api_key;
+    const std::string new_key = "sk_test_rotated_5a4b3c2d1e";
+    CliFixture f(track_config(sandbox.url(),
+                              "[worker]\npacing_ms = 40\nconcurrency = 2\nlease_seconds = 5\n"
+                              "max_attempts = 3\nbackoff_base_ms = 1\nbackoff_max_ms = 10\n"
+                              "poll_interval_ms = 20\n"));
+    write_key(f, old_key);
+    f.init();
+    std::string csv = "request_id,identifier\n";
+    for (int i = 0; i < 60; ++i) {
+        csv += "ROT-" + std::to_string(i) + ",rotate" + std::to_string(i) + "@example.com\n";
+    }
+    REQUIRE(f.lethe({"import", f.csv("r.csv", csv)}).exit_code == 0);
+
+    Process worker({lethe_bin(), "--config", (f.dir / "lethe.toml").string(), "run"}, [] {
+        ProcessOptions o;
+        o.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM", "CREDENTIALS_DIRECTORY"};
+        return o;
+    }());
+    auto calls = [&sandbox] {
+        return sandbox.state()["counters"].value("requests", 0);
+    };
+    for (int i = 0; i < 200 && calls() < 10; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    // The runbook: the workspace accepts both keys, the secret is updated, the worker reloads.
+    REQUIRE(sandbox.admin("/_sandbox/credentials", {{"site_id", Sandbox::k_site_id},
+                                                    {"api_key", new_key},
+                                                    {"also_accept", {old_key}}}) == 200);
+    write_key(f, new_key);
+    worker.signal(SIGHUP);
+    for (int i = 0;
+         i < 200 && worker.stderr_so_far().find("new credentials in use") == std::string::npos;
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // Then the old key is revoked: from here on only the new key works.
+    REQUIRE(sandbox.admin("/_sandbox/credentials",
+                          {{"site_id", Sandbox::k_site_id}, {"api_key", new_key}}) == 200);
+    const int calls_at_revoke = calls();
+    for (int i = 0; i < 500; ++i) {
+        auto s = json::parse(f.lethe({"status", "--json"}).out);
+        if (s["counts"]["done"] == 60) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    worker.signal(SIGTERM);
+    auto r = worker.wait(std::chrono::seconds(20));
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("new credentials in use") != std::string::npos);
+    auto s = json::parse(f.lethe({"status", "--json"}).out);
+    CHECK(s["counts"]["done"] == 60);
+    CHECK(s["counts"]["dead"] == 0);
+    // Calls were made after the revocation (so they used the new key), and none was refused.
+    CHECK(calls() > calls_at_revoke);
+    for (const auto& e : sandbox.state()["log"]) {
+        CHECK(e["auth_valid"] == true);
+    }
+    CHECK(r.err.find(new_key) == std::string::npos);
+    CHECK(r.err.find(old_key) == std::string::npos);
+}
+
+TEST_CASE("no secret or erased identifier in any output, database, export or checkpoint",
+          "[e2e][security][leak]") {
+    // Faults make every code path log: retries, 429 pauses, resets, a permanent failure.
+    Sandbox sandbox({"--rate-429", "0.1", "--retry-after", "0", "--rate-503", "0.1", "--rate-reset",
+                     "0.05", "--status-for", "keepme=400", "--seed", "11"});
+    CliFixture f(track_config(sandbox.url(), "[worker]\npacing_ms = 0\nconcurrency = 3\n"
+                                             "max_attempts = 40\nbackoff_base_ms = 1\n"
+                                             "backoff_max_ms = 5\npoll_interval_ms = 5\n"));
+    write_key(f, Sandbox::k_api_key);
+    f.init();
+    std::vector<std::string> erased;
+    std::string csv = "request_id,identifier\n";
+    for (int i = 0; i < 25; ++i) {
+        erased.push_back("Leak.Person" + std::to_string(i) + "+tag@Example.org");
+        csv += "LEAK-" + std::to_string(i) + "," + erased.back() + "\n";
+    }
+    csv += "LEAK-dead,keepme-7@example.org\n";
+    REQUIRE(f.lethe({"import", f.csv("leak.csv", csv)}).exit_code == 0);
+    std::filesystem::remove(f.dir / "leak.csv"); // the input file itself holds them, of course
+
+    std::string everything;
+    auto keep = [&everything](const ProcessResult& r) {
+        everything += r.out;
+        everything += r.err;
+        return r;
+    };
+    for (int i = 0; i < 5; ++i) {
+        auto r = keep(lethe_run(f, {"--log-level", "trace", "run", "--once"}));
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+    }
+    keep(lethe_run(f, {"--log-level", "trace", "--log-format", "json", "status"}));
+    keep(lethe_run(f, {"--log-level", "trace", "list", "--state", "done"}));
+    keep(lethe_run(f, {"--log-level", "trace", "check"}));
+    keep(lethe_run(f, {"--log-level", "trace", "config", "show"}));
+    keep(lethe_run(
+        f, {"--log-level", "trace", "audit", "export", "-o", (f.dir / "export.jsonl").string()}));
+    keep(lethe_run(f, {"--log-level", "trace", "audit", "export", "--format", "csv", "-o",
+                       (f.dir / "export.csv").string()}));
+    keep(lethe_run(f, {"--log-level", "trace", "audit", "checkpoint"}));
+    keep(lethe_run(f, {"--log-level", "trace", "report", "--format", "html"}));
+    keep(lethe_run(f, {"--log-level", "trace", "report", "--format", "json"}));
+    auto s = json::parse(f.lethe({"status", "--json"}).out);
+    REQUIRE(s["counts"]["done"] == 25);
+    REQUIRE(s["counts"]["dead"] == 1);
+
+    // Every file lethe wrote, except the key files themselves (which must hold their secrets).
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(f.dir.path())) {
+        const auto name = entry.path().filename().string();
+        if (entry.is_regular_file() && name != "subject.key" && name != "checkpoint.key" &&
+            name != "track.key") {
+            everything += read_all(entry.path());
+        }
+    }
+    // Positive controls: the search sees real content, and the dead request's identifier (kept
+    // for a retry, so legitimately in the database) is found by it.
+    REQUIRE(everything.find("LEAK-3") != std::string::npos);
+    REQUIRE(everything.find("keepme-7@example.org") != std::string::npos);
+
+    const std::string subject_key = read_all(f.dir / "state" / "subject.key");
+    const std::string checkpoint_key = read_all(f.dir / "state" / "checkpoint.key");
+    std::vector<std::string> secrets = {
+        Sandbox::k_api_key,
+        lethe::config::base64_encode(std::string(Sandbox::k_site_id) + ":" + Sandbox::k_api_key),
+        subject_key.substr(0, 32),
+    };
+    // The PEM body lines of the private key.
+    std::istringstream pem(checkpoint_key);
+    for (std::string line; std::getline(pem, line);) {
+        if (line.find("-----") == std::string::npos && line.size() > 16) {
+            secrets.push_back(line);
+        }
+    }
+    for (const auto& secret : secrets) {
+        INFO("secret of " << secret.size() << " bytes");
+        CHECK(count_in(everything, secret) == 0);
+    }
+    // The identifiers in any spelling: as given, lower-cased, percent-encoded for a URL.
+    CHECK(count_in(everything, "Leak.Person") == 0);
+    CHECK(count_in(everything, "leak.person") == 0);
+    CHECK(count_in(everything, "tag%40Example.org") == 0);
+    for (const auto& id : erased) {
+        INFO(id);
+        CHECK(count_in(everything, id) == 0);
+    }
+}
