@@ -72,6 +72,12 @@ void Database::configure() {
     // An erased person's identifier must not survive in free space of the file: deleted and
     // overwritten content is zeroed.
     m_db->exec("PRAGMA secure_delete=ON");
+    // Statement journals (one per INSERT: foreign keys and triggers may abort a statement) stay
+    // in memory instead of a temporary file: a 1M-row import made 6 writes per row to it.
+    m_db->exec("PRAGMA temp_store=MEMORY");
+    // 24 MiB of page cache (default 2 MiB): large imports rewrite fewer index pages, and the
+    // process stays well under 64 MiB.
+    m_db->exec("PRAGMA cache_size=-24576");
 }
 
 void Database::migrate() {
