@@ -283,8 +283,15 @@ void Worker::slot_loop() {
 void Worker::lease_keeper_loop() {
     const TimeMs every = std::max<TimeMs>(m_settings.lease_ms / 3, 10);
     std::unique_lock lock(m_mutex);
+    TimeMs next_renewal = m_clock.now_ms() + every;
     while (!m_no_more_work) {
-        m_cv.wait_for(lock, std::chrono::milliseconds(every));
+        // The condition variable wakes on every claim and completion; renew only when due.
+        m_cv.wait_for(
+            lock, std::chrono::milliseconds(std::max<TimeMs>(1, next_renewal - m_clock.now_ms())));
+        if (m_no_more_work || m_clock.now_ms() < next_renewal) {
+            continue;
+        }
+        next_renewal = m_clock.now_ms() + every;
         std::vector<std::int64_t> ids;
         for (const auto& r : m_in_flight) {
             ids.push_back(r.id);

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Worker benchmark (issue 3, "Figures"), against lethe-sandbox on 127.0.0.1.
+#
+#   1. paced:   pacing_ms = 100, concurrency 4 (the defaults), 150 ms of added latency on every
+#               sandbox call. Target: at least 9.7 erasures/s. (A sequential loop of
+#               suppress + destroy + 100 ms sleep reaches about 1 / (0.15 + 0.15 + 0.1) = 2.5/s.)
+#   2. unpaced: pacing_ms = 0, no added latency: erasures/s and CPU time per erasure of the lethe
+#               process (user + system, from /usr/bin/time).
+# Each run erases everyone with `lethe run --once` and checks that every request is `done` and the
+# audit chain verifies. Prints the figures; exits 1 if the paced target is missed or a check fails.
+#
+# Usage: bench/worker.sh [--paced N] [--unpaced N] [--build DIR]
+#   --paced N    requests in the paced run (default 300: about 30 s)
+#   --unpaced N  requests in the unpaced run (default 5000)
+#   --build DIR  meson build directory (default build-bench; configure it with
+#                `meson setup build-bench --buildtype=release && ninja -C build-bench`)
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+paced=300
+unpaced=5000
+build="build-bench"
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --paced) paced="$2"; shift 2 ;;
+    --unpaced) unpaced="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "worker.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+lethe="${LETHE_BIN:-$root/$build/src/lethe}"
+sandbox="${LETHE_SANDBOX_BIN:-$root/$build/src/sandbox/lethe-sandbox}"
+for bin in "$lethe" "$sandbox"; do
+    [ -x "$bin" ] || { echo "worker.sh: no binary at $bin (build it first)" >&2; exit 2; }
+done
+[ -x /usr/bin/time ] || { echo "worker.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/lethe-worker-bench.XXXXXX")"
+sandbox_pid=""
+cleanup() {
+    [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export LETHE_SANDBOX_API_KEY="sk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export LETHE_BENCH_TRACK_KEY="$LETHE_SANDBOX_API_KEY"
+
+start_sandbox() { # $@: extra sandbox flags; sets $url
+    [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
+    "$sandbox" --listen 127.0.0.1:0 --site-id bench-site "$@" >"$work/sandbox.out" 2>"$work/sandbox.err" &
+    sandbox_pid=$!
+    url=""
+    for _ in $(seq 1 200); do
+        url="$(sed -n 's/^lethe-sandbox listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")"
+        [ -n "$url" ] && return 0
+        sleep 0.05
+    done
+    echo "worker.sh: lethe-sandbox did not start" >&2
+    cat "$work/sandbox.err" >&2
+    exit 1
+}
+
+install_lethe() { # $1: folder, $2: pacing_ms, $3: request count
+    local dir="$1"
+    mkdir -p "$dir"
+    cat >"$dir/lethe.toml" <<TOML
+[database]
+path = "state/lethe.db"
+[customerio]
+track_url = "$url"
+allow_insecure_loopback = true
+site_id = "bench-site"
+api_key_env = "LETHE_BENCH_TRACK_KEY"
+[worker]
+pacing_ms = $2
+concurrency = 4
+[audit]
+subject_key_file = "state/subject.key"
+checkpoint_key_file = "state/checkpoint.key"
+checkpoint_dir = "state/checkpoints"
+TOML
+    export LETHE_CONFIG="$dir/lethe.toml"
+    "$lethe" init >/dev/null
+    python3 "$root/bench/gen_requests.py" "$3" "$dir/requests.csv" --seed 3 >/dev/null
+    "$lethe" import "$dir/requests.csv" >/dev/null 2>"$dir/import.err"
+}
+
+# Runs `lethe run --once`, checks the outcome; sets $seconds, $cpu and $erased.
+drain() { # $1: folder, $2: expected request count
+    local dir="$1" t0 t1 done_count
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%U %S" -o "$dir/cpu.txt" "$lethe" --log-level warn run --once \
+        >"$dir/run.out" 2>"$dir/run.err" || {
+        echo "worker.sh: lethe run failed:" >&2; tail -5 "$dir/run.err" >&2; exit 1
+    }
+    t1=$(date +%s%N)
+    seconds=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }')
+    cpu=$(awk '{ printf "%.3f", $1 + $2 }' "$dir/cpu.txt")
+    erased=$(sed -n 's/^erased \([0-9]*\),.*/\1/p' "$dir/run.out")
+    done_count=$("$lethe" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["done"])')
+    if [ "$done_count" != "$2" ]; then
+        echo "worker.sh: $done_count of $2 requests done" >&2
+        exit 1
+    fi
+    "$lethe" audit verify >/dev/null || { echo "worker.sh: audit verify failed" >&2; exit 1; }
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "lethe:   $("$lethe" --version | head -1)"
+echo
+
+start_sandbox --latency-ms 150
+install_lethe "$work/paced" 100 "$paced"
+drain "$work/paced" "$paced"
+paced_rate=$(awk -v n="$erased" -v s="$seconds" 'BEGIN { printf "%.2f", n / s }')
+paced_ok=$(awk -v r="$paced_rate" 'BEGIN { print (r >= 9.7) ? "PASS" : "FAIL" }')
+echo "paced   (pacing 100 ms, latency 150 ms, concurrency 4): $erased erasures in $seconds s" \
+    "= $paced_rate erasures/s (target >= 9.7)  $paced_ok"
+
+start_sandbox
+install_lethe "$work/unpaced" 0 "$unpaced"
+drain "$work/unpaced" "$unpaced"
+unpaced_rate=$(awk -v n="$erased" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')
+cpu_per=$(awk -v c="$cpu" -v n="$erased" 'BEGIN { printf "%.0f", c / n * 1e6 }')
+echo "unpaced (pacing 0, no latency, concurrency 4):          $erased erasures in $seconds s" \
+    "= $unpaced_rate erasures/s; lethe CPU $cpu s = $cpu_per µs per erasure"
+
+[ "$paced_ok" = PASS ]
