@@ -4,7 +4,7 @@
 #include "sandbox/api_handler.hpp"
 #include "sandbox/context.hpp"
 #include "sandbox/responses.hpp"
-#include "sandbox/signal_thread.hpp"
+#include "worker/signals.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -103,7 +103,7 @@ void serve(const Options& o, const std::string& api_key) {
     Context ctx(o.faults, {o.site_id, api_key}, o.log_limit, o.log);
     std::atomic<bool> by_signal{false};
     // Before any other thread exists, so every thread inherits the blocked signals.
-    SignalThread signals(
+    worker::SignalWatcher signals(
         [&] {
             by_signal = true;
             ctx.stop.request_stop();
