@@ -1,22 +1,12 @@
 #include "audit/chain.hpp"
 
-#include <charconv>
 #include <openssl/err.h>
 #include <stdexcept>
 
 namespace lethe::audit {
 namespace {
 
-constexpr std::string_view k_domain_tag = "lethe.audit.v1";
 constexpr char k_hex_digits[] = "0123456789abcdef";
-
-void append_field(std::string& out, std::string_view field) {
-    const auto n = static_cast<std::uint32_t>(field.size());
-    const char len[4] = {static_cast<char>(n >> 24 & 0xff), static_cast<char>(n >> 16 & 0xff),
-                         static_cast<char>(n >> 8 & 0xff), static_cast<char>(n & 0xff)};
-    out.append(len, 4);
-    out.append(field);
-}
 
 std::string short_hash(std::string_view h) {
     if (h.size() <= 16) {
@@ -55,19 +45,8 @@ EntryHasher::EntryHasher()
 }
 
 std::string_view EntryHasher::hash_hex(const AuditEntryView& e) {
-    char seq_text[24];
-    auto [end, ec] = std::to_chars(std::begin(seq_text), std::end(seq_text), e.seq);
-    (void)ec; // an int64 always fits in 24 characters
-
     m_buf.clear(); // keeps its capacity: no allocation once warmed up
-    append_field(m_buf, k_domain_tag);
-    append_field(m_buf, std::string_view(seq_text, static_cast<std::size_t>(end - seq_text)));
-    append_field(m_buf, e.at);
-    append_field(m_buf, e.event);
-    append_field(m_buf, e.request_ref);
-    append_field(m_buf, e.subject_digest);
-    append_field(m_buf, e.detail);
-    append_field(m_buf, e.prev_hash);
+    store::append_audit_entry_encoding(m_buf, e);
 
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -26,36 +26,6 @@ std::string hostname() {
     return buf;
 }
 
-// A checkpoint signed earlier that the new one must extend.
-struct PriorCheckpoint {
-    Checkpoint checkpoint;
-    std::string source;
-};
-
-std::optional<PriorCheckpoint> read_prior(std::string_view note, const std::string& source,
-                                          const NoteVerifierKey& key) {
-    std::string error;
-    auto parsed = parse_note(note, error);
-    if (!parsed) {
-        throw Error(ExitCode::failure, source + ": " + error);
-    }
-    NoteCheck check = check_note(*parsed, key);
-    if (check == NoteCheck::no_signature) {
-        // Signed by another key (the key or origin was changed): it says nothing about this log
-        // as it is configured now, so it can neither block nor anchor the new checkpoint.
-        spdlog::warn("{}: not signed by the current checkpoint key; not used as an anchor", source);
-        return std::nullopt;
-    }
-    if (check == NoteCheck::bad_signature) {
-        throw Error(ExitCode::failure, source + ": " + describe(check) + "; refusing to sign");
-    }
-    auto cp = parse_checkpoint_text(parsed->text, error);
-    if (!cp) {
-        throw Error(ExitCode::failure, source + ": " + error);
-    }
-    return PriorCheckpoint{std::move(*cp), source};
-}
-
 void ensure_private_dir(const std::filesystem::path& dir) {
     if (std::filesystem::exists(dir)) {
         return;
@@ -194,6 +164,80 @@ std::string checkpoint_file_name(std::int64_t size, std::string_view head_hash) 
     return buf;
 }
 
+std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
+                                                const std::filesystem::path& checkpoint_dir,
+                                                const NoteVerifierKey& key,
+                                                std::vector<std::string>& skipped) {
+    std::vector<std::pair<std::string, std::string>> notes; // (source, note)
+    if (auto stored = snap.latest_checkpoint()) {
+        notes.emplace_back("checkpoint #" + std::to_string(stored->id) + " in the database",
+                           std::move(stored->note));
+    }
+    const auto latest_file = checkpoint_dir / k_latest_name;
+    if (std::filesystem::exists(latest_file)) {
+        notes.emplace_back(latest_file.string(), read_file(latest_file));
+    }
+    std::vector<KnownCheckpoint> known;
+    for (auto& [source, note] : notes) {
+        std::string error;
+        auto parsed = parse_note(note, error);
+        if (parsed && check_note(*parsed, key) == NoteCheck::no_signature) {
+            // Signed by another key: a changed key or origin is not tampering, and such a note
+            // says nothing about this log as it is configured now.
+            skipped.push_back(source + ": skipped, not signed by the trusted key");
+            continue;
+        }
+        auto cp = open_checkpoint(note, key, error);
+        if (!cp) {
+            throw Error(ExitCode::failure, source + ": " + error);
+        }
+        known.push_back(KnownCheckpoint{std::move(*cp), std::move(source)});
+    }
+    return known;
+}
+
+void check_log_extends(store::Database& db, store::AuditSnapshot& snap,
+                       const std::vector<KnownCheckpoint>& known, std::int64_t up_to,
+                       std::string_view doing) {
+    const store::ChainHead head = snap.head();
+    auto refuse = [&](std::int64_t seq, const std::string& what) {
+        throw Error(ExitCode::failure, std::string(doing) + ": seq " + std::to_string(seq) + ": " +
+                                           what + " (run `lethe audit verify`)");
+    };
+    const KnownCheckpoint* anchor = nullptr; // the newest checkpoint at or below up_to
+    for (const auto& k : known) {
+        if (k.checkpoint.size > head.size) {
+            refuse(head.size + 1, "missing: " + k.source + " covers " +
+                                      std::to_string(k.checkpoint.size) +
+                                      " entries but the log has " + std::to_string(head.size) +
+                                      " (entries were removed from the end)");
+        }
+        const auto at = k.checkpoint.size == 0 ? std::optional<std::string>(store::k_genesis_hash)
+                                               : snap.hash_at(k.checkpoint.size);
+        if (!at || *at != k.checkpoint.head_hash) {
+            refuse(std::max<std::int64_t>(k.checkpoint.size, 1),
+                   "differs from " + k.source + " (the log was rewritten at or before it)");
+        }
+        if (k.checkpoint.size <= up_to &&
+            (anchor == nullptr || k.checkpoint.size > anchor->checkpoint.size)) {
+            anchor = &k;
+        }
+    }
+    const std::int64_t from = anchor == nullptr ? 1 : anchor->checkpoint.size + 1;
+    auto chain = anchor == nullptr ? ChainVerifier::from_genesis()
+                                   : ChainVerifier::anchored(from, anchor->checkpoint.head_hash);
+    store::AuditCursor cursor(db, store::SeqRange{from, up_to});
+    store::AuditEntryView e;
+    while (cursor.next(e) && chain.add(e)) {
+    }
+    if (!chain.finish()) {
+        refuse(chain.failure()->seq, chain.failure()->what);
+    }
+    if (up_to >= from && chain.last_seq() != up_to) {
+        refuse(chain.last_seq() + 1, "missing");
+    }
+}
+
 std::filesystem::path write_checkpoint(store::Database& db, const config::Config& cfg,
                                        const Clock& clock) {
     const auto signer = CheckpointSigner::from_config(cfg);
@@ -204,61 +248,12 @@ std::filesystem::path write_checkpoint(store::Database& db, const config::Config
         store::AuditSnapshot snap(db);
         head = snap.head();
         stored = snap.latest_checkpoint();
-
-        // The newest checkpoints signed before, from the database and from the directory that
-        // is shipped off the machine (the database copy may have been removed with the log).
-        std::vector<PriorCheckpoint> priors;
-        if (stored) {
-            if (auto p = read_prior(
-                    stored->note, "checkpoint #" + std::to_string(stored->id) + " in the database",
-                    signer.verifier_key())) {
-                priors.push_back(std::move(*p));
-            }
+        std::vector<std::string> skipped;
+        const auto known = stored_checkpoints(snap, dir, signer.verifier_key(), skipped);
+        for (const auto& s : skipped) {
+            spdlog::warn("{}", s);
         }
-        const auto latest_file = dir / k_latest_name;
-        if (std::filesystem::exists(latest_file)) {
-            if (auto p = read_prior(read_file(latest_file), latest_file.string(),
-                                    signer.verifier_key())) {
-                priors.push_back(std::move(*p));
-            }
-        }
-
-        // The new checkpoint must extend every earlier one: same hash at the earlier size, and
-        // a valid chain from the newest of them up to the head.
-        const PriorCheckpoint* newest = nullptr;
-        for (const auto& p : priors) {
-            if (p.checkpoint.size > head.size) {
-                throw Error(ExitCode::failure,
-                            "audit log: refusing to sign: " + p.source + " covers " +
-                                std::to_string(p.checkpoint.size) + " entries but the log has " +
-                                std::to_string(head.size) + " (entries were removed)");
-            }
-            auto at = p.checkpoint.size == 0 ? std::optional<std::string>(store::k_genesis_hash)
-                                             : snap.hash_at(p.checkpoint.size);
-            if (!at || *at != p.checkpoint.head_hash) {
-                throw Error(ExitCode::failure, "audit log: refusing to sign: seq " +
-                                                   std::to_string(p.checkpoint.size) +
-                                                   " differs from " + p.source +
-                                                   " (the log was rewritten)");
-            }
-            if (newest == nullptr || p.checkpoint.size > newest->checkpoint.size) {
-                newest = &p;
-            }
-        }
-        auto verifier = newest == nullptr ? ChainVerifier::from_genesis()
-                                          : ChainVerifier::anchored(newest->checkpoint.size + 1,
-                                                                    newest->checkpoint.head_hash);
-        const std::int64_t from = newest == nullptr ? 1 : newest->checkpoint.size + 1;
-        store::AuditCursor cursor(db, store::SeqRange{from, head.size});
-        store::AuditEntryView e;
-        while (cursor.next(e) && verifier.add(e)) {
-        }
-        if (!verifier.finish() || verifier.last_hash() != head.hash) {
-            const auto& f = verifier.failure();
-            throw Error(ExitCode::failure, "audit log: refusing to sign: seq " +
-                                               std::to_string(f ? f->seq : head.size) + ": " +
-                                               (f ? f->what : "the head does not match the chain"));
-        }
+        check_log_extends(db, snap, known, head.size, "audit log: refusing to sign");
     }
 
     const auto path = dir / checkpoint_file_name(head.size, head.hash);

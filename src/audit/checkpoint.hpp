@@ -3,6 +3,7 @@
 #include "audit/note.hpp"
 #include "config/config.hpp"
 #include "crypto/crypto.hpp"
+#include "store/audit_queries.hpp"
 #include "store/database.hpp"
 #include "util/clock.hpp"
 
@@ -63,6 +64,31 @@ NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
 // key's name. Returns nullopt with the reason in `error` when any of that fails.
 std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerifierKey& key,
                                           std::string& error);
+
+// A signed checkpoint, opened and signature-checked, and where it came from (for messages).
+struct KnownCheckpoint {
+    Checkpoint checkpoint;
+    std::string source;
+};
+
+// The checkpoints this installation signed before: the largest one in the database and
+// `checkpoint_dir`/latest.note (the copy shipped off the machine may outlive the database's).
+// Notes without a signature line by `key` (the key or origin was changed) are skipped, each
+// described in `skipped`. Throws lethe::Error (failure) when a note is malformed or its signature
+// by `key` does not verify.
+std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
+                                                const std::filesystem::path& checkpoint_dir,
+                                                const NoteVerifierKey& key,
+                                                std::vector<std::string>& skipped);
+
+// Checks, inside `snap`, that the log still extends every checkpoint in `known` (the entry at each
+// checkpoint's size still has its hash) and that the chain from the newest of them at or below
+// `up_to` (else from the genesis) to entry `up_to` is intact. `doing` starts the message. Throws
+// lethe::Error (failure) naming the first bad seq otherwise: nothing is ever signed over a
+// rewritten or truncated log.
+void check_log_extends(store::Database& db, store::AuditSnapshot& snap,
+                       const std::vector<KnownCheckpoint>& known, std::int64_t up_to,
+                       std::string_view doing);
 
 // Signs the current head after checking that the log is consistent with the latest checkpoint
 // already signed (none are ever signed over a rewritten log), stores the note in the checkpoints

@@ -155,21 +155,21 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
         range = store::SeqRange{1, head.size};
     }
 
-    // A range that starts at seq 1 is anchored by the genesis hash; any other range by the hash
-    // of the entry just before it, which the export's start_note then signs.
+    // Nothing is signed over a log that no longer extends the checkpoints signed before, nor
+    // over a range whose anchor (the entry before it) is not reached by an intact chain.
+    std::vector<std::string> skipped;
+    const auto known =
+        stored_checkpoints(snap, options.checkpoint_dir, signer.verifier_key(), skipped);
+    const std::int64_t anchor_seq = range ? range->first - 1 : 0;
+    check_log_extends(db, snap, known, anchor_seq, "audit log: refusing to sign the export");
     auto chain = ChainVerifier::from_genesis();
-    if (range && range->first > 1) {
-        auto anchor = snap.hash_at(range->first - 1);
-        if (!anchor) {
-            throw Error(ExitCode::failure, "audit log: seq " + std::to_string(range->first - 1) +
-                                               " is missing (run `lethe audit verify`)");
-        }
-        chain = ChainVerifier::anchored(range->first, *anchor);
+    if (anchor_seq > 0) {
+        chain = ChainVerifier::anchored(range->first, *snap.hash_at(anchor_seq));
     }
-    if (auto stored = snap.latest_checkpoint();
-        stored && range && stored->size >= range->first - 1 && stored->size <= range->last) {
-        chain.expect(stored->size, stored->head_hash,
-                     "checkpoint #" + std::to_string(stored->id) + " in the database");
+    for (const auto& k : known) {
+        if (range && k.checkpoint.size > anchor_seq && k.checkpoint.size <= range->last) {
+            chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.source);
+        }
     }
 
     OutputFile out(options.output);

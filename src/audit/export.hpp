@@ -27,9 +27,10 @@ enum class ExportFormat { jsonl, csv };
 // What to export and where.
 struct ExportOptions {
     ExportFormat format = ExportFormat::jsonl;
-    std::optional<TimeMs> since;  // entries at or after this time
-    std::optional<TimeMs> until;  // entries before this time
-    std::filesystem::path output; // empty: stdout (JSON Lines only)
+    std::optional<TimeMs> since;          // entries at or after this time
+    std::optional<TimeMs> until;          // entries before this time
+    std::filesystem::path output;         // empty: stdout (JSON Lines only)
+    std::filesystem::path checkpoint_dir; // where latest.note is looked for ([audit])
 };
 
 // What an export wrote.

@@ -29,26 +29,10 @@ std::string read_checkpoint_file(const std::filesystem::path& path) {
     }
 }
 
-// A checkpoint to compare the chain with, opened and signature-checked.
-struct KnownCheckpoint {
-    Checkpoint checkpoint;
-    std::string source;
-};
-
-// Opens a checkpoint. Given files must verify; stored ones (`lenient`) signed by another key
-// are skipped with a note, since a changed key or origin is not tampering.
-std::optional<KnownCheckpoint> open_known(std::string_view note, const std::string& source,
-                                          const NoteVerifierKey& key, bool lenient,
-                                          VerifyReport& report) {
+// Opens a checkpoint the caller gave; it must verify with the trusted key.
+std::optional<KnownCheckpoint> open_given_note(std::string_view note, const std::string& source,
+                                               const NoteVerifierKey& key, VerifyReport& report) {
     std::string error;
-    auto parsed = parse_note(note, error);
-    if (parsed) {
-        NoteCheck check = check_note(*parsed, key);
-        if (check == NoteCheck::no_signature && lenient) {
-            report.notes.push_back(source + ": skipped, not signed by the trusted key");
-            return std::nullopt;
-        }
-    }
     auto cp = open_checkpoint(note, key, error);
     if (!cp) {
         report.problem = VerifyProblem{std::nullopt, source, error};
@@ -320,8 +304,7 @@ void add_expectations(ChainVerifier& chain, const std::vector<KnownCheckpoint>& 
 bool open_given(const std::vector<std::filesystem::path>& files, const NoteVerifierKey& key,
                 VerifyReport& report, std::vector<KnownCheckpoint>& known) {
     for (const auto& f : files) {
-        auto k =
-            open_known(read_checkpoint_file(f), "checkpoint " + f.string(), key, false, report);
+        auto k = open_given_note(read_checkpoint_file(f), "checkpoint " + f.string(), key, report);
         if (!k) {
             return false;
         }
@@ -522,26 +505,12 @@ VerifyReport verify_database(store::Database& db, const config::Config& cfg,
     }
     store::AuditSnapshot snap(db);
     if (checkpoints.stored) {
-        if (auto stored = snap.latest_checkpoint()) {
-            auto k = open_known(stored->note,
-                                "checkpoint #" + std::to_string(stored->id) + " in the database",
-                                key, true, report);
-            if (report.problem) {
-                return report;
-            }
-            if (k) {
-                known.push_back(std::move(*k));
-            }
-        }
-        const auto latest = cfg.audit.checkpoint_dir / "latest.note";
-        if (std::filesystem::exists(latest)) {
-            auto k = open_known(read_checkpoint_file(latest), latest.string(), key, true, report);
-            if (report.problem) {
-                return report;
-            }
-            if (k) {
-                known.push_back(std::move(*k));
-            }
+        try {
+            auto stored = stored_checkpoints(snap, cfg.audit.checkpoint_dir, key, report.notes);
+            known.insert(known.end(), stored.begin(), stored.end());
+        } catch (const Error& e) {
+            report.problem = VerifyProblem{std::nullopt, "", e.what()};
+            return report;
         }
     }
     auto chain = ChainVerifier::from_genesis();

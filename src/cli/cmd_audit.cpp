@@ -162,6 +162,7 @@ private:
             options.output = *m_output;
         }
         const auto& cfg = ctx.config();
+        options.checkpoint_dir = cfg.audit.checkpoint_dir;
         auto signer = audit::CheckpointSigner::from_config(cfg);
         auto summary = audit::export_audit_log(ctx.database(), signer, ctx.clock(), options);
         // The receipt goes to stderr so that stdout stays the export itself.
@@ -201,7 +202,9 @@ private:
 
     int subject(Context& ctx) {
         const auto& cfg = ctx.config();
-        const std::string identifier = identifier_argument(m_identifier);
+        // Trimmed exactly as `lethe import` and `lethe enqueue` trim it before digesting, so the
+        // same spelling finds the same subject.
+        const std::string identifier(trim(identifier_argument(m_identifier)));
         if (identifier.empty()) {
             throw InputError("subject: the identifier is empty");
         }

@@ -4,33 +4,48 @@
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
+#include <charconv>
+#include <iterator>
+
 namespace lethe::store {
 namespace {
 
 constexpr std::string_view k_domain_tag = "lethe.audit.v1";
 
 void append_field(std::string& out, std::string_view field) {
-    auto n = static_cast<std::uint32_t>(field.size());
-    out.push_back(static_cast<char>(n >> 24 & 0xff));
-    out.push_back(static_cast<char>(n >> 16 & 0xff));
-    out.push_back(static_cast<char>(n >> 8 & 0xff));
-    out.push_back(static_cast<char>(n & 0xff));
+    const auto n = static_cast<std::uint32_t>(field.size());
+    const char len[4] = {static_cast<char>(n >> 24 & 0xff), static_cast<char>(n >> 16 & 0xff),
+                         static_cast<char>(n >> 8 & 0xff), static_cast<char>(n & 0xff)};
+    out.append(len, 4);
     out.append(field);
 }
 
 } // namespace
 
-std::string audit_entry_encoding(const AuditEntry& e) {
-    std::string out;
-    out.reserve(128 + e.detail.size() + e.event.size() + e.request_ref.size());
+AuditEntryView view_of(const AuditEntry& e) {
+    return AuditEntryView{e.seq,    e.at,        e.event, e.request_ref, e.subject_digest,
+                          e.detail, e.prev_hash, e.hash};
+}
+
+void append_audit_entry_encoding(std::string& out, const AuditEntryView& e) {
+    // seq as decimal ASCII without leading zeros; to_chars neither allocates nor uses a locale.
+    char seq_text[24];
+    const auto [end, ec] = std::to_chars(std::begin(seq_text), std::end(seq_text), e.seq);
+    (void)ec; // an int64 always fits in 24 characters
     append_field(out, k_domain_tag);
-    append_field(out, std::to_string(e.seq));
+    append_field(out, std::string_view(seq_text, static_cast<std::size_t>(end - seq_text)));
     append_field(out, e.at);
     append_field(out, e.event);
     append_field(out, e.request_ref);
     append_field(out, e.subject_digest);
     append_field(out, e.detail);
     append_field(out, e.prev_hash);
+}
+
+std::string audit_entry_encoding(const AuditEntry& e) {
+    std::string out;
+    out.reserve(160 + e.detail.size() + e.event.size() + e.request_ref.size());
+    append_audit_entry_encoding(out, view_of(e));
     return out;
 }
 

@@ -27,8 +27,28 @@ struct AuditEntry {
     std::string hash;           // hex SHA-256 of this entry's encoding
 };
 
-// The exact bytes that are hashed for an entry (docs/audit-format.md): a domain tag and every
-// field but `hash`, each as a 4-byte big-endian length followed by its bytes.
+// An entry viewed without copying (a database row or an export line); the views must outlive
+// every use of it.
+struct AuditEntryView {
+    std::int64_t seq = 0;
+    std::string_view at;
+    std::string_view event;
+    std::string_view request_ref;
+    std::string_view subject_digest;
+    std::string_view detail;
+    std::string_view prev_hash;
+    std::string_view hash;
+};
+
+// A view of `e` (valid while `e` is neither changed nor destroyed).
+AuditEntryView view_of(const AuditEntry& e);
+
+// Appends the exact bytes that are hashed for an entry (docs/audit-format.md, "Entry hash"): a
+// domain tag and every field but `hash`, each as a 4-byte big-endian length followed by its
+// bytes. The one definition of the encoding; writing, verifying and exporting all use it.
+void append_audit_entry_encoding(std::string& out, const AuditEntryView& e);
+
+// append_audit_entry_encoding into a new string.
 std::string audit_entry_encoding(const AuditEntry& e);
 
 // Lower-case hex SHA-256 of audit_entry_encoding(e).

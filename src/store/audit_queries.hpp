@@ -18,18 +18,6 @@
 // reports). The audit log itself is written only through AuditAppender (store/audit_log.hpp).
 namespace lethe::store {
 
-// One audit_log row viewed without copying: the views stay valid until the cursor steps again.
-struct AuditEntryView {
-    std::int64_t seq = 0;
-    std::string_view at;
-    std::string_view event;
-    std::string_view request_ref;
-    std::string_view subject_digest;
-    std::string_view detail;
-    std::string_view prev_hash;
-    std::string_view hash;
-};
-
 // An inclusive range of sequence numbers.
 struct SeqRange {
     std::int64_t first = 1;

@@ -1,0 +1,224 @@
+#include "audit/export.hpp"
+#include "audit/verify.hpp"
+#include "fixture.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace lethe;
+
+namespace {
+
+audit::VerifyReport verify_db(test::AuditFixture& f,
+                              std::vector<std::filesystem::path> checkpoints = {}) {
+    return audit::verify_database(f.db, f.cfg, f.signer().verifier_key(),
+                                  audit::CheckpointSources{std::move(checkpoints), true});
+}
+
+std::filesystem::path export_to(test::AuditFixture& f, const std::string& name,
+                                audit::ExportFormat format = audit::ExportFormat::jsonl,
+                                std::optional<TimeMs> since = {},
+                                std::optional<TimeMs> until = {}) {
+    audit::ExportOptions o;
+    o.format = format;
+    o.output = f.dir / name;
+    o.checkpoint_dir = f.cfg.audit.checkpoint_dir;
+    o.since = since;
+    o.until = until;
+    audit::export_audit_log(f.db, f.signer(), f.clock, o);
+    return o.output;
+}
+
+audit::VerifyReport verify_file(test::AuditFixture& f, const std::filesystem::path& file) {
+    return audit::verify_export_file(file, f.signer().verifier_key(), {});
+}
+
+std::optional<std::int64_t> bad_seq(const audit::VerifyReport& r) {
+    return r.problem ? r.problem->seq : std::nullopt;
+}
+
+// Replaces the first occurrence of `from` in the file with `to`.
+void edit(const std::filesystem::path& file, const std::string& from, const std::string& to) {
+    std::string text = read_file(file);
+    const auto pos = text.find(from);
+    REQUIRE(pos != std::string::npos);
+    text.replace(pos, from.size(), to);
+    write_file_atomic(file, text);
+}
+
+} // namespace
+
+TEST_CASE("verify: an intact database verifies, with and without checkpoints", "[audit][verify]") {
+    test::AuditFixture f;
+    CHECK(verify_db(f).ok());
+    f.append(10);
+    auto r = verify_db(f);
+    CHECK(r.ok());
+    CHECK(r.count == 10);
+    const auto cp = audit::write_checkpoint(f.db, f.cfg, f.clock);
+    CHECK(std::filesystem::exists(cp));
+    CHECK(std::filesystem::exists(f.cfg.audit.checkpoint_dir / "latest.note"));
+    CHECK(f.count("SELECT count(*) FROM checkpoints WHERE size = 10") == 1);
+    f.append(3);
+    r = verify_db(f, {cp});
+    CHECK(r.ok());
+    CHECK(r.signed_size == 10);
+}
+
+TEST_CASE("verify: a changed entry is named by its seq", "[audit][verify]") {
+    test::AuditFixture f;
+    f.append(10);
+    f.drop_triggers();
+    f.db.db().exec(R"(UPDATE audit_log SET detail = '{"i":99}' WHERE seq = 7)");
+    auto r = verify_db(f);
+    REQUIRE_FALSE(r.ok());
+    CHECK(bad_seq(r) == 7);
+    CHECK(r.problem_text().find("changed") != std::string::npos);
+}
+
+TEST_CASE("verify: entries removed from the end are caught with a checkpoint", "[audit][verify]") {
+    test::AuditFixture f;
+    f.append(10);
+    const auto cp = audit::write_checkpoint(f.db, f.cfg, f.clock);
+    f.drop_triggers();
+    f.db.db().exec("DELETE FROM audit_log WHERE seq > 8; DELETE FROM checkpoints");
+    std::filesystem::remove(f.cfg.audit.checkpoint_dir / "latest.note");
+    // Without any checkpoint the shorter chain is consistent...
+    CHECK(audit::verify_database(f.db, f.cfg, f.signer().verifier_key(), {{}, false}).ok());
+    // ...the checkpoint kept elsewhere shows what is missing.
+    auto r = verify_db(f, {cp});
+    REQUIRE_FALSE(r.ok());
+    CHECK(bad_seq(r) == 9);
+    CHECK(r.problem_text().find("removed") != std::string::npos);
+    // And no new checkpoint is signed over the truncated log while latest.note is kept.
+    write_file_atomic(f.cfg.audit.checkpoint_dir / "latest.note", read_file(cp));
+    CHECK_THROWS_WITH(audit::write_checkpoint(f.db, f.cfg, f.clock),
+                      Catch::Contains("refusing to sign") && Catch::Contains("seq 9"));
+}
+
+TEST_CASE("verify: a checkpoint with a bad signature is caught", "[audit][verify]") {
+    test::AuditFixture f;
+    f.append(4);
+    const auto cp = audit::write_checkpoint(f.db, f.cfg, f.clock);
+    std::string note = read_file(cp);
+    const auto pos = note.rfind(' ') + 10;
+    note[pos] = note[pos] == 'A' ? 'B' : 'A';
+    write_file_atomic(f.dir / "bad.note", note);
+    auto r = verify_db(f, {f.dir / "bad.note"});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.problem_text().find("signature does not verify") != std::string::npos);
+}
+
+TEST_CASE("export: full and range exports verify on their own", "[audit][export]") {
+    test::AuditFixture f;
+    const TimeMs t0 = f.clock.now_ms();
+    f.append(20);
+    audit::write_checkpoint(f.db, f.cfg, f.clock);
+    f.append(5);
+
+    auto full = verify_file(f, export_to(f, "full.jsonl"));
+    INFO(full.problem_text());
+    CHECK(full.ok());
+    CHECK(full.count == 25);
+
+    // Entries 6..15 were stamped t0+5 .. t0+14.
+    auto range =
+        verify_file(f, export_to(f, "range.jsonl", audit::ExportFormat::jsonl, t0 + 5, t0 + 15));
+    INFO(range.problem_text());
+    CHECK(range.ok());
+    CHECK(range.first_seq == 6);
+    CHECK(range.last_seq == 15);
+
+    auto csv = verify_file(f, export_to(f, "full.csv", audit::ExportFormat::csv));
+    INFO(csv.problem_text());
+    CHECK(csv.ok());
+    CHECK(csv.count == 25);
+
+    auto none =
+        verify_file(f, export_to(f, "none.jsonl", audit::ExportFormat::jsonl, t0 + 1'000'000, {}));
+    INFO(none.problem_text());
+    CHECK(none.ok());
+    CHECK(none.count == 0);
+}
+
+TEST_CASE("export: tampering with an export is caught", "[audit][export]") {
+    test::AuditFixture f;
+    const TimeMs t0 = f.clock.now_ms();
+    f.append(10);
+    const auto file = export_to(f, "e.jsonl");
+    SECTION("a changed line") {
+        edit(file, R"(\"i\":4})", R"(\"i\":5})");
+        CHECK(bad_seq(verify_file(f, file)) == 5);
+    }
+    SECTION("a removed line") {
+        std::string text = read_file(file);
+        const auto start = text.find(R"({"seq":3,)");
+        text.erase(start, text.find('\n', start) + 1 - start);
+        write_file_atomic(file, text);
+        CHECK(bad_seq(verify_file(f, file)) == 3);
+    }
+    SECTION("the last entries removed") {
+        std::string text = read_file(file);
+        const auto cut = text.find(R"({"seq":9,)");
+        text.erase(cut, text.find(R"({"type":"checkpoint")") - cut);
+        write_file_atomic(file, text);
+        auto r = verify_file(f, file);
+        CHECK(bad_seq(r) == 9);
+        CHECK(r.problem_text().find("removed") != std::string::npos);
+    }
+    SECTION("an appended forged entry, correctly chained") {
+        std::string text = read_file(file);
+        const auto trailer = text.find(R"({"type":"checkpoint")");
+        // The forger knows the format: the entry links to the last one and hashes correctly.
+        auto chain = [&] {
+            SQLite::Statement q(f.db.db(), "SELECT hash FROM audit_log WHERE seq = 10");
+            q.executeStep();
+            store::AuditEntry e{11,
+                                "2026-11-22T13:00:00.000Z",
+                                "request.done",
+                                "FORGED",
+                                "",
+                                "{}",
+                                q.getColumn(0).getString(),
+                                ""};
+            e.hash = store::audit_entry_hash(e);
+            return e;
+        }();
+        const std::string line = R"({"seq":11,"at":"2026-11-22T13:00:00.000Z",)"
+                                 R"("event":"request.done","request_ref":"FORGED",)"
+                                 R"("subject_digest":"","detail":"{}","prev_hash":")" +
+                                 chain.prev_hash + R"(","hash":")" + chain.hash + "\"}\n";
+        text.insert(trailer, line);
+        write_file_atomic(file, text);
+        auto r = verify_file(f, file);
+        CHECK(bad_seq(r) == 11);
+        CHECK(r.problem_text().find("added later") != std::string::npos);
+    }
+    SECTION("a line after the trailer") {
+        std::string text = read_file(file) + "{\"seq\":11}\n";
+        write_file_atomic(file, text);
+        CHECK_FALSE(verify_file(f, file).ok());
+    }
+    SECTION("a range export with its first entry removed") {
+        const auto range = export_to(f, "r.jsonl", audit::ExportFormat::jsonl, t0 + 3, {});
+        std::string text = read_file(range);
+        text.erase(0, text.find('\n') + 1);
+        write_file_atomic(range, text);
+        CHECK(bad_seq(verify_file(f, range)) == 4);
+    }
+    SECTION("a CSV row changed") {
+        const auto csv = export_to(f, "e.csv", audit::ExportFormat::csv);
+        edit(csv, R"(""i"":6})", R"(""i"":7})");
+        CHECK(bad_seq(verify_file(f, csv)) == 7);
+    }
+}
+
+TEST_CASE("export: refuses to sign a broken chain", "[audit][export]") {
+    test::AuditFixture f;
+    f.append(5);
+    f.drop_triggers();
+    f.db.db().exec(R"(UPDATE audit_log SET detail = '{}' WHERE seq = 2)");
+    CHECK_THROWS_WITH(export_to(f, "x.jsonl"), Catch::Contains("seq 2"));
+    CHECK_FALSE(std::filesystem::exists(f.dir / "x.jsonl"));
+}
