@@ -39,8 +39,15 @@ done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/lethe-worker-bench.XXXXXX")"
 sandbox_pid=""
+stop_sandbox() {
+    if [ -n "$sandbox_pid" ]; then
+        kill "$sandbox_pid" 2>/dev/null || true
+        wait "$sandbox_pid" 2>/dev/null || true
+        sandbox_pid=""
+    fi
+}
 cleanup() {
-    [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
+    stop_sandbox
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -49,7 +56,11 @@ export LETHE_SANDBOX_API_KEY="sk_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' 
 export LETHE_BENCH_TRACK_KEY="$LETHE_SANDBOX_API_KEY"
 
 start_sandbox() { # $@: extra sandbox flags; sets $url
-    [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
+    stop_sandbox
+    # The shell opens the redirections in the background child, so create the files first: the
+    # polling loop below may otherwise read sandbox.out before it exists.
+    : >"$work/sandbox.out"
+    : >"$work/sandbox.err"
     "$sandbox" --listen 127.0.0.1:0 --site-id bench-site "$@" >"$work/sandbox.out" 2>"$work/sandbox.err" &
     sandbox_pid=$!
     url=""
