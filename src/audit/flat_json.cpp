@@ -15,26 +15,13 @@ void skip_ws(std::string_view& in) {
     }
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 bool read_hex4(std::string_view in, std::uint32_t& out) {
     if (in.size() < 4) {
         return false;
     }
     out = 0;
     for (int i = 0; i < 4; ++i) {
-        int v = hex_value(in[static_cast<std::size_t>(i)]);
+        int v = hex_digit_value(in[static_cast<std::size_t>(i)]);
         if (v < 0) {
             return false;
         }

@@ -1,5 +1,7 @@
 #include "sandbox/api_target.hpp"
 
+#include "util/strings.hpp"
+
 #include <vector>
 
 namespace lethe::sandbox {
@@ -7,19 +9,6 @@ namespace {
 
 constexpr std::string_view k_customers = "/api/v1/customers/";
 constexpr std::string_view k_region = "/api/v1/accounts/region";
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 std::vector<std::string_view> split_segments(std::string_view path) {
     std::vector<std::string_view> out;
@@ -62,8 +51,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
         if (i + 2 >= text.size()) {
             return std::nullopt;
         }
-        int hi = hex_value(text[i + 1]);
-        int lo = hex_value(text[i + 2]);
+        int hi = hex_digit_value(text[i + 1]);
+        int lo = hex_digit_value(text[i + 2]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -16,8 +16,7 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
-namespace {
-int hex_value(char c) {
+int hex_digit_value(char c) {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -29,7 +28,6 @@ int hex_value(char c) {
     }
     return -1;
 }
-} // namespace
 
 std::optional<std::string> from_hex(std::string_view hex) {
     if (hex.size() % 2 != 0) {
@@ -37,8 +35,8 @@ std::optional<std::string> from_hex(std::string_view hex) {
     }
     std::string out(hex.size() / 2, '\0');
     for (std::size_t i = 0; i < out.size(); ++i) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
+        int hi = hex_digit_value(hex[2 * i]);
+        int lo = hex_digit_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

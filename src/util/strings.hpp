@@ -11,6 +11,9 @@ namespace lethe {
 // Lower-case hex of bytes.
 std::string to_hex(std::string_view bytes);
 
+// The value of one hex digit (either case), or -1 when `c` is not a hex digit.
+int hex_digit_value(char c);
+
 // Bytes from hex (either case); nullopt when the text is not even-length hex.
 std::optional<std::string> from_hex(std::string_view hex);
 
