@@ -338,7 +338,9 @@ TEST_CASE("sandbox: added latency does not serialise concurrent calls", "[sandbo
     CHECK(elapsed.count() >= 500);
     // Serialised would be 4000 ms; the margin absorbs a loaded 2-core CI machine.
     CHECK(elapsed.count() < 2500);
-    for (const auto& e : sb.state()["log"]) {
+    // Keep the state alive: a range-for over a member of a temporary would read freed memory.
+    const nlohmann::json state = sb.state();
+    for (const auto& e : state["log"]) {
         CHECK(e["latency_ms"].get<int>() >= 500);
     }
 }

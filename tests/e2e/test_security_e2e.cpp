@@ -207,7 +207,9 @@ TEST_CASE("SIGHUP during a run: the new key is used and no request fails",
     CHECK(s["counts"]["dead"] == 0);
     // Calls were made after the revocation (so they used the new key), and none was refused.
     CHECK(calls() > calls_at_revoke);
-    for (const auto& e : sandbox.state()["log"]) {
+    // Keep the state alive: a range-for over a member of a temporary would read freed memory.
+    const nlohmann::json state = sandbox.state();
+    for (const auto& e : state["log"]) {
         CHECK(e["auth_valid"] == true);
     }
     CHECK(r.err.find(new_key) == std::string::npos);

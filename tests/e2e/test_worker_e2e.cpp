@@ -63,7 +63,9 @@ json status(const CliFixture& f) {
 // destroy: the invariant "suppress before destroy", checked from the other side.
 void check_suppress_before_destroy(const Sandbox& sandbox) {
     std::map<std::string, bool> suppressed;
-    for (const auto& e : sandbox.state()["log"]) {
+    // Keep the state alive: a range-for over a member of a temporary would read freed memory.
+    const nlohmann::json state = sandbox.state();
+    for (const auto& e : state["log"]) {
         if (e["identifier"].is_null()) {
             continue;
         }
