@@ -10,14 +10,14 @@ namespace {
 
 constexpr std::size_t k_max_echoed_name = 32;
 
-// The member name quoted in a reason, when it is plainly a field name and not data.
-std::string member_label(std::string_view name) {
+// " 'name'" for a reason when the member name is plainly a field name and not data; else "".
+std::string quoted_if_plain(std::string_view name) {
     bool plain = !name.empty() && name.size() <= k_max_echoed_name;
     for (char c : name) {
         plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                           (c >= '0' && c <= '9') || c == '_' || c == '-');
     }
-    return plain ? "field '" + std::string(name) + "'" : "a field";
+    return plain ? " '" + std::string(name) + "'" : "";
 }
 
 // A SAX consumer that accepts exactly one flat object of known string members and stops at the
@@ -50,7 +50,7 @@ public:
         for (std::size_t i = 0; i < k_fields.size(); ++i) {
             if (name == k_fields[i]) {
                 if (m_seen[i]) {
-                    return fail(member_label(name) + " appears twice");
+                    return fail("field '" + name + "' appears twice");
                 }
                 m_seen[i] = true;
                 m_current_name = k_fields[i];
@@ -58,7 +58,7 @@ public:
                 return true;
             }
         }
-        return fail("unknown " + member_label(name) +
+        return fail("unknown field" + quoted_if_plain(name) +
                     " (accepted: request_id, identifier, id_type, received_at)");
     }
     bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) {
