@@ -1,3 +1,4 @@
+#include "certificate.hpp"
 #include "sandbox_fixture.hpp"
 #include "serve_fixture.hpp"
 
@@ -385,4 +386,38 @@ TEST_CASE("serve --with-worker erases a posted request end to end", "[e2e][serve
     CHECK(stopped.exit_code == 0);
     CHECK(stopped.out.find("erased 1") != std::string::npos);
     CHECK(stopped.err.find("worker-e2e@example.com") == std::string::npos);
+}
+
+TEST_CASE("serve: HTTPS with [intake] tls_cert_file and tls_key_file", "[e2e][serve]") {
+    TempDir certs;
+    auto cert = self_signed(certs.path(), "intake");
+    ServeFixture s("tls_cert_file = \"" + cert.cert.string() + "\"\ntls_key_file = \"" +
+                   cert.key.string() + "\"\n");
+    REQUIRE(s.url.rfind("https://127.0.0.1:", 0) == 0);
+    httplib::Client trusting(s.url);
+    trusting.set_ca_cert_path(cert.cert.string().c_str());
+    trusting.enable_server_certificate_verification(true);
+    const std::string body = body_for("TLS-1", "tls@example.com");
+    const std::string ts = std::to_string(std::time(nullptr));
+    auto r = trusting.Post(
+        "/v1/erasure-requests",
+        {{"X-Lethe-Timestamp", ts},
+         {"X-Lethe-Signature", lethe::serve::sign_request(ServeFixture::k_secret, ts, body)}},
+        body, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    // Plain HTTP to the TLS port gets no answer.
+    httplib::Client plain("http://" + s.url.substr(std::string("https://").size()));
+    plain.set_read_timeout(std::chrono::seconds(3));
+    auto refused = plain.Get("/healthz");
+    CHECK((!refused || refused->status != 200));
+    CHECK(s.stop().exit_code == 0);
+    // A key file that holds no key stops the command with a configuration error.
+    CliFixture broken("[intake]\nlisten = \"127.0.0.1:0\"\nsecret_file = \"" +
+                      s.secret_path().string() + "\"\ntls_cert_file = \"" + cert.cert.string() +
+                      "\"\ntls_key_file = \"" + cert.cert.string() + "\"\n");
+    broken.init();
+    auto failed = broken.lethe({"serve"});
+    CHECK(failed.exit_code == 3);
+    CHECK(failed.err.find("intake.tls_cert_file/tls_key_file: cannot load") != std::string::npos);
 }
