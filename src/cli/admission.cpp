@@ -30,6 +30,7 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
 
     m_last = m_batch.insert(row);
     m_last_request_id = row.request_id;
+    m_last_subject_digest = row.subject_digest;
     switch (m_last.outcome) {
     case store::InsertOutcome::created:
         ++m_counts.created;

@@ -32,6 +32,7 @@ public:
     // The outcome of the last successful admit() (for single-request commands).
     const store::InsertResult& last() const { return m_last; }
     const std::string& last_request_id() const { return m_last_request_id; }
+    const std::string& last_subject_digest() const { return m_last_subject_digest; }
 
 private:
     const Clock& m_clock;
@@ -40,6 +41,7 @@ private:
     AdmissionCounts m_counts;
     store::InsertResult m_last{store::InsertOutcome::known, {}};
     std::string m_last_request_id;
+    std::string m_last_subject_digest;
 };
 
 // Reads the subject key named by the configuration.

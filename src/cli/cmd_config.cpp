@@ -123,6 +123,29 @@ public:
             out << "origin = " << toml_string(a.origin) << "\n";
         }
 
+        const auto& in = c.intake;
+        out << "\n[intake]\n";
+        out << "listen = " << toml_string(in.listen) << "\n";
+        out << "tls_cert_file = " << toml_string(in.tls_cert_file) << "\n";
+        out << "tls_key_file = " << toml_string(in.tls_key_file) << "\n";
+        out << "secret_file = " << toml_string(in.secret_file) << "\n";
+        out << "secret_command = " << toml_string(in.secret_command) << "\n";
+        out << "secret_env = " << toml_string(in.secret_env) << "\n";
+        out << "secret_command_timeout_ms = " << in.secret_command_timeout_ms << "\n";
+        out << "max_body_bytes = " << in.max_body_bytes << "\n";
+        if (in.secret_file.empty() && in.secret_command.empty() && in.secret_env.empty() &&
+            config::secret_file_path(config::k_intake_secret_credential, "").empty()) {
+            // Only `lethe serve` needs it: an unset intake secret is not an error here.
+            out << "secret = <not configured; needed by `lethe serve` only>\n";
+        } else {
+            secret_line("secret", [&] {
+                auto s = config::resolve_intake_secrets(c);
+                return "<set, " + std::to_string(s.keys.size()) +
+                       (s.keys.size() == 1 ? " key" : " keys (current, next)") + ", from " +
+                       s.origin + ">";
+            });
+        }
+
         std::cout << out.str() << std::flush;
         if (failures > 0) {
             throw ConfigError(std::to_string(failures) + (failures == 1 ? " secret" : " secrets") +

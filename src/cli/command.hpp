@@ -83,5 +83,7 @@ std::unique_ptr<Command> make_check_command();
 std::unique_ptr<Command> make_config_command();
 std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_report_command();
+std::unique_ptr<Command> make_serve_command();
+std::unique_ptr<Command> make_sign_command();
 
 } // namespace lethe::cli

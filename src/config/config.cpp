@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "net/listen_address.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -154,6 +155,26 @@ void read_audit(SectionReader& r, AuditSection& s) {
     r.string("origin", s.origin);
 }
 
+void read_intake(SectionReader& r, IntakeSection& s) {
+    r.string("listen", s.listen);
+    if (const toml::node* n = r.node("listen"); n && !net::parse_listen_address(s.listen)) {
+        r.fail(*n, "listen", "expected HOST:PORT or [IPV6]:PORT with a port from 0 to 65535");
+    }
+    r.string("tls_cert_file", s.tls_cert_file);
+    r.string("tls_key_file", s.tls_key_file);
+    r.string("secret_file", s.secret_file);
+    r.string("secret_command", s.secret_command);
+    r.string("secret_env", s.secret_env);
+    r.integer("secret_command_timeout_ms", s.secret_command_timeout_ms, 1, 600'000);
+    r.integer("max_body_bytes", s.max_body_bytes, 256, 1 << 20);
+    if (s.tls_cert_file.empty() != s.tls_key_file.empty()) {
+        const char* given = s.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file";
+        const char* missing = s.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file";
+        r.fail(*r.node(given), given,
+               std::string("needs ") + missing + " as well (HTTPS needs both)");
+    }
+}
+
 // Resolves the default paths against the config file's folder as well, so a config that only
 // sets [database] path still keeps its keys beside it when the defaults are relative.
 void resolve_relative_defaults(Config& c) {
@@ -163,6 +184,10 @@ void resolve_relative_defaults(Config& c) {
     c.customerio.api_key_file = c.customerio.api_key_file.empty()
                                     ? ""
                                     : resolve_path(base, c.customerio.api_key_file).string();
+    for (std::string* p :
+         {&c.intake.tls_cert_file, &c.intake.tls_key_file, &c.intake.secret_file}) {
+        *p = p->empty() ? "" : resolve_path(base, *p).string();
+    }
 }
 
 } // namespace
@@ -208,6 +233,10 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
         {"audit",
          [](SectionReader& r, Config& cfg) {
              read_audit(r, cfg.audit);
+         }},
+        {"intake",
+         [](SectionReader& r, Config& cfg) {
+             read_intake(r, cfg.intake);
          }},
     };
     for (const auto& [key, node] : root) {

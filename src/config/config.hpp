@@ -45,6 +45,18 @@ struct AuditSection {
     std::string origin; // checkpoint origin line; defaults to "lethe/<hostname>"
 };
 
+// [intake]: `lethe serve` (docs/intake.md).
+struct IntakeSection {
+    std::string listen = "127.0.0.1:8377"; // HOST:PORT or [V6]:PORT; port 0 picks a free port
+    std::string tls_cert_file;             // PEM certificate; set together with tls_key_file
+    std::string tls_key_file;              // PEM private key (HTTPS when both are set)
+    std::string secret_file;               // one of the three secret_* names the HMAC secret
+    std::string secret_command;
+    std::string secret_env;
+    std::int64_t secret_command_timeout_ms = 10'000; // secret_command is killed after this
+    std::int64_t max_body_bytes = 16'384;            // larger bodies get 413
+};
+
 // The whole validated configuration; relative paths are already resolved against the
 // directory of the file they came from.
 struct Config {
@@ -53,6 +65,7 @@ struct Config {
     CustomerIoSection customerio;
     WorkerSection worker;
     AuditSection audit;
+    IntakeSection intake;
 };
 
 // Track API base URL for a region ("us" → https://track.customer.io).

@@ -619,6 +619,51 @@ Secret resolve_track_api_key(const Config& config) {
     return s;
 }
 
+SecretSpec intake_secret_spec(const Config& config) {
+    SecretSpec spec;
+    spec.name = k_intake_secret_credential;
+    spec.file = config.intake.secret_file;
+    spec.command = config.intake.secret_command;
+    spec.env = config.intake.secret_env;
+    spec.config_prefix = "intake.secret";
+    spec.config_file = config.source;
+    return spec;
+}
+
+IntakeSecrets resolve_intake_secrets(const Config& config) {
+    Secret s = resolve_secret(intake_secret_spec(config),
+                              std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start <= s.value.size()) {
+        std::size_t end = s.value.find('\n', start);
+        std::string line = s.value.substr(start, end == std::string::npos ? end : end - start);
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        register_secret_for_redaction(line);
+        lines.push_back(std::move(line));
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    const std::string where =
+        (config.source.empty() ? std::string() : config.source.string() + ": ") +
+        "intake.secret (" + s.origin + ")";
+    if (lines.size() > 2) {
+        throw ConfigError(where + ": holds " + std::to_string(lines.size()) +
+                          " lines; expected one secret, or two (current, then next) during a "
+                          "rotation");
+    }
+    for (const auto& line : lines) {
+        if (line.empty()) {
+            throw ConfigError(where + ": has an empty line");
+        }
+    }
+    return {std::move(lines), std::move(s.origin)};
+}
+
 void register_secret_for_redaction(std::string_view value) {
     if (value.empty()) {
         return;

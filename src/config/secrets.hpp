@@ -50,6 +50,20 @@ SecretSpec track_api_key_spec(const Config& config);
 // the Base64 of "site_id:api_key" (the HTTP Basic credential) for redaction. Throws ConfigError.
 Secret resolve_track_api_key(const Config& config);
 
+// The intake's HMAC secret sources from [intake] secret_* (credential "intake-secret").
+SecretSpec intake_secret_spec(const Config& config);
+
+// The intake's accepted HMAC secrets and where they came from.
+struct IntakeSecrets {
+    std::vector<std::string> keys; // the current secret, then the next one during a rotation
+    std::string origin;            // as Secret::origin
+};
+
+// Resolves the intake secret: one line (the key in use), or two (current and next, both accepted
+// while senders rotate; docs/intake.md). Each line is registered for redaction. Throws ConfigError
+// (never containing the value) on a resolution error, an empty line or more than two lines.
+IntakeSecrets resolve_intake_secrets(const Config& config);
+
 // $CREDENTIALS_DIRECTORY/<name> when that file exists, else `configured_file` (for the subject and
 // checkpoint keys, which are files created by `lethe init`).
 std::filesystem::path secret_file_path(std::string_view name,

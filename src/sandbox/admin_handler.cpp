@@ -1,6 +1,6 @@
 #include "sandbox/admin_handler.hpp"
 
-#include "sandbox/listen_address.hpp"
+#include "net/listen_address.hpp"
 #include "sandbox/responses.hpp"
 #include "util/strings.hpp"
 
@@ -16,7 +16,7 @@ using Action = std::function<nlohmann::json(Context&, const httplib::Request&)>;
 bool from_loopback(const std::string& remote) {
     constexpr std::string_view k_mapped = "::ffff:";
     std::string host = remote.rfind(k_mapped, 0) == 0 ? remote.substr(k_mapped.size()) : remote;
-    return host.empty() || is_loopback_host(host);
+    return host.empty() || net::is_loopback_host(host);
 }
 
 nlohmann::json parse_body(const httplib::Request& req) {

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "net/listen_address.hpp"
 #include "sandbox/fault_config.hpp"
-#include "sandbox/listen_address.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -10,6 +10,10 @@
 #include <vector>
 
 namespace lethe::sandbox {
+
+using net::is_loopback_host;
+using net::ListenAddress;
+using net::parse_listen_address;
 
 // A bad command line or setting; lethe-sandbox exits with status 2.
 class UsageError : public std::runtime_error {

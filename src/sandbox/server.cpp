@@ -1,5 +1,6 @@
 #include "sandbox/server.hpp"
 
+#include "net/http_server.hpp"
 #include "sandbox/admin_handler.hpp"
 #include "sandbox/api_handler.hpp"
 #include "sandbox/context.hpp"
@@ -30,16 +31,6 @@ std::unique_ptr<httplib::Server> make_server(const Options& o) {
     return server;
 }
 
-// RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has no body, but
-// httplib 0.11 reads a POST like that until the connection closes (a 5 s stall, then 400).
-// `curl -X POST URL` sends exactly that, so say "Content-Length: 0" before httplib reads.
-void assume_empty_body(const httplib::Request& req) {
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-        // The request object is httplib's own non-const local; only the reference is const.
-        const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
-    }
-}
-
 void configure(httplib::Server& server, const Options& o, Context& ctx) {
     // One thread per connection: enough of them that added latency never serialises clients.
     std::size_t threads = static_cast<std::size_t>(o.threads);
@@ -56,24 +47,11 @@ void configure(httplib::Server& server, const Options& o, Context& ctx) {
             send_json(res, 500, meta_error("lethe-sandbox: internal error"));
         });
     server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-        assume_empty_body(req);
+        net::assume_empty_body(req);
         return httplib::Server::HandlerResponse::Unhandled;
     });
     register_api_routes(server, ctx);
     register_admin_routes(server, ctx);
-}
-
-int bind(httplib::Server& server, const ListenAddress& address) {
-    int port = address.port;
-    if (port == 0) {
-        port = server.bind_to_any_port(address.host);
-    } else if (!server.bind_to_port(address.host, port)) {
-        port = -1;
-    }
-    if (port <= 0) {
-        throw std::runtime_error("cannot listen on " + address.authority(address.port));
-    }
-    return port;
 }
 
 void reload_key(const Options& o, Context& ctx) {
@@ -112,7 +90,7 @@ void serve(const Options& o, const std::string& api_key) {
 
     auto server = make_server(o);
     configure(*server, o, ctx);
-    int port = bind(*server, o.address);
+    int port = net::bind_server(*server, o.address);
     std::string url = (o.tls_cert.empty() ? "http://" : "https://") + o.address.authority(port);
     ctx.region = {o.track_url.empty() ? url : o.track_url, o.region, o.environment_id};
 

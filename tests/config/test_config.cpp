@@ -29,6 +29,10 @@ TEST_CASE("defaults apply to an empty file", "[config]") {
     CHECK(c.worker.pacing_ms == 100);
     CHECK(c.worker.concurrency == 4);
     CHECK(c.audit.subject_key_file == "/var/lib/lethe/subject.key");
+    CHECK(c.intake.listen == "127.0.0.1:8377");
+    CHECK(c.intake.max_body_bytes == 16384);
+    CHECK(c.intake.tls_cert_file.empty());
+    CHECK(c.intake.secret_file.empty());
 }
 
 TEST_CASE("every documented key is read; relative paths follow the file", "[config]") {
@@ -53,6 +57,13 @@ poll_interval_ms = 1
 subject_key_file = "keys/subject.key"
 checkpoint_key_file = "/abs/checkpoint.key"
 checkpoint_dir = "cp"
+[intake]
+listen = "[::1]:9000"
+tls_cert_file = "tls/cert.pem"
+tls_key_file = "/abs/key.pem"
+secret_file = "intake.secret"
+secret_command_timeout_ms = 500
+max_body_bytes = 4096
 )",
                           "/srv/lethe/lethe.toml");
     CHECK(c.database.path == "/srv/lethe/state/lethe.db");
@@ -64,6 +75,34 @@ checkpoint_dir = "cp"
     CHECK(c.audit.subject_key_file == "/srv/lethe/keys/subject.key");
     CHECK(c.audit.checkpoint_key_file == "/abs/checkpoint.key");
     CHECK(c.audit.checkpoint_dir == "/srv/lethe/cp");
+    CHECK(c.intake.listen == "[::1]:9000");
+    CHECK(c.intake.tls_cert_file == "/srv/lethe/tls/cert.pem");
+    CHECK(c.intake.tls_key_file == "/abs/key.pem");
+    CHECK(c.intake.secret_file == "/srv/lethe/intake.secret");
+    CHECK(c.intake.secret_command_timeout_ms == 500);
+    CHECK(c.intake.max_body_bytes == 4096);
+}
+
+TEST_CASE("the [intake] section refuses bad listen addresses, half a TLS pair and odd limits",
+          "[config]") {
+    CHECK(error_of("[intake]\nlisten = \"localhost\"\n") ==
+          "/etc/x/lethe.toml:2: intake.listen: expected HOST:PORT or [IPV6]:PORT with a port from "
+          "0 to 65535");
+    CHECK(error_of("[intake]\nlisten = \"::1:80\"\n").find("intake.listen") != std::string::npos);
+    CHECK(error_of("[intake]\nlisten = \"127.0.0.1:65536\"\n").find("intake.listen") !=
+          std::string::npos);
+    CHECK(error_of("[intake]\ntls_cert_file = \"c.pem\"\n") ==
+          "/etc/x/lethe.toml:2: intake.tls_cert_file: needs tls_key_file as well (HTTPS needs "
+          "both)");
+    CHECK(error_of("[intake]\n\ntls_key_file = \"k.pem\"\n") ==
+          "/etc/x/lethe.toml:3: intake.tls_key_file: needs tls_cert_file as well (HTTPS needs "
+          "both)");
+    CHECK(error_of("[intake]\nmax_body_bytes = 10\n") ==
+          "/etc/x/lethe.toml:2: intake.max_body_bytes: must be between 256 and 1048576 (got 10)");
+    CHECK(error_of("[intake]\nsecret = \"inline\"\n") ==
+          "/etc/x/lethe.toml:2: intake.secret: unknown key");
+    CHECK(parse_config("[intake]\nlisten = \"0.0.0.0:0\"\n", "/x.toml").intake.listen ==
+          "0.0.0.0:0");
 }
 
 TEST_CASE("config errors name the file, the line and the key", "[config]") {

@@ -312,6 +312,45 @@ TEST_CASE("the Track API key spec follows [customerio]", "[config][secrets]") {
     CHECK(line == "key [redacted] basic [redacted]");
 }
 
+TEST_CASE("the intake secret follows [intake]: one key, or two during a rotation",
+          "[config][secrets]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    TempDir dir;
+    auto file = secret_file(dir, "intake", "intake-current-7a1c\r\nintake-next-9b2d\n");
+    auto c = config::parse_config("[intake]\nsecret_file = \"" + file + "\"\n", "/x/l.toml");
+    auto spec = config::intake_secret_spec(c);
+    CHECK(spec.name == "intake-secret");
+    CHECK(spec.config_prefix == "intake.secret");
+    auto s = config::resolve_intake_secrets(c);
+    CHECK(s.keys == std::vector<std::string>{"intake-current-7a1c", "intake-next-9b2d"});
+    CHECK(s.origin == "file " + file);
+    // Each line is redacted on its own, not only the two lines together.
+    std::string line = "a intake-next-9b2d b";
+    CHECK(config::redact_secrets(line));
+    CHECK(line == "a [redacted] b");
+
+    ScopedEnv one("LETHE_TEST_INTAKE", "only-one-key-42\n");
+    auto from_env =
+        config::parse_config("[intake]\nsecret_env = \"LETHE_TEST_INTAKE\"\n", "/x.toml");
+    CHECK(config::resolve_intake_secrets(from_env).keys ==
+          std::vector<std::string>{"only-one-key-42"});
+
+    auto error_with = [&](const std::string& content) {
+        write_text(file, content);
+        try {
+            config::resolve_intake_secrets(c);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    CHECK(contains(error_with("k1-aaaa\nk2-bbbb\nk3-cccc\n"), "holds 3 lines"));
+    CHECK_FALSE(contains(error_with("k1-aaaa\nk2-bbbb\nk3-cccc\n"), "k1-aaaa"));
+    CHECK(contains(error_with("k1-aaaa\n\nk3-cccc"), "holds 3 lines"));
+    CHECK(contains(error_with("\nk2-bbbb"), "has an empty line"));
+    CHECK(contains(error_with("\n"), "is empty"));
+}
+
 TEST_CASE("api_key_command_timeout_ms is validated like every key", "[config][secrets]") {
     CHECK(config::parse_config("", "/x/lethe.toml").customerio.api_key_command_timeout_ms ==
           10'000);

@@ -1,6 +1,7 @@
 // End-to-end tests of issue 5 with the real binaries: `lethe check`, TLS trust, loopback-only
 // http, credential rotation by SIGHUP during a run, and a search of every byte lethe leaves
 // behind for secrets and raw identifiers.
+#include "certificate.hpp"
 #include "cli_fixture.hpp"
 #include "config/secrets.hpp"
 #include "sandbox_fixture.hpp"
@@ -40,23 +41,6 @@ std::string read_all(const std::filesystem::path& p) {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
-}
-
-// A self-signed certificate for 127.0.0.1, made with openssl(1).
-struct Certificate {
-    std::filesystem::path cert;
-    std::filesystem::path key;
-};
-
-Certificate self_signed(const std::filesystem::path& dir) {
-    Certificate c{dir / "sandbox.crt", dir / "sandbox.key"};
-    auto r = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", c.key.string(), "-out",
-                  c.cert.string()});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    return c;
 }
 
 int count_in(const std::string& hay, const std::string& needle) {

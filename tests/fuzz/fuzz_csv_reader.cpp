@@ -3,6 +3,7 @@
 // the reader's invariants on every record, re-encodes each good record and checks it reads back the
 // same, and runs validate_request on combinations of the fields. Any broken invariant aborts.
 
+#include "fuzz_check.hpp"
 #include "intake/csv_reader.hpp"
 #include "intake/validate.hpp"
 #include "util/strings.hpp"
@@ -17,39 +18,12 @@
 
 using namespace lethe;
 using namespace lethe::intake;
+using lethe::fuzz::is_message_text;
 
 namespace {
 
 // 2024-06-01T12:00:00Z.
 constexpr TimeMs k_now = 1717243200000;
-
-[[noreturn]] void violated(const char* what, int line) {
-    std::fprintf(stderr, "fuzz_csv_reader.cpp:%d: invariant violated: %s\n", line, what);
-    std::abort();
-}
-
-// Unlike assert(), always on, whatever the build type.
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            violated(#cond, __LINE__);                                                             \
-        }                                                                                          \
-    } while (0)
-
-// Messages (CSV errors and validation reasons) are built only from fixed text, numbers and
-// parsed dates, so they use a small alphabet. A message holding any other byte echoes input,
-// which may be personal data.
-bool is_message_text(std::string_view s) {
-    static constexpr std::string_view k_punct = " '\"();,:.-_@?";
-    for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  k_punct.find(c) != std::string_view::npos;
-        if (!ok) {
-            return false;
-        }
-    }
-    return !s.empty();
-}
 
 std::string quote_all(const std::vector<std::string>& fields) {
     std::string out;

@@ -1,11 +1,11 @@
-#include "sandbox/listen_address.hpp"
+#include "net/listen_address.hpp"
 
 #include "util/strings.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-namespace lethe::sandbox {
+namespace lethe::net {
 
 std::string ListenAddress::authority(int actual_port) const {
     bool v6 = host.find(':') != std::string::npos;
@@ -48,4 +48,4 @@ bool is_loopback_host(const std::string& host) {
     return false;
 }
 
-} // namespace lethe::sandbox
+} // namespace lethe::net

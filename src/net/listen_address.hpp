@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace lethe::sandbox {
+namespace lethe::net {
 
 // A parsed --listen value.
 struct ListenAddress {
@@ -21,4 +21,4 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text);
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host);
 
-} // namespace lethe::sandbox
+} // namespace lethe::net

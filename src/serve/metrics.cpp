@@ -1,0 +1,68 @@
+#include "serve/metrics.hpp"
+
+namespace lethe::serve {
+namespace {
+
+// Escapes a label value as the format requires (backslash, double quote, line feed).
+std::string label_value(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\\' || c == '"') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, const char* name, const std::string& labels, std::int64_t value) {
+    out.append(name);
+    if (!labels.empty()) {
+        out.append("{").append(labels).append("}");
+    }
+    out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+} // namespace
+
+std::string render_metrics(const MetricsSnapshot& m) {
+    std::string out;
+    header(out, "lethe_requests", "gauge", "Erasure requests by state.");
+    for (const auto& [state, count] : m.requests_by_state) {
+        sample(out, "lethe_requests", "state=\"" + label_value(state) + "\"", count);
+    }
+    header(
+        out, "lethe_erasures_total", "counter",
+        "People erased: successful destroy calls (linked duplicate requests not counted again).");
+    sample(out, "lethe_erasures_total", "", m.calls.erasures);
+    header(out, "lethe_api_calls_total", "counter",
+           "Track API calls by call and HTTP status (code=\"none\": no HTTP response).");
+    for (const auto& [key, count] : m.calls.calls) {
+        sample(out, "lethe_api_calls_total",
+               "call=\"" + label_value(key.first) + "\",code=\"" + label_value(key.second) + "\"",
+               count);
+    }
+    header(out, "lethe_retries_total", "counter", "Failed calls scheduled for a later attempt.");
+    sample(out, "lethe_retries_total", "", m.calls.retries);
+    header(out, "lethe_oldest_pending_seconds", "gauge",
+           "Seconds since the oldest active (pending or suppressed) request was received; 0 when "
+           "none.");
+    sample(out, "lethe_oldest_pending_seconds", "", m.oldest_pending_seconds);
+    header(out, "lethe_overdue_requests", "gauge",
+           "Requests past their deadline that are not erased (pending, suppressed or dead).");
+    sample(out, "lethe_overdue_requests", "", m.overdue);
+    header(out, "lethe_audit_entries", "gauge", "Entries in the audit log.");
+    sample(out, "lethe_audit_entries", "", m.audit_entries);
+    return out;
+}
+
+} // namespace lethe::serve

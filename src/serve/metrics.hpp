@@ -1,0 +1,27 @@
+#pragma once
+
+#include "store/metrics_queries.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace lethe::serve {
+
+// Everything /metrics shows, gathered from the database at one moment.
+struct MetricsSnapshot {
+    std::map<std::string, std::int64_t> requests_by_state; // every state, zero when absent
+    store::CallTally calls;
+    std::int64_t oldest_pending_seconds = 0; // age of the oldest active request; 0 when none
+    std::int64_t overdue = 0;                // not erased and past the deadline
+    std::int64_t audit_entries = 0;
+};
+
+// The Prometheus text exposition format (version 0.0.4) of `m`, with # HELP and # TYPE lines.
+// Label values are fixed words and numbers; no request or subject appears.
+std::string render_metrics(const MetricsSnapshot& m);
+
+// Content-Type of render_metrics' output.
+inline constexpr const char* k_metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+} // namespace lethe::serve

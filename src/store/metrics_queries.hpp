@@ -1,0 +1,35 @@
+#pragma once
+
+#include "store/database.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+// Read-side queries for `lethe serve`'s /metrics and /healthz.
+namespace lethe::store {
+
+// Counts over the worker's call entries in the audit log ("call.suppress", "call.destroy").
+struct CallTally {
+    std::int64_t last_seq = 0; // entries up to this seq are counted
+    // (call, HTTP status) → entries; status "none" when the call got no HTTP response.
+    std::map<std::pair<std::string, std::string>, std::int64_t> calls;
+    std::int64_t erasures = 0; // successful destroy calls: one per person erased
+    std::int64_t retries = 0;  // failed calls with a next attempt scheduled
+};
+
+// Adds the call entries after tally.last_seq and moves last_seq to the head of the log, in one
+// read snapshot. The log is append-only (triggers refuse UPDATE and DELETE), so counting only the
+// new entries on each scrape gives the same totals as a full scan: a scrape costs the entries
+// written since the previous one (the seq range is the primary key). Throws SQLite::Exception.
+void tally_calls(Database& db, CallTally& tally);
+
+// The number of entries in the audit log (its last seq; the log has no gaps).
+std::int64_t audit_entry_count(Database& db);
+
+// True when the database answers and its schema is the one this binary writes; `why` says what
+// is wrong otherwise. Never throws.
+bool schema_is_current(Database& db, std::string& why);
+
+} // namespace lethe::store
