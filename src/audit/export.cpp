@@ -9,6 +9,8 @@
 #include "util/time.hpp"
 
 #include <charconv>
+#include <cstring>
+#include <iterator>
 
 namespace lethe::audit {
 namespace {
@@ -20,6 +22,11 @@ void append_int(std::string& out, std::int64_t v) {
     out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
+char* write_text(char* out, std::string_view s) {
+    std::memcpy(out, s.data(), s.size());
+    return out + s.size();
+}
+
 void append_member(std::string& out, std::string_view key, std::string_view value, bool& ok) {
     out.push_back(',');
     out.push_back('"');
@@ -28,23 +35,33 @@ void append_member(std::string& out, std::string_view key, std::string_view valu
     ok = append_json_literal(out, value) && ok;
 }
 
-void append_jsonl_entry(std::string& out, const store::AuditEntryView& e) {
-    bool ok = true;
-    out.append("{\"seq\":");
-    append_int(out, e.seq);
-    append_member(out, "at", e.at, ok);
-    append_member(out, "event", e.event, ok);
-    append_member(out, "request_ref", e.request_ref, ok);
-    append_member(out, "subject_digest", e.subject_digest, ok);
-    append_member(out, "detail", e.detail, ok);
-    append_member(out, "prev_hash", e.prev_hash, ok);
-    append_member(out, "hash", e.hash, ok);
-    out.append("}\n");
-    if (!ok) {
+// Writes one JSON Lines entry into `out`. The member names are fixed, so the bound on the
+// line's size is the escaped size of the fields plus a constant.
+void write_jsonl_entry(OutputFile& out, const store::AuditEntryView& e) {
+    const std::string_view fields[] = {e.at,     e.event,     e.request_ref, e.subject_digest,
+                                       e.detail, e.prev_hash, e.hash};
+    constexpr std::string_view k_names[] = {
+        ",\"at\":",     ",\"event\":",     ",\"request_ref\":", ",\"subject_digest\":",
+        ",\"detail\":", ",\"prev_hash\":", ",\"hash\":"};
+    std::size_t room = 64 + std::size(fields) * 24;
+    for (std::string_view f : fields) {
+        room += json_literal_max_size(f.size());
+    }
+    char* p = out.reserve(room);
+    bool valid_utf8 = true;
+    p = write_text(p, "{\"seq\":");
+    p = std::to_chars(p, p + 24, e.seq).ptr;
+    for (std::size_t i = 0; i < std::size(fields); ++i) {
+        p = write_text(p, k_names[i]);
+        p = write_json_literal(p, fields[i], valid_utf8);
+    }
+    p = write_text(p, "}\n");
+    if (!valid_utf8) {
         throw Error(ExitCode::failure, "audit log: seq " + std::to_string(e.seq) +
                                            ": a field is not valid UTF-8 and cannot be exported "
                                            "byte for byte");
     }
+    out.advance(p);
 }
 
 void append_csv_field(std::string& out, std::string_view s) {
@@ -179,16 +196,18 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
     if (range) {
         store::AuditCursor cursor(db, *range);
         store::AuditEntryView e;
+        std::string csv_line;
         while (cursor.next(e)) {
             if (!chain.add(e)) {
                 break;
             }
             if (options.format == ExportFormat::jsonl) {
-                append_jsonl_entry(out.buffer(), e);
+                write_jsonl_entry(out, e);
             } else {
-                append_csv_entry(out.buffer(), e);
+                csv_line.clear();
+                append_csv_entry(csv_line, e);
+                out.write(csv_line);
             }
-            out.flush_if_full();
         }
     }
     if (!chain.finish()) {

@@ -39,9 +39,19 @@ private:
     std::size_t m_pool_used = 0;
 };
 
-// Appends `s` as a JSON string literal: `"` and `\` escaped, control characters as \n, \r, \t
-// or \u00XX, everything else (UTF-8 included) as is. Returns false, appending nothing useful,
-// when `s` is not valid UTF-8.
+// The most bytes write_json_literal() writes for a string of `n` bytes.
+constexpr std::size_t json_literal_max_size(std::size_t n) {
+    return 6 * n + 2;
+}
+
+// Writes `s` as a JSON string literal at `out`, which has room for json_literal_max_size() bytes:
+// `"` and `\` escaped, control characters as \n, \r, \t or \u00XX, everything else (UTF-8
+// included) as is. Returns the end of what it wrote. Sets `valid_utf8` to false (and leaves it
+// alone otherwise) when `s` is not valid UTF-8, in which case the literal is not a faithful copy.
+char* write_json_literal(char* out, std::string_view s, bool& valid_utf8);
+
+// Appends `s` as a JSON string literal, as write_json_literal(). Returns false when `s` is not
+// valid UTF-8.
 bool append_json_literal(std::string& out, std::string_view s);
 
 } // namespace lethe::audit

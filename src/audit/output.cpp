@@ -17,8 +17,8 @@ std::string errno_text() {
 
 } // namespace
 
-OutputFile::OutputFile(std::filesystem::path path) : m_path(std::move(path)) {
-    m_buf.reserve(k_block + 64 * 1024);
+OutputFile::OutputFile(std::filesystem::path path)
+    : m_path(std::move(path)), m_buf(new char[k_block]), m_capacity(k_block) {
     if (m_path.empty()) {
         m_fd = STDOUT_FILENO;
         return;
@@ -44,8 +44,23 @@ OutputFile::~OutputFile() {
     }
 }
 
+void OutputFile::make_room(std::size_t n) {
+    flush();
+    if (n > m_capacity) {
+        // One oversized entry: grow to fit it; the buffer stays that size.
+        m_buf.reset(new char[n]);
+        m_capacity = n;
+    }
+}
+
+void OutputFile::write(std::string_view s) {
+    char* at = reserve(s.size());
+    std::memcpy(at, s.data(), s.size());
+    advance(at + s.size());
+}
+
 void OutputFile::flush() {
-    std::string_view rest = m_buf;
+    std::string_view rest(m_buf.get(), m_used);
     while (!rest.empty()) {
         ssize_t n = ::write(m_fd, rest.data(), rest.size());
         if (n < 0) {
@@ -58,8 +73,8 @@ void OutputFile::flush() {
         }
         rest.remove_prefix(static_cast<std::size_t>(n));
     }
-    m_bytes += m_buf.size();
-    m_buf.clear();
+    m_bytes += m_used;
+    m_used = 0;
 }
 
 void OutputFile::commit() {

@@ -1,4 +1,5 @@
 #include "audit/export.hpp"
+#include "audit/flat_json.hpp"
 #include "audit/verify.hpp"
 #include "fixture.hpp"
 #include "util/error.hpp"
@@ -221,4 +222,41 @@ TEST_CASE("export: refuses to sign a broken chain", "[audit][export]") {
     f.db.db().exec(R"(UPDATE audit_log SET detail = '{}' WHERE seq = 2)");
     CHECK_THROWS_WITH(export_to(f, "x.jsonl"), Catch::Contains("seq 2"));
     CHECK_FALSE(std::filesystem::exists(f.dir / "x.jsonl"));
+}
+
+TEST_CASE("export: entries bigger than the write buffer and full of escapes export faithfully",
+          "[audit][export]") {
+    test::AuditFixture f;
+    // A detail of about 600 KB whose escaped form (up to 6 bytes per byte) is bigger than the
+    // 1 MiB output block, between runs of small entries that fill and flush the block.
+    std::string big = R"({"note":")";
+    for (int i = 0; i < 60'000; ++i) {
+        big += R"(a\"b\\c\u0001Ω)";
+    }
+    big += R"("})";
+    f.append(3000);
+    {
+        SQLite::Transaction tx(f.db.db());
+        store::AuditAppender a(f.db.db(), f.clock);
+        a.append("test.big", "RBIG", "", big);
+        tx.commit();
+    }
+    f.append(3000);
+
+    for (auto format : {audit::ExportFormat::jsonl, audit::ExportFormat::csv}) {
+        const auto file = export_to(f, "big.export", format);
+        auto report = verify_file(f, file);
+        INFO(report.problem_text());
+        CHECK(report.ok());
+        CHECK(report.count == 6001);
+    }
+    const std::string text = read_file(export_to(f, "big.jsonl"));
+    const auto start = text.find("\"event\":\"test.big\"");
+    REQUIRE(start != std::string::npos);
+    const auto line_start = text.rfind('\n', start) + 1;
+    const std::string line = text.substr(line_start, text.find('\n', start) - line_start);
+    audit::FlatJsonParser parser;
+    std::string error;
+    REQUIRE(parser.parse(line, error));
+    CHECK(parser.get("detail")->text == big);
 }
