@@ -1,7 +1,9 @@
 #include "cli_fixture.hpp"
+#include "util/time.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
@@ -33,9 +35,20 @@ nlohmann::json status_json(const CliFixture& f) {
     return nlohmann::json::parse(r.out);
 }
 
-const char* k_good_csv = "request_id,identifier,id_type,received_at\n"
-                         "T-1,alice@example.com,email,2026-11-01T10:00:00Z\n"
-                         "T-2,cust_2,id,2026-11-02\n";
+// `received_at` `days` before now, so that deadline figures do not depend on the day the tests
+// run (fixed dates made `overdue` count requests once the calendar passed their deadline).
+std::string received_days_ago(int days) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return lethe::format_iso8601(now - std::int64_t{days} * 86'400'000);
+}
+
+// Two valid requests received in the last days: both pending, neither overdue.
+const std::string k_good_csv = "request_id,identifier,id_type,received_at\n"
+                               "T-1,alice@example.com,email," +
+                               received_days_ago(2) + "\nT-2,cust_2,id," + received_days_ago(1) +
+                               "\n";
 
 } // namespace
 
@@ -76,6 +89,11 @@ TEST_CASE("import, re-import, status and list", "[e2e][cli]") {
     CHECK(s["counts"]["dead"] == 0);
     CHECK(s["counts"]["cancelled"] == 0);
     CHECK(s["overdue"] == 0);
+    // A request received more than a month ago and not erased is overdue.
+    REQUIRE(f.lethe({"import", f.csv("old.csv", "request_id,identifier,received_at\nT-OLD,old_1," +
+                                                    received_days_ago(40) + "\n")})
+                .exit_code == 0);
+    CHECK(status_json(f)["overdue"] == 1);
     auto list = f.lethe({"list"});
     CHECK(list.out.find("T-1") != std::string::npos);
     CHECK(list.out.find("alice@example.com") == std::string::npos); // digests only by default
