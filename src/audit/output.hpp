@@ -42,8 +42,11 @@ public:
 
 private:
     void make_room(std::size_t n);
+    // Starts (does not wait for) the disk write of every complete chunk written so far.
+    void start_writeback();
 
     static constexpr std::size_t k_block = 1 << 20;
+    static constexpr std::uint64_t k_writeback_chunk = 8 << 20;
     std::filesystem::path m_path;
     std::filesystem::path m_tmp;
     int m_fd = -1;
@@ -52,6 +55,7 @@ private:
     std::size_t m_capacity = 0;
     std::size_t m_used = 0;
     std::uint64_t m_bytes = 0;
+    std::uint64_t m_writeback_from = 0; // where the bytes not yet handed to writeback start
 };
 
 } // namespace lethe::audit
