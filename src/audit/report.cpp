@@ -91,21 +91,30 @@ std::string pad_right(std::string s, std::size_t width) {
     return s;
 }
 
-// A round axis maximum at or above `v`: 1, 2, 5 times a power of ten.
-std::int64_t nice_max(std::int64_t v) {
-    if (v <= 5) {
-        return 5;
-    }
+// The chart's y axis: a round step (1, 2 or 5 times a power of ten) and a top that is a whole
+// number of steps, at most four, at or above `max_value`. Gridlines at every step are then evenly
+// spaced and labelled with exact integers (a top of 5 cut in quarters gave 0, 1, 2, 3, 5).
+struct Axis {
+    std::int64_t step = 1;
+    std::int64_t top = 1;
+};
+
+Axis nice_axis(std::int64_t max_value) {
+    const std::int64_t wanted = std::max<std::int64_t>(1, (max_value + 3) / 4); // step ≥ max/4
     std::int64_t p = 1;
-    while (p * 10 < v) {
+    while (p * 10 <= wanted) {
         p *= 10;
     }
-    for (std::int64_t m : {1, 2, 5, 10}) {
-        if (m * p >= v) {
-            return m * p;
+    Axis a;
+    a.step = 10 * p;
+    for (std::int64_t m : {1, 2, 5}) {
+        if (m * p >= wanted) {
+            a.step = m * p;
+            break;
         }
     }
-    return 10 * p;
+    a.top = std::max<std::int64_t>(1, (max_value + a.step - 1) / a.step) * a.step;
+    return a;
 }
 
 std::string chart_svg(const Report& r) {
@@ -121,7 +130,8 @@ std::string chart_svg(const Report& r) {
     for (const auto& d : r.days) {
         max_v = std::max({max_v, d.received, d.erased});
     }
-    const std::int64_t axis_max = nice_max(max_v);
+    const Axis axis = nice_axis(max_v);
+    const std::int64_t axis_max = axis.top;
     const double slot =
         static_cast<double>(plot_w) / static_cast<double>(std::max<std::size_t>(r.days.size(), 1));
     const double bar = std::max(slot * 0.38, 0.5);
@@ -132,8 +142,7 @@ std::string chart_svg(const Report& r) {
     std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
                     std::to_string(width) + " " + std::to_string(height) +
                     "\" role=\"img\" aria-label=\"Requests received and erased per day\">\n";
-    for (int i = 0; i <= 4; ++i) {
-        const std::int64_t v = axis_max * i / 4;
+    for (std::int64_t v = 0; v <= axis_max; v += axis.step) {
         const double y = y_of(v);
         s += "<line x1=\"" + std::to_string(left) + "\" x2=\"" + std::to_string(width - right) +
              "\" y1=\"" + number(y) + "\" y2=\"" + number(y) + "\" class=\"grid\"/>\n";
@@ -300,7 +309,9 @@ std::string report_text(const Report& r) {
         s += pad_right(label + ":", 14) + pad(std::to_string(v), 8) + extra + "\n";
     };
     line("received", r.received,
-         r.linked > 0 ? "  (" + std::to_string(r.linked) + " linked duplicates)" : "");
+         r.linked > 0
+             ? "  (" + std::to_string(r.linked) + " linked duplicate" + (r.linked == 1 ? ")" : "s)")
+             : "");
     line("erased", r.erased);
     line("dead", r.dead);
     line("cancelled", r.cancelled);
@@ -412,9 +423,10 @@ td.id { font-family: ui-monospace, Menlo, Consolas, monospace; }
     };
     s += "<h2>Summary</h2>\n<div class=\"tiles\">\n";
     tile(std::to_string(r.received),
-         "requests received" +
-             (r.linked > 0 ? " (" + std::to_string(r.linked) + " duplicates of another request)"
-                           : std::string()));
+         "requests received" + (r.linked > 0 ? " (" + std::to_string(r.linked) +
+                                                   (r.linked == 1 ? " duplicate" : " duplicates") +
+                                                   " of another request)"
+                                             : std::string()));
     tile(std::to_string(r.erased), "erased", "good");
     tile(std::to_string(r.in_progress), "in progress");
     tile(std::to_string(r.dead), "failed (dead)", r.dead > 0 ? "warn" : "");

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 using namespace lethe;
 
@@ -118,4 +119,47 @@ TEST_CASE("report: --until with a bare date includes that day", "[audit][report]
           *parse_iso8601("2026-11-30T00:00:00Z"));
     CHECK_THROWS_WITH(audit::parse_time_bound("--since", "yesterday", false),
                       Catch::Contains("--since"));
+}
+
+TEST_CASE("report: the chart's gridlines are evenly spaced round numbers", "[audit][report]") {
+    // The y-axis labels of the chart, in the order drawn (from 0 up).
+    const auto axis_labels = [](const std::string& html) {
+        static const std::regex label(R"(text-anchor="end">(\d+)</text>)");
+        std::vector<std::int64_t> out;
+        for (std::sregex_iterator it(html.begin(), html.end(), label), end; it != end; ++it) {
+            out.push_back(std::stoll((*it)[1].str()));
+        }
+        return out;
+    };
+    for (std::int64_t busiest : {0, 1, 3, 4, 5, 7, 10, 11, 99, 100, 101, 1234, 987'654}) {
+        INFO("busiest day: " << busiest);
+        audit::Report r;
+        r.days = {{0, busiest, busiest / 2}, {k_day, 1, 0}};
+        const auto labels = axis_labels(audit::report_html(r));
+        REQUIRE(labels.size() >= 2);
+        REQUIRE(labels.size() <= 5);
+        CHECK(labels.front() == 0);
+        CHECK(labels.back() >= std::max<std::int64_t>(busiest, 1));
+        const std::int64_t step = labels[1] - labels[0];
+        for (std::size_t i = 1; i < labels.size(); ++i) {
+            CHECK(labels[i] - labels[i - 1] == step);
+        }
+        std::int64_t mantissa = step;
+        while (mantissa % 10 == 0) {
+            mantissa /= 10;
+        }
+        CHECK((mantissa == 1 || mantissa == 2 || mantissa == 5));
+        // No gridline more than one step above the busiest day.
+        CHECK(labels.back() - step < std::max<std::int64_t>(busiest, 1));
+    }
+}
+
+TEST_CASE("report: one linked duplicate is singular", "[audit][report]") {
+    audit::Report r;
+    r.received = 2;
+    r.linked = 1;
+    CHECK(audit::report_text(r).find("(1 linked duplicate)") != std::string::npos);
+    CHECK(audit::report_html(r).find("(1 duplicate of another request)") != std::string::npos);
+    r.linked = 2;
+    CHECK(audit::report_text(r).find("(2 linked duplicates)") != std::string::npos);
 }
