@@ -63,4 +63,7 @@ step "$lethe" check
 step "$lethe" run --once
 step "$lethe" status
 step "$lethe" audit verify
-printf '\nThe demo installation is in %s (config, database, keys, checkpoints).\n' "$demo"
+step "$lethe" report
+step "$lethe" report --format html -o "$demo/report.html"
+printf '\nThe demo installation is in %s (config, database, keys, checkpoints);\n' "$demo"
+printf 'the DPO report is %s/report.html.\n' "$demo"

@@ -310,6 +310,8 @@ TEST_CASE("the README demo runs the whole pipeline against the sandbox", "[e2e][
     CHECK(r.out.find("erased 4, retries scheduled 0, dead 0") != std::string::npos);
     CHECK(r.out.find("done:        5") != std::string::npos);
     CHECK(r.out.find("audit log: ok") != std::string::npos);
+    CHECK(r.out.find("received:            5  (1 linked duplicate)") != std::string::npos);
+    CHECK(read_text(dir / "demo" / "report.html").find("<svg") != std::string::npos);
     // The sample's identifiers are gone from everything the demo printed.
     CHECK(r.out.find("alice@example.com") == std::string::npos);
     CHECK(r.err.find("alice@example.com") == std::string::npos);
