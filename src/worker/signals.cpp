@@ -26,6 +26,7 @@ SignalWatcher::SignalWatcher(std::function<void()> on_stop, std::function<void()
 }
 
 SignalWatcher::~SignalWatcher() {
+    m_exiting = true;
     pthread_kill(m_thread.native_handle(), SIGUSR2);
     m_thread.join();
     // The signals stay blocked: a second SIGTERM during shutdown must not kill the process.
@@ -39,7 +40,12 @@ void SignalWatcher::loop() {
             continue;
         }
         if (sig == SIGUSR2) {
-            return;
+            // Only our destructor's wake-up ends the watcher: a stray `kill -USR2` from outside
+            // must not leave SIGTERM blocked with nobody waiting for it.
+            if (m_exiting) {
+                return;
+            }
+            continue;
         }
         if (sig == SIGHUP) {
             m_on_reload();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <pthread.h>
 #include <thread>
@@ -20,6 +21,7 @@ private:
     void loop();
     std::function<void()> m_on_stop;
     std::function<void()> m_on_reload;
+    std::atomic<bool> m_exiting{false}; // set by the destructor before it sends SIGUSR2
     std::thread m_thread;
 };
 

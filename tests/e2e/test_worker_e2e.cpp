@@ -227,6 +227,24 @@ TEST_CASE("SIGTERM: in-flight calls finish, leases are released, exit 0", "[e2e]
     check_chain(f);
 }
 
+TEST_CASE("a stray SIGUSR2 does not make the service deaf to SIGTERM", "[e2e][worker]") {
+    Sandbox sandbox;
+    CliFixture f(worker_config(sandbox));
+    f.init();
+    Process worker(lethe_argv(f, {"run"}), worker_env());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // SIGUSR2 is the signal watcher's private wake-up; from outside it used to end the watcher,
+    // leaving SIGTERM blocked in every thread.
+    worker.signal(SIGUSR2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    worker.signal(SIGTERM);
+    auto r = worker.wait(std::chrono::seconds(10));
+    INFO(r.err);
+    CHECK(r.signal == 0); // not the SIGKILL of the wait's time-out
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("(signal)") != std::string::npos);
+}
+
 TEST_CASE("kill -9 at random moments: a restart finishes everything in order", "[e2e][worker]") {
     Sandbox sandbox({"--latency-ms", "5"});
     CliFixture f(worker_config(sandbox));
