@@ -12,13 +12,17 @@
 namespace lethe::store {
 namespace {
 
-// Conditions under which this worker may still write a claimed request.
-constexpr const char* k_held = "id = :id AND lease_owner = :owner AND state = :state";
+// Conditions under which this worker may still write a claimed request. `attempts` is the claim's
+// token: every claim counts one more, so a worker whose lease expired and was taken over cannot
+// write even when the new holder has the same owner name (containers often share hostname:pid).
+constexpr const char* k_held =
+    "id = :id AND lease_owner = :owner AND state = :state AND attempts = :attempt";
 
 void bind_held(SQLite::Statement& s, const ClaimedRequest& r, const std::string& owner) {
     s.bind(":id", r.id);
     s.bind(":owner", owner);
     s.bind(":state", r.state);
+    s.bind(":attempt", r.attempt);
 }
 
 } // namespace
@@ -63,13 +67,16 @@ std::optional<ClaimedRequest> WorkerQueue::claim(TimeMs lease_ms) {
     return r;
 }
 
-bool WorkerQueue::renew(std::int64_t id, TimeMs lease_ms) {
+bool WorkerQueue::renew(const ClaimedRequest& r, TimeMs lease_ms) {
     std::lock_guard lock(m_mutex);
+    // Not k_held: the state moves on (pending → suppressed) while the same claim holds the lease.
     SQLite::Statement q(m_db.db(), "UPDATE requests SET lease_expires_at = ? WHERE id = ? AND "
-                                   "lease_owner = ? AND state IN ('pending', 'suppressed')");
+                                   "lease_owner = ? AND attempts = ? AND "
+                                   "state IN ('pending', 'suppressed')");
     q.bind(1, m_clock.now_ms() + lease_ms);
-    q.bind(2, id);
+    q.bind(2, r.id);
     q.bind(3, m_owner);
+    q.bind(4, r.attempt);
     return q.exec() == 1;
 }
 
@@ -112,7 +119,8 @@ bool WorkerQueue::record_suppressed(const ClaimedRequest& r, const CallRecord& c
 }
 
 int WorkerQueue::finish_linked(std::int64_t primary_id, const std::string& state,
-                               const std::string& why, AuditAppender& audit) {
+                               const std::string& via, const std::string& reason,
+                               AuditAppender& audit) {
     const TimeMs now = m_clock.now_ms();
     SQLite::Statement linked(m_db.db(), "SELECT id, request_id, subject_digest FROM requests "
                                         "WHERE linked_to = ? AND state IN ('pending', "
@@ -133,12 +141,14 @@ int WorkerQueue::finish_linked(std::int64_t primary_id, const std::string& state
         upd.reset();
         upd.bind(1, now);
         upd.bind(2, id);
+        JsonWriter detail;
+        detail.field("via", via);
         if (!done) {
-            upd.bind(3, why);
+            upd.bind(3, "linked to " + via + ": " + reason);
+            detail.field("reason", reason);
         }
         upd.exec();
-        audit.append(done ? "request.done" : "request.dead", request_id, digest,
-                     JsonWriter().field("via", why).str());
+        audit.append(done ? "request.done" : "request.dead", request_id, digest, detail.str());
     }
     return static_cast<int>(rows.size());
 }
@@ -161,7 +171,7 @@ bool WorkerQueue::record_done(const ClaimedRequest& r, const CallRecord& call) {
     }
     AuditAppender audit(m_db.db(), m_clock);
     audit.append("call.destroy", r.request_id, r.subject_digest, call_detail(r, call, {}));
-    int linked = finish_linked(r.id, "done", r.request_id, audit);
+    int linked = finish_linked(r.id, "done", r.request_id, "", audit);
     audit.append("request.done", r.request_id, r.subject_digest,
                  JsonWriter().field("linked_requests", linked).str());
     tx.commit();
@@ -212,7 +222,7 @@ bool WorkerQueue::record_dead(const ClaimedRequest& r, const CallRecord* call,
         audit.append("call." + call->call, r.request_id, r.subject_digest,
                      call_detail(r, *call, {}));
     }
-    int linked = finish_linked(r.id, "dead", r.request_id, audit);
+    int linked = finish_linked(r.id, "dead", r.request_id, reason, audit);
     audit.append("request.dead", r.request_id, r.subject_digest,
                  JsonWriter().field("reason", reason).field("linked_requests", linked).str());
     tx.commit();

@@ -49,8 +49,8 @@ public:
     // Leases the oldest due request (one UPDATE ... RETURNING) and counts the attempt; nullopt
     // when nothing is due.
     std::optional<ClaimedRequest> claim(TimeMs lease_ms);
-    // Extends the lease; false when this worker no longer holds it.
-    bool renew(std::int64_t id, TimeMs lease_ms);
+    // Extends the lease of claim `r`; false when this claim no longer holds it.
+    bool renew(const ClaimedRequest& r, TimeMs lease_ms);
     // pending → suppressed with the call's audit entries; keeps the lease. False if lease lost.
     bool record_suppressed(const ClaimedRequest& r, const CallRecord& call);
     // suppressed → done (identifier scrubbed), and every request linked to it. False if lease lost.
@@ -71,8 +71,10 @@ public:
 private:
     std::string call_detail(const ClaimedRequest& r, const CallRecord& call,
                             std::optional<TimeMs> next_attempt_at) const;
-    int finish_linked(std::int64_t primary_id, const std::string& state, const std::string& why,
-                      AuditAppender& audit);
+    // Moves the requests linked to `primary_id` to `state` ("done" or "dead" with `reason`), each
+    // with an audit entry naming the primary's request id `via`; returns how many.
+    int finish_linked(std::int64_t primary_id, const std::string& state, const std::string& via,
+                      const std::string& reason, AuditAppender& audit);
 
     Database& m_db;
     const Clock& m_clock;

@@ -73,33 +73,74 @@ void Worker::halt(const std::string& reason) {
     request_stop();
 }
 
-void Worker::wait_for_gate() {
+bool Worker::wait_for_gate() {
     // A 429 pauses every call of this worker: the rate limit is per workspace.
-    while (!stopping()) {
+    while (true) {
         TimeMs remaining = m_pacer.paused_until() - m_clock.now_ms();
         if (remaining <= 0) {
-            return;
+            return true;
+        }
+        if (stopping()) {
+            // Sending now would break the pause and, answered by another 429, charge the
+            // request an attempt (its last, maybe) for a shutdown.
+            return false;
         }
         m_sleeper.sleep_ms(std::min(remaining, k_gate_slice_ms));
     }
 }
 
-cio::CallResult Worker::call_with_reload(ErasureApi& api, const std::string& call,
-                                         std::string_view identifier) {
-    auto once = [&] {
-        wait_for_gate();
-        return call == "suppress" ? api.suppress(identifier) : api.destroy(identifier);
-    };
-    cio::CallResult result = once();
-    // Credentials may have been rotated under us: re-read them once per run before halting.
-    if (result.outcome == cio::Outcome::auth && m_reloader && !m_reload_tried.exchange(true)) {
-        spdlog::warn("Customer.io refused the credentials (HTTP {}); re-reading them once",
-                     result.http_status);
-        if (m_reloader()) {
-            result = once();
-        }
+std::optional<cio::CallResult> Worker::send(ErasureApi& api, const std::string& call,
+                                            std::string_view identifier) {
+    if (!wait_for_gate()) {
+        return std::nullopt;
+    }
+    return call == "suppress" ? api.suppress(identifier) : api.destroy(identifier);
+}
+
+bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_status) {
+    if (!m_reloader) {
+        return false;
+    }
+    std::lock_guard lock(m_reload_mutex);
+    if (m_credential_generation != refused_generation) {
+        return true; // another slot re-read them after this call was sent: try the new ones
+    }
+    if (m_reload_tried_for == refused_generation) {
+        return false; // re-read already, and they had not changed
+    }
+    m_reload_tried_for = refused_generation;
+    spdlog::warn("Customer.io refused the credentials (HTTP {}); re-reading them", http_status);
+    if (!m_reloader()) {
+        return false;
+    }
+    ++m_credential_generation;
+    return true;
+}
+
+std::optional<cio::CallResult> Worker::call_with_reload(ErasureApi& api, const std::string& call,
+                                                        std::string_view identifier) {
+    const std::uint64_t generation = m_credential_generation;
+    auto result = send(api, call, identifier);
+    // Credentials may have been rotated under us: with several calls in flight, all of them are
+    // refused at once, and each must get the one re-read, not only the first.
+    if (result && result->outcome == cio::Outcome::auth &&
+        credentials_renewed(generation, result->http_status)) {
+        result = send(api, call, identifier);
     }
     return result;
+}
+
+void Worker::give_back(const store::ClaimedRequest& r) {
+    try {
+        if (m_queue.release(r, nullptr)) {
+            std::lock_guard lock(m_mutex);
+            ++m_report.released;
+        }
+    } catch (const std::exception& e) {
+        // Not lost: the lease expires and the request is claimed again.
+        spdlog::warn("request {}: lease not released ({}); it expires on its own", r.request_id,
+                     e.what());
+    }
 }
 
 Worker::Step Worker::handle(const store::ClaimedRequest& r, const cio::CallResult& result,
@@ -210,21 +251,26 @@ void Worker::erase(ErasureApi& api, store::ClaimedRequest r) {
     }
     if (r.state == "pending") {
         auto result = call_with_reload(api, "suppress", r.identifier);
-        if (handle(r, result, "suppress") != Step::next) {
+        if (!result) {
+            give_back(r);
+            return;
+        }
+        if (handle(r, *result, "suppress") != Step::next) {
             return;
         }
         r.state = "suppressed";
         if (stopping()) {
             // Suppressed and committed; the destroy waits for the next run.
-            if (m_queue.release(r, nullptr)) {
-                std::lock_guard lock(m_mutex);
-                ++m_report.released;
-            }
+            give_back(r);
             return;
         }
     }
     auto result = call_with_reload(api, "destroy", r.identifier);
-    handle(r, result, "destroy");
+    if (!result) {
+        give_back(r);
+        return;
+    }
+    handle(r, *result, "destroy");
 }
 
 bool Worker::wait_until(TimeMs t) {
@@ -253,10 +299,7 @@ void Worker::slot_loop() {
             m_ready.erase(m_ready.begin());
             if (m_stop) {
                 lock.unlock();
-                if (m_queue.release(r, nullptr)) {
-                    std::lock_guard relock(m_mutex);
-                    ++m_report.released;
-                }
+                give_back(r);
                 continue;
             }
             m_in_flight.push_back(r);
@@ -284,22 +327,21 @@ void Worker::lease_keeper_loop() {
     const TimeMs every = std::max<TimeMs>(m_settings.lease_ms / 3, 10);
     std::unique_lock lock(m_mutex);
     TimeMs next_renewal = m_clock.now_ms() + every;
-    while (!m_no_more_work) {
+    // Until the slots are done, not only until the scheduler stops: after --max or a stop
+    // request the erasures in flight still run, and may wait out a long 429 pause.
+    while (!m_slots_done) {
         // The condition variable wakes on every claim and completion; renew only when due.
         m_cv.wait_for(
             lock, std::chrono::milliseconds(std::max<TimeMs>(1, next_renewal - m_clock.now_ms())));
-        if (m_no_more_work || m_clock.now_ms() < next_renewal) {
+        if (m_slots_done || m_clock.now_ms() < next_renewal) {
             continue;
         }
         next_renewal = m_clock.now_ms() + every;
-        std::vector<std::int64_t> ids;
-        for (const auto& r : m_in_flight) {
-            ids.push_back(r.id);
-        }
+        const std::vector<store::ClaimedRequest> claims = m_in_flight;
         lock.unlock();
-        for (auto id : ids) {
+        for (const auto& claim : claims) {
             try {
-                m_queue.renew(id, m_settings.lease_ms);
+                m_queue.renew(claim, m_settings.lease_ms);
             } catch (const std::exception& e) {
                 spdlog::warn("lease renewal failed: {}", e.what());
             }
@@ -414,7 +456,14 @@ WorkerReport Worker::run() {
     }
     std::thread keeper([this] { lease_keeper_loop(); });
 
-    scheduler_loop();
+    try {
+        scheduler_loop();
+    } catch (const std::exception& e) {
+        // A database failure while claiming (disk full, a lock held past the busy timeout):
+        // stop cleanly, so the slots and the lease keeper are joined, not torn down by
+        // std::terminate, and the run ends with its worker.halted entry.
+        halt(std::string("database: ") + e.what());
+    }
     {
         std::lock_guard lock(m_mutex);
         m_no_more_work = true;
@@ -426,10 +475,19 @@ WorkerReport Worker::run() {
     for (auto& t : slots) {
         t.join();
     }
+    {
+        std::lock_guard lock(m_mutex);
+        m_slots_done = true;
+    }
+    m_cv.notify_all();
     keeper.join();
 
     WorkerReport r = report();
-    r.outlook = m_queue.outlook(0);
+    try {
+        r.outlook = m_queue.outlook(0);
+    } catch (const std::exception& e) {
+        spdlog::warn("queue outlook unavailable: {}", e.what());
+    }
     JsonWriter detail;
     detail.field("worker", m_queue.owner())
         .field("reason", r.halted ? std::string("halt") : r.stop_reason)

@@ -32,8 +32,9 @@ public:
 // Makes one ErasureApi per in-flight erasure slot.
 using ErasureApiFactory = std::function<std::unique_ptr<ErasureApi>()>;
 
-// Asked once when Customer.io refuses the credentials: re-read them (they may have been rotated)
-// and return true when the next call should be tried with the new ones.
+// Asked when Customer.io refuses the credentials: re-read them (they may have been rotated) and
+// return true when the next call should be tried with the new ones. Asked at most once per set
+// of credentials, however many calls in flight were refused with it.
 using CredentialReloader = std::function<bool()>;
 
 // Settings of one worker run.
@@ -72,7 +73,7 @@ public:
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    // Installs the credential reloader used once on 401/403 before halting.
+    // Installs the credential reloader asked on 401/403 before halting.
     void set_credential_reloader(CredentialReloader reloader) { m_reloader = std::move(reloader); }
     // Runs until drained (once), stopped, halted or --max reached.
     WorkerReport run();
@@ -89,9 +90,15 @@ private:
     Step handle(const store::ClaimedRequest& r, const cio::CallResult& result,
                 const std::string& call);
     store::CallRecord to_record(const cio::CallResult& result, const std::string& call) const;
-    cio::CallResult call_with_reload(ErasureApi& api, const std::string& call,
-                                     std::string_view identifier);
-    void wait_for_gate();
+    // The call's result, after one retry with re-read credentials on 401/403; nullopt when the
+    // call was not sent because a stop was requested during a 429 pause.
+    std::optional<cio::CallResult> call_with_reload(ErasureApi& api, const std::string& call,
+                                                    std::string_view identifier);
+    std::optional<cio::CallResult> send(ErasureApi& api, const std::string& call,
+                                        std::string_view identifier);
+    bool credentials_renewed(std::uint64_t refused_generation, long http_status);
+    bool wait_for_gate();
+    void give_back(const store::ClaimedRequest& r);
     void halt(const std::string& reason);
     bool stopping() const { return m_stop.load(); }
 
@@ -112,12 +119,15 @@ private:
     CredentialReloader m_reloader;
 
     std::atomic<bool> m_stop{false};
-    std::atomic<bool> m_reload_tried{false};
+    std::mutex m_reload_mutex;                             // one credential re-read at a time
+    std::atomic<std::uint64_t> m_credential_generation{0}; // bumped by each successful re-read
+    std::optional<std::uint64_t> m_reload_tried_for; // the generation last re-read on a refusal
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     std::vector<store::ClaimedRequest> m_ready;     // claimed, waiting for a free slot
     std::vector<store::ClaimedRequest> m_in_flight; // being erased (leases to renew)
-    bool m_no_more_work = false;
+    bool m_no_more_work = false;                    // the scheduler has stopped claiming
+    bool m_slots_done = false; // every slot has finished: no lease left to renew
     WorkerReport m_report;
     std::int64_t m_consecutive_429 = 0;
 };

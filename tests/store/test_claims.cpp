@@ -40,7 +40,7 @@ TEST_CASE("an expired lease lets another worker take the request over", "[store]
     REQUIRE(mine);
     f.clock.advance(999);
     CHECK_FALSE(b.claim(1'000));
-    CHECK(a.renew(mine->id, 1'000)); // renewal pushes expiry to t+1999
+    CHECK(a.renew(*mine, 1'000)); // renewal pushes expiry to t+1999
     f.clock.advance(500);
     CHECK_FALSE(b.claim(1'000));
     f.clock.advance(1'000);
@@ -48,7 +48,7 @@ TEST_CASE("an expired lease lets another worker take the request over", "[store]
     REQUIRE(theirs);
     CHECK(theirs->attempt == 2);
     // The first worker has lost the lease: its late result is refused and nothing is written.
-    CHECK_FALSE(a.renew(mine->id, 1'000));
+    CHECK_FALSE(a.renew(*mine, 1'000));
     CHECK_FALSE(a.record_suppressed(*mine, ok("suppress")));
     CHECK(f.state_of("R1") == "pending");
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event LIKE 'call.%'") == 0);
@@ -108,6 +108,11 @@ TEST_CASE("dead takes linked requests along; retry revives the primary", "[store
     CHECK(f.state_of("R2") == "dead");
     store::RequestQueue q(f.db, f.clock);
     CHECK(q.find("R1")->last_error == "suppress: HTTP 400: bad identifier");
+    // The linked request says why it died, not only whose death it shared.
+    CHECK(q.find("R2")->last_error == "linked to R1: suppress: HTTP 400: bad identifier");
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'request.dead' AND request_ref = "
+                  "'R2' AND detail LIKE '%\"via\":\"R1\"%' AND detail LIKE '%bad identifier%'") ==
+          1);
     CHECK(q.retry_all_dead("cli:test") == 2);
     CHECK(f.state_of("R1") == "pending");
     CHECK_FALSE(q.find("R1")->linked_to.has_value());
@@ -127,4 +132,30 @@ TEST_CASE("release gives a request back without charging the attempt", "[store][
     REQUIRE(again);
     CHECK(again->attempt == 1);
     CHECK(f.state_of("R1") == "pending");
+}
+
+TEST_CASE("a taken-over claim cannot write even under the same owner name", "[store][claims]") {
+    // Two workers in containers can both be "host:1"; the claim's attempt number tells them apart.
+    test::StoreFixture f;
+    f.insert(f.request("R1", "alice"));
+    store::WorkerQueue first(f.db, f.clock, "host:1");
+    store::WorkerQueue second(f.db, f.clock, "host:1");
+    auto stale = first.claim(1'000);
+    REQUIRE(stale);
+    f.clock.advance(1'000); // the first worker stalls past its lease
+    auto current = second.claim(1'000);
+    REQUIRE(current);
+    CHECK(current->attempt == stale->attempt + 1);
+    store::CallRecord busy{"suppress", 503, "retryable", "HTTP 503", 5, false};
+    CHECK_FALSE(first.renew(*stale, 1'000));
+    CHECK_FALSE(first.record_retry(*stale, busy, f.clock.now_ms() + 60'000));
+    CHECK_FALSE(first.record_dead(*stale, &busy, "suppress: HTTP 503"));
+    CHECK_FALSE(first.release(*stale, nullptr));
+    CHECK_FALSE(first.record_suppressed(*stale, ok("suppress")));
+    // The current holder is untouched and carries on.
+    CHECK(f.count("SELECT count(*) FROM requests WHERE lease_owner = 'host:1' AND attempts = 2") ==
+          1);
+    CHECK(second.renew(*current, 1'000));
+    CHECK(second.record_suppressed(*current, ok("suppress")));
+    CHECK(f.state_of("R1") == "suppressed");
 }

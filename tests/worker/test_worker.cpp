@@ -3,7 +3,11 @@
 #include "worker/worker.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 using namespace lethe;
@@ -251,4 +255,195 @@ TEST_CASE("run --once drains the queue with several erasures in flight", "[worke
     }
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'worker.started'") == 1);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'worker.stopped'") == 1);
+}
+
+TEST_CASE("a stop during a 429 pause sends nothing and gives the request back uncharged",
+          "[worker]") {
+    WorkerFixture f;
+    f.insert(f.request("R1", "alice"));
+    f.insert(f.request("R2", "bob"));
+    f.api.script = {result(cio::Outcome::retryable, 429, "HTTP 429", 3'600'000)};
+    f.erase_next(); // R1: 429 with Retry-After of an hour pauses every call
+    f.worker.request_stop();
+    const TimeMs stopped_at = f.clock.now_ms();
+    f.erase_next(); // R2 was already claimed when the stop came
+    CHECK(f.api.calls == std::vector<std::string>{"suppress alice"});
+    CHECK(f.clock.now_ms() == stopped_at); // it did not wait out the pause either
+    auto r2 = f.row("R2");
+    CHECK(r2->state == "pending");
+    CHECK(r2->attempts == 0);
+    CHECK_FALSE(r2->lease_owner.has_value());
+    CHECK(f.worker.report().released == 1);
+}
+
+TEST_CASE("a destroy waiting at a 429 pause is not sent on stop; suppress stays committed",
+          "[worker]") {
+    WorkerFixture f;
+    f.insert(f.request("R1", "alice"));
+    f.api.script = {k_ok, result(cio::Outcome::retryable, 503)};
+    f.erase_next(); // R1 suppressed, its destroy to be retried in 1 s
+    REQUIRE(f.state_of("R1") == "suppressed");
+    f.insert(f.request("R2", "bob"));
+    f.api.script = {result(cio::Outcome::retryable, 429, "HTTP 429", 3'600'000)};
+    f.erase_next(); // R2's suppress gets a 429: every call pauses for an hour
+    f.clock.advance(2'000);
+    f.worker.request_stop();
+    f.api.calls.clear();
+    f.erase_next(); // R1 is due; its destroy would wait at the pause
+    CHECK(f.api.calls.empty());
+    auto r1 = f.row("R1");
+    CHECK(r1->state == "suppressed");
+    CHECK(r1->attempts == 1); // the unsent destroy was not charged
+    CHECK_FALSE(r1->lease_owner.has_value());
+}
+
+TEST_CASE("on 401 the credentials are re-read once per set, and not again if unchanged",
+          "[worker]") {
+    WorkerFixture f;
+    f.insert(f.request("R1", "alice"));
+    f.insert(f.request("R2", "bob"));
+    std::vector<bool> answers = {true, false};
+    int reloads = 0;
+    f.worker.set_credential_reloader([&] { return answers.at(reloads++); });
+    f.api.script = {result(cio::Outcome::auth, 401)};
+    f.erase_next(); // refused, re-read (new key), retried: done
+    CHECK(f.state_of("R1") == "done");
+    f.api.script = {result(cio::Outcome::auth, 401)};
+    f.erase_next(); // the new key is refused too: re-read once more, unchanged: halt
+    CHECK(reloads == 2);
+    CHECK(f.worker.report().halted);
+    CHECK(f.state_of("R2") == "pending");
+}
+
+namespace {
+
+// A key revoked while two erasures are in flight: calls sent with the old key (version 0) wait
+// until both are in flight, then both get 401; calls sent after the re-read succeed.
+class RevokedKeyApi final : public ErasureApi {
+public:
+    RevokedKeyApi(std::mutex& m, std::condition_variable& cv, int& arrived, int& key_version)
+        : m_m(m), m_cv(cv), m_arrived(arrived), m_key_version(key_version) {}
+    cio::CallResult suppress(std::string_view) override { return call(); }
+    cio::CallResult destroy(std::string_view) override { return call(); }
+
+private:
+    cio::CallResult call() {
+        std::unique_lock lock(m_m);
+        if (m_key_version > 0) {
+            return k_ok;
+        }
+        ++m_arrived;
+        m_cv.notify_all();
+        m_cv.wait_for(lock, std::chrono::seconds(5), [&] { return m_arrived >= 2; });
+        return result(cio::Outcome::auth, 401);
+    }
+    std::mutex& m_m;
+    std::condition_variable& m_cv;
+    int& m_arrived;
+    int& m_key_version;
+};
+
+} // namespace
+
+TEST_CASE("two calls refused at once by a rotated key: one re-read, both carry on", "[worker]") {
+    test::StoreFixture f;
+    f.insert(f.request("R1", "alice"));
+    f.insert(f.request("R2", "bob"));
+    SystemClock clock;
+    SystemSleeper sleeper;
+    FixedRandom random;
+    store::WorkerQueue queue(f.db, clock, "w");
+    std::mutex m;
+    std::condition_variable cv;
+    int arrived = 0;
+    int key_version = 0;
+    WorkerSettings s;
+    s.pacing_ms = 0;
+    s.concurrency = 2;
+    s.once = true;
+    Worker w(
+        queue, [&] { return std::make_unique<RevokedKeyApi>(m, cv, arrived, key_version); }, s,
+        clock, sleeper, random);
+    int reloads = 0;
+    w.set_credential_reloader([&] {
+        std::lock_guard lock(m);
+        ++reloads;
+        ++key_version;
+        return true;
+    });
+    auto rep = w.run();
+    CHECK(arrived == 2); // both were in flight with the old key
+    CHECK(reloads == 1);
+    CHECK_FALSE(rep.halted);
+    CHECK(rep.erased == 2);
+    CHECK(f.count("SELECT count(*) FROM requests WHERE state = 'done'") == 2);
+}
+
+TEST_CASE("a database failure while claiming halts the run cleanly", "[worker]") {
+    test::StoreFixture f;
+    f.insert(f.request("R1", "alice"));
+    SystemClock clock;
+    SystemSleeper sleeper;
+    FixedRandom random;
+    store::WorkerQueue queue(f.db, clock, "w");
+    WorkerSettings s;
+    s.pacing_ms = 0;
+    s.concurrency = 2;
+    s.once = true;
+    Worker w(
+        queue, [] { return std::make_unique<ScriptedApi>(); }, s, clock, sleeper, random);
+    // The claim statement fails (here: its table is gone). Before, the exception left run() with
+    // the slot threads still running: std::terminate, and no worker.halted entry.
+    f.db.db().exec("ALTER TABLE requests RENAME TO requests_elsewhere");
+    auto rep = w.run();
+    CHECK(rep.halted);
+    CHECK(rep.halt_reason.find("database: ") == 0);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'worker.halted'") == 1);
+    f.db.db().exec("ALTER TABLE requests_elsewhere RENAME TO requests");
+    CHECK(f.state_of("R1") == "pending");
+}
+
+TEST_CASE("leases are renewed until the last erasure in flight ends, after --max too", "[worker]") {
+    test::StoreFixture f;
+    f.insert(f.request("R1", "alice"));
+    f.insert(f.request("R2", "bob"));
+    SystemClock clock;
+    SystemSleeper sleeper;
+    FixedRandom random;
+    store::WorkerQueue queue(f.db, clock, "w");
+    std::optional<TimeMs> lease_left_at_end; // lease time left when the slow destroy returns
+    struct SlowDestroy final : ErasureApi {
+        std::function<void()> on_destroy;
+        cio::CallResult suppress(std::string_view) override { return k_ok; }
+        cio::CallResult destroy(std::string_view) override {
+            on_destroy();
+            return k_ok;
+        }
+    };
+    WorkerSettings s;
+    s.pacing_ms = 0;
+    s.concurrency = 1;
+    s.once = true;
+    s.max_erasures = 1; // the scheduler stops right after the first claim
+    s.lease_ms = 300;   // renewed every 100 ms
+    Worker w(
+        queue,
+        [&] {
+            auto api = std::make_unique<SlowDestroy>();
+            api->on_destroy = [&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(900));
+                lease_left_at_end =
+                    f.db.db()
+                        .execAndGet("SELECT lease_expires_at FROM requests WHERE request_id = 'R1'")
+                        .getInt64() -
+                    clock.now_ms();
+            };
+            return api;
+        },
+        s, clock, sleeper, random);
+    auto rep = w.run();
+    CHECK(rep.stop_reason == "max");
+    CHECK(rep.erased == 1);
+    REQUIRE(lease_left_at_end);
+    CHECK(*lease_left_at_end > 0); // still held: renewed while the scheduler had stopped
 }
