@@ -79,6 +79,28 @@ struct WorkerFixture : test::StoreFixture {
     }
 };
 
+// A worker run on real time (threads, a real clock) over a fresh database; no pacing, drain mode.
+struct RealTimeFixture : test::StoreFixture {
+    SystemClock real_clock;
+    SystemSleeper sleeper;
+    FixedRandom random;
+    store::WorkerQueue queue{db, real_clock, "w"};
+    WorkerSettings settings = [] {
+        WorkerSettings s;
+        s.pacing_ms = 0;
+        s.concurrency = 2;
+        s.once = true;
+        return s;
+    }();
+
+    WorkerReport run(
+        ErasureApiFactory factory, const std::function<void(Worker&)>& prepare = [](Worker&) {}) {
+        Worker w(queue, std::move(factory), settings, real_clock, sleeper, random);
+        prepare(w);
+        return w.run();
+    }
+};
+
 } // namespace
 
 TEST_CASE("an erasure suppresses, then destroys, then is done", "[worker]") {
@@ -346,32 +368,23 @@ private:
 } // namespace
 
 TEST_CASE("two calls refused at once by a rotated key: one re-read, both carry on", "[worker]") {
-    test::StoreFixture f;
+    RealTimeFixture f;
     f.insert(f.request("R1", "alice"));
     f.insert(f.request("R2", "bob"));
-    SystemClock clock;
-    SystemSleeper sleeper;
-    FixedRandom random;
-    store::WorkerQueue queue(f.db, clock, "w");
     std::mutex m;
     std::condition_variable cv;
     int arrived = 0;
     int key_version = 0;
-    WorkerSettings s;
-    s.pacing_ms = 0;
-    s.concurrency = 2;
-    s.once = true;
-    Worker w(
-        queue, [&] { return std::make_unique<RevokedKeyApi>(m, cv, arrived, key_version); }, s,
-        clock, sleeper, random);
     int reloads = 0;
-    w.set_credential_reloader([&] {
-        std::lock_guard lock(m);
-        ++reloads;
-        ++key_version;
-        return true;
-    });
-    auto rep = w.run();
+    auto rep = f.run([&] { return std::make_unique<RevokedKeyApi>(m, cv, arrived, key_version); },
+                     [&](Worker& w) {
+                         w.set_credential_reloader([&] {
+                             std::lock_guard lock(m);
+                             ++reloads;
+                             ++key_version;
+                             return true;
+                         });
+                     });
     CHECK(arrived == 2); // both were in flight with the old key
     CHECK(reloads == 1);
     CHECK_FALSE(rep.halted);
@@ -380,22 +393,12 @@ TEST_CASE("two calls refused at once by a rotated key: one re-read, both carry o
 }
 
 TEST_CASE("a database failure while claiming halts the run cleanly", "[worker]") {
-    test::StoreFixture f;
+    RealTimeFixture f;
     f.insert(f.request("R1", "alice"));
-    SystemClock clock;
-    SystemSleeper sleeper;
-    FixedRandom random;
-    store::WorkerQueue queue(f.db, clock, "w");
-    WorkerSettings s;
-    s.pacing_ms = 0;
-    s.concurrency = 2;
-    s.once = true;
-    Worker w(
-        queue, [] { return std::make_unique<ScriptedApi>(); }, s, clock, sleeper, random);
     // The claim statement fails (here: its table is gone). Before, the exception left run() with
     // the slot threads still running: std::terminate, and no worker.halted entry.
     f.db.db().exec("ALTER TABLE requests RENAME TO requests_elsewhere");
-    auto rep = w.run();
+    auto rep = f.run([] { return std::make_unique<ScriptedApi>(); });
     CHECK(rep.halted);
     CHECK(rep.halt_reason.find("database: ") == 0);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'worker.halted'") == 1);
@@ -404,13 +407,9 @@ TEST_CASE("a database failure while claiming halts the run cleanly", "[worker]")
 }
 
 TEST_CASE("leases are renewed until the last erasure in flight ends, after --max too", "[worker]") {
-    test::StoreFixture f;
+    RealTimeFixture f;
     f.insert(f.request("R1", "alice"));
     f.insert(f.request("R2", "bob"));
-    SystemClock clock;
-    SystemSleeper sleeper;
-    FixedRandom random;
-    store::WorkerQueue queue(f.db, clock, "w");
     std::optional<TimeMs> lease_left_at_end; // lease time left when the slow destroy returns
     struct SlowDestroy final : ErasureApi {
         std::function<void()> on_destroy;
@@ -420,28 +419,21 @@ TEST_CASE("leases are renewed until the last erasure in flight ends, after --max
             return k_ok;
         }
     };
-    WorkerSettings s;
-    s.pacing_ms = 0;
-    s.concurrency = 1;
-    s.once = true;
-    s.max_erasures = 1; // the scheduler stops right after the first claim
-    s.lease_ms = 300;   // renewed every 100 ms
-    Worker w(
-        queue,
-        [&] {
-            auto api = std::make_unique<SlowDestroy>();
-            api->on_destroy = [&] {
-                std::this_thread::sleep_for(std::chrono::milliseconds(900));
-                lease_left_at_end =
-                    f.db.db()
-                        .execAndGet("SELECT lease_expires_at FROM requests WHERE request_id = 'R1'")
-                        .getInt64() -
-                    clock.now_ms();
-            };
-            return api;
-        },
-        s, clock, sleeper, random);
-    auto rep = w.run();
+    f.settings.concurrency = 1;
+    f.settings.max_erasures = 1; // the scheduler stops right after the first claim
+    f.settings.lease_ms = 300;   // renewed every 100 ms
+    auto rep = f.run([&] {
+        auto api = std::make_unique<SlowDestroy>();
+        api->on_destroy = [&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(900));
+            lease_left_at_end =
+                f.db.db()
+                    .execAndGet("SELECT lease_expires_at FROM requests WHERE request_id = 'R1'")
+                    .getInt64() -
+                f.real_clock.now_ms();
+        };
+        return api;
+    });
     CHECK(rep.stop_reason == "max");
     CHECK(rep.erased == 1);
     REQUIRE(lease_left_at_end);
