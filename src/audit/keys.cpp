@@ -1,5 +1,6 @@
 #include "audit/keys.hpp"
 
+#include "config/secrets.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -40,8 +41,19 @@ bool create_checkpoint_key(const std::filesystem::path& path) {
     return true;
 }
 
-std::string load_subject_key(const std::filesystem::path& path) {
-    std::string text(trim(read_file(path)));
+std::filesystem::path subject_key_path(const std::filesystem::path& configured) {
+    return config::secret_file_path(config::k_subject_key_credential, configured);
+}
+
+std::filesystem::path checkpoint_key_path(const std::filesystem::path& configured) {
+    return config::secret_file_path(config::k_checkpoint_key_credential, configured);
+}
+
+std::string load_subject_key(const std::filesystem::path& configured) {
+    // Like every secret: owner-only (a readable subject key lets anyone test guesses of e-mail
+    // addresses against the digests in the audit log), and a systemd credential wins.
+    const auto path = subject_key_path(configured);
+    std::string text(trim(config::read_private_file(path)));
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
         text.pop_back();
     }
@@ -53,9 +65,10 @@ std::string load_subject_key(const std::filesystem::path& path) {
     return *key;
 }
 
-crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& path) {
+crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& configured) {
+    const auto path = checkpoint_key_path(configured);
     try {
-        return crypto::Ed25519Key::from_private_pem(read_file(path));
+        return crypto::Ed25519Key::from_private_pem(config::read_private_file(path));
     } catch (const std::runtime_error& e) {
         if (dynamic_cast<const Error*>(&e) != nullptr) {
             throw;

@@ -16,11 +16,20 @@ bool create_subject_key(const std::filesystem::path& path);
 // file already exists.
 bool create_checkpoint_key(const std::filesystem::path& path);
 
-// Reads the subject key (hex, at least 16 bytes). Throws lethe::ConfigError naming the file.
-std::string load_subject_key(const std::filesystem::path& path);
+// Where the subject key is read from: the systemd credential `subject-key` when
+// $CREDENTIALS_DIRECTORY holds it, else the configured file.
+std::filesystem::path subject_key_path(const std::filesystem::path& configured);
+// The same for the checkpoint key (credential `checkpoint-key`).
+std::filesystem::path checkpoint_key_path(const std::filesystem::path& configured);
 
-// Reads the checkpoint signing key. Throws lethe::ConfigError naming the file.
-crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& path);
+// Reads the subject key (hex, at least 16 bytes) from subject_key_path(configured). Throws
+// lethe::ConfigError naming the file when it is unreadable, not owner-only (mode & 077), not
+// owned by this user, or not a key.
+std::string load_subject_key(const std::filesystem::path& configured);
+
+// Reads the checkpoint signing key from checkpoint_key_path(configured), with the same checks.
+// Throws lethe::ConfigError naming the file.
+crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& configured);
 
 // Turns subject identifiers into digests: hex HMAC-SHA256(subject key, identifier). The audit log
 // and logs name subjects only this way (docs/audit-format.md, "Subject digests").

@@ -12,16 +12,20 @@ class InitCommand final : public Command {
 public:
     void define(CLI::App& app) override {
         app.footer("Creates the database (migrated to the current schema), the subject key "
-                   "and the Ed25519 checkpoint key where they are missing, all mode 0600. "
+                   "and the Ed25519 checkpoint key where they are missing, all mode 0600 (a key "
+                   "given as a systemd credential is used, not created). "
                    "Safe to run again: existing files are never overwritten.");
     }
 
     int run(Context& ctx) override {
         const auto& cfg = ctx.config();
-        report("subject key", cfg.audit.subject_key_file,
-               audit::create_subject_key(cfg.audit.subject_key_file));
-        report("checkpoint key", cfg.audit.checkpoint_key_file,
-               audit::create_checkpoint_key(cfg.audit.checkpoint_key_file));
+        const auto subject_key = audit::subject_key_path(cfg.audit.subject_key_file);
+        report("subject key", subject_key,
+               subject_key == cfg.audit.subject_key_file && audit::create_subject_key(subject_key));
+        const auto checkpoint_key = audit::checkpoint_key_path(cfg.audit.checkpoint_key_file);
+        report("checkpoint key", checkpoint_key,
+               checkpoint_key == cfg.audit.checkpoint_key_file &&
+                   audit::create_checkpoint_key(checkpoint_key));
         bool existed = std::filesystem::exists(cfg.database.path);
         store::Database db(cfg.database.path, store::OpenMode::create);
         report("database", cfg.database.path, !existed);

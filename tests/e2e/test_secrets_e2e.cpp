@@ -226,3 +226,52 @@ TEST_CASE("under systemd (JOURNAL_STREAM is stderr) lines carry <N> and no times
     CHECK(lines[0].find(" lethe[") != std::string::npos);
     CHECK(lines[0].rfind("<", 0) != 0);
 }
+
+TEST_CASE("audit keys given as systemd credentials are used, not created beside them",
+          "[e2e][secrets]") {
+    CliFixture f;
+    // Keys made by one installation, handed to another as credentials (as LoadCredential= does).
+    CliFixture maker;
+    maker.init();
+    const auto creds = f.dir / "creds";
+    std::filesystem::create_directories(creds);
+    std::filesystem::copy_file(maker.dir / "state" / "subject.key", creds / "subject-key");
+    std::filesystem::copy_file(maker.dir / "state" / "checkpoint.key", creds / "checkpoint-key");
+    const std::map<std::string, std::string> env = {{"CREDENTIALS_DIRECTORY", creds.string()}};
+
+    auto init = lethe_env(f, {"init"}, env);
+    INFO(init.out << init.err);
+    REQUIRE(init.exit_code == 0);
+    CHECK(init.out.find("kept    subject key " + (creds / "subject-key").string()) !=
+          std::string::npos);
+    CHECK(init.out.find("kept    checkpoint key " + (creds / "checkpoint-key").string()) !=
+          std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(f.dir / "state" / "subject.key"));
+    CHECK_FALSE(std::filesystem::exists(f.dir / "state" / "checkpoint.key"));
+
+    // The same person gets the same digest as under the installation that made the keys.
+    REQUIRE(lethe_env(f, {"enqueue", "jane@example.com", "--request-id", "K-1"}, env).exit_code ==
+            0);
+    REQUIRE(maker.lethe({"enqueue", "jane@example.com", "--request-id", "K-1"}).exit_code == 0);
+    auto mine = lethe_env(f, {"audit", "subject", "--json", "jane@example.com"}, env);
+    auto theirs = maker.lethe({"audit", "subject", "--json", "jane@example.com"});
+    REQUIRE(mine.exit_code == 0);
+    REQUIRE(theirs.exit_code == 0);
+    CHECK(nlohmann::json::parse(mine.out)["subject_digest"] ==
+          nlohmann::json::parse(theirs.out)["subject_digest"]);
+    // And the checkpoint is signed with the credential's key.
+    CHECK(lethe_env(f, {"audit", "public-key"}, env).out ==
+          maker.lethe({"audit", "public-key"}).out);
+}
+
+TEST_CASE("a subject key readable by others is refused with the fix", "[e2e][secrets]") {
+    CliFixture f;
+    f.init();
+    REQUIRE(::chmod((f.dir / "state" / "subject.key").c_str(), 0644) == 0);
+    auto r = lethe_env(f, {"enqueue", "jane@example.com", "--request-id", "K-1"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("subject.key") != std::string::npos);
+    CHECK(r.err.find("chmod 600") != std::string::npos);
+    CHECK(r.err.find("jane@example.com") == std::string::npos);
+}
