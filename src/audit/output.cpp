@@ -1,6 +1,7 @@
 #include "audit/output.hpp"
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -23,13 +24,7 @@ OutputFile::OutputFile(std::filesystem::path path)
         m_fd = STDOUT_FILENO;
         return;
     }
-    m_tmp = m_path;
-    m_tmp += ".tmp." + std::to_string(::getpid());
-    m_fd = ::open(m_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (m_fd < 0) {
-        throw Error(ExitCode::failure, m_tmp.string() + ": cannot create: " + errno_text());
-    }
-    ::fchmod(m_fd, 0600); // a pre-existing temp file keeps its bits otherwise
+    m_fd = create_temp_beside(m_path, m_tmp);
 }
 
 OutputFile::~OutputFile() {

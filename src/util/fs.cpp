@@ -3,9 +3,11 @@
 #include "util/error.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,14 +82,31 @@ void create_private_file(const std::filesystem::path& path, std::string_view con
     fsync_dir(path);
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
-    auto tmp = path;
-    tmp += ".tmp." + std::to_string(::getpid());
-    {
-        Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        if (fd.get() < 0) {
-            throw Error(ExitCode::failure, tmp.string() + ": cannot create: " + errno_text());
+int create_temp_beside(const std::filesystem::path& target, std::filesystem::path& tmp) {
+    // A name nobody can guess, created only if absent and never through a symlink: in a directory
+    // that others can write to, a planted `x.tmp.PID` (a link to the database, or a file they
+    // can read) must not receive the output.
+    std::random_device random;
+    for (int tries = 0; tries < 16; ++tries) {
+        char suffix[17];
+        std::snprintf(suffix, sizeof suffix, "%08x%08x", random(), random());
+        tmp = target;
+        tmp += ".tmp." + std::to_string(::getpid()) + "." + suffix;
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            return fd;
         }
+        if (errno != EEXIST) {
+            break;
+        }
+    }
+    throw Error(ExitCode::failure, tmp.string() + ": cannot create: " + errno_text());
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+    std::filesystem::path tmp;
+    {
+        Fd fd(create_temp_beside(path, tmp));
         write_all(fd.get(), content, tmp);
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
