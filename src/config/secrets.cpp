@@ -132,6 +132,23 @@ void strip_line_ends(std::string& s) {
     }
 }
 
+// The lines of `s` without their CR/LF ends (a value of several lines: the intake's secrets).
+std::vector<std::string> split_lines(std::string_view s) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t end = s.find('\n', start);
+        std::string line(s.substr(start, end == std::string_view::npos ? s.npos : end - start));
+        strip_line_ends(line);
+        lines.push_back(std::move(line));
+        if (end == std::string_view::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return lines;
+}
+
 // Makes child output safe to put in a one-line error: no control characters, bounded length.
 std::string printable(std::string_view s) {
     std::string out;
@@ -396,10 +413,12 @@ Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
     auto argv = split_command(c.spec.command);
     const std::string what = c.prefix + "_command";
     CommandOutcome o = run_command(argv, timeout, what, c.key + "_command_timeout_ms");
-    std::string first = o.out.substr(0, o.out.find('\n'));
+    std::string first = c.spec.command_all_lines ? o.out : o.out.substr(0, o.out.find('\n'));
     strip_line_ends(first);
     std::string err_text = o.err;
-    replace_all(err_text, first, "[redacted]");
+    for (const auto& line : split_lines(first)) {
+        replace_all(err_text, line, "[redacted]");
+    }
     // The command's stderr (gcloud/vault notices) goes to the log, not to our stderr, so it
     // keeps the log format and passes the redaction backstop.
     std::size_t start = 0;
@@ -425,7 +444,9 @@ Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
     if (first.empty()) {
         throw ConfigError(what + ": `" + argv[0] + "` printed nothing on its first line" + suffix);
     }
-    register_secret_for_redaction(first);
+    for (const auto& line : split_lines(first)) {
+        register_secret_for_redaction(line);
+    }
     return {std::move(first), "command " + argv[0]};
 }
 
@@ -625,6 +646,7 @@ SecretSpec intake_secret_spec(const Config& config) {
     spec.file = config.intake.secret_file;
     spec.command = config.intake.secret_command;
     spec.env = config.intake.secret_env;
+    spec.command_all_lines = true; // current, then next during a rotation
     spec.config_prefix = "intake.secret";
     spec.config_file = config.source;
     return spec;
@@ -633,20 +655,9 @@ SecretSpec intake_secret_spec(const Config& config) {
 IntakeSecrets resolve_intake_secrets(const Config& config) {
     Secret s = resolve_secret(intake_secret_spec(config),
                               std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
-    std::vector<std::string> lines;
-    std::size_t start = 0;
-    while (start <= s.value.size()) {
-        std::size_t end = s.value.find('\n', start);
-        std::string line = s.value.substr(start, end == std::string::npos ? end : end - start);
-        if (!line.empty() && line.back() == '\r') {
-            line.pop_back();
-        }
+    std::vector<std::string> lines = split_lines(s.value);
+    for (const auto& line : lines) {
         register_secret_for_redaction(line);
-        lines.push_back(std::move(line));
-        if (end == std::string::npos) {
-            break;
-        }
-        start = end + 1;
     }
     const std::string where =
         (config.source.empty() ? std::string() : config.source.string() + ": ") +

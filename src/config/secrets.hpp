@@ -21,10 +21,11 @@ inline constexpr std::chrono::milliseconds k_default_command_timeout{10'000};
 
 // Where one secret may come from; empty fields are "not configured".
 struct SecretSpec {
-    std::string name;          // systemd credential name, e.g. "track-api-key"
-    std::string file;          // *_file: path of a file holding the secret (mode 0600)
-    std::string command;       // *_command: argv (split without a shell), first stdout line
-    std::string env;           // *_env: name of an environment variable
+    std::string name;               // systemd credential name, e.g. "track-api-key"
+    std::string file;               // *_file: path of a file holding the secret (mode 0600)
+    std::string command;            // *_command: argv (split without a shell), first stdout line
+    bool command_all_lines = false; // *_command: the whole stdout (the intake's current + next)
+    std::string env;                // *_env: name of an environment variable
     std::string config_prefix; // for messages: "customerio.api_key" names customerio.api_key_file…
     std::filesystem::path config_file; // for messages: the config file the keys live in (optional)
 };

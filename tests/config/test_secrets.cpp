@@ -351,6 +351,24 @@ TEST_CASE("the intake secret follows [intake]: one key, or two during a rotation
     CHECK(contains(error_with("\n"), "is empty"));
 }
 
+TEST_CASE("an intake secret_command may print the current and the next secret",
+          "[config][secrets]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    auto c = config::parse_config("[intake]\nsecret_command = \"/bin/printf "
+                                  "'intake-cmd-cur-51\\\\nintake-cmd-next-62\\\\n'\"\n",
+                                  "/x/l.toml");
+    auto s = config::resolve_intake_secrets(c);
+    CHECK(s.keys == std::vector<std::string>{"intake-cmd-cur-51", "intake-cmd-next-62"});
+    std::string line = "x intake-cmd-next-62 y";
+    CHECK(config::redact_secrets(line));
+    CHECK(line == "x [redacted] y");
+    // The Track API key still takes the first line only.
+    auto t = config::parse_config("[customerio]\nsite_id = \"s\"\napi_key_command = \"/bin/printf "
+                                  "'track-first-73\\\\nsecond-line'\"\n",
+                                  "/x/l.toml");
+    CHECK(config::resolve_track_api_key(t).value == "track-first-73");
+}
+
 TEST_CASE("api_key_command_timeout_ms is validated like every key", "[config][secrets]") {
     CHECK(config::parse_config("", "/x/lethe.toml").customerio.api_key_command_timeout_ms ==
           10'000);
