@@ -133,6 +133,7 @@ public:
         out << "secret_env = " << toml_string(in.secret_env) << "\n";
         out << "secret_command_timeout_ms = " << in.secret_command_timeout_ms << "\n";
         out << "max_body_bytes = " << in.max_body_bytes << "\n";
+        out << "allow_plain_http = " << (in.allow_plain_http ? "true" : "false") << "\n";
         if (in.secret_file.empty() && in.secret_command.empty() && in.secret_env.empty() &&
             config::secret_file_path(config::k_intake_secret_credential, "").empty()) {
             // Only `lethe serve` needs it: an unset intake secret is not an error here.

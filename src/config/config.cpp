@@ -173,6 +173,18 @@ void read_intake(SectionReader& r, IntakeSection& s) {
         r.fail(*r.node(given), given,
                std::string("needs ") + missing + " as well (HTTPS needs both)");
     }
+    r.boolean("allow_plain_http", s.allow_plain_http);
+    // Bodies carry identifiers (e-mail addresses): the signature protects their integrity, not
+    // their confidentiality, so off loopback they travel over TLS unless someone says otherwise.
+    const auto address = net::parse_listen_address(s.listen);
+    if (const toml::node* n = r.node("listen"); n && address && s.tls_cert_file.empty() &&
+                                                !s.allow_plain_http &&
+                                                !net::is_loopback_host(address->host)) {
+        r.fail(*n, "listen",
+               "a non-loopback address needs tls_cert_file and tls_key_file (requests carry "
+               "personal data), or allow_plain_http = true when a TLS proxy on a trusted network "
+               "terminates HTTPS in front of lethe");
+    }
 }
 
 // Resolves the default paths against the config file's folder as well, so a config that only

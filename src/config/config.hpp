@@ -55,6 +55,7 @@ struct IntakeSection {
     std::string secret_env;
     std::int64_t secret_command_timeout_ms = 10'000; // secret_command is killed after this
     std::int64_t max_body_bytes = 16'384;            // larger bodies get 413
+    bool allow_plain_http = false; // plain HTTP on a non-loopback listen (a TLS proxy in front)
 };
 
 // The whole validated configuration; relative paths are already resolved against the

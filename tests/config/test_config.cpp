@@ -101,8 +101,21 @@ TEST_CASE("the [intake] section refuses bad listen addresses, half a TLS pair an
           "/etc/x/lethe.toml:2: intake.max_body_bytes: must be between 256 and 1048576 (got 10)");
     CHECK(error_of("[intake]\nsecret = \"inline\"\n") ==
           "/etc/x/lethe.toml:2: intake.secret: unknown key");
-    CHECK(parse_config("[intake]\nlisten = \"0.0.0.0:0\"\n", "/x.toml").intake.listen ==
-          "0.0.0.0:0");
+    // Off loopback, plain HTTP is refused unless said explicitly; HTTPS is fine.
+    CHECK(error_of("[intake]\nlisten = \"0.0.0.0:8377\"\n") ==
+          "/etc/x/lethe.toml:2: intake.listen: a non-loopback address needs tls_cert_file and "
+          "tls_key_file (requests carry personal data), or allow_plain_http = true when a TLS "
+          "proxy on a trusted network terminates HTTPS in front of lethe");
+    CHECK(error_of("[intake]\nlisten = \"[::]:0\"\n").find("needs tls_cert_file") !=
+          std::string::npos);
+    CHECK(parse_config("[intake]\nlisten = \"0.0.0.0:0\"\nallow_plain_http = true\n", "/x.toml")
+              .intake.listen == "0.0.0.0:0");
+    CHECK(parse_config("[intake]\nlisten = \"0.0.0.0:0\"\ntls_cert_file = \"c.pem\"\n"
+                       "tls_key_file = \"k.pem\"\n",
+                       "/x.toml")
+              .intake.listen == "0.0.0.0:0");
+    CHECK(parse_config("[intake]\nlisten = \"127.0.0.2:0\"\n", "/x.toml").intake.listen ==
+          "127.0.0.2:0");
 }
 
 TEST_CASE("config errors name the file, the line and the key", "[config]") {
