@@ -53,4 +53,16 @@ audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_fi
     return audit::SubjectDigester(audit::load_subject_key(subject_key_file));
 }
 
+std::string identifier_argument(const std::string& arg, std::istream& in) {
+    if (arg != "-") {
+        return arg;
+    }
+    std::string line;
+    std::getline(in, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
+        line.pop_back();
+    }
+    return line;
+}
+
 } // namespace lethe::cli

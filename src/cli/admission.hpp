@@ -5,6 +5,7 @@
 #include "store/requests.hpp"
 
 #include <cstdint>
+#include <istream>
 #include <optional>
 #include <string>
 
@@ -46,5 +47,9 @@ private:
 
 // Reads the subject key named by the configuration.
 audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_file);
+
+// An identifier given on the command line, or, when it is "-", the first line of `in` without its
+// line end: so that a person's e-mail stays out of `ps` and the shell history.
+std::string identifier_argument(const std::string& arg, std::istream& in);
 
 } // namespace lethe::cli

@@ -4,6 +4,7 @@
 #include "audit/report.hpp"
 #include "audit/subject.hpp"
 #include "audit/verify.hpp"
+#include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -20,19 +21,6 @@ std::string public_pem(std::string_view raw32) {
     static const std::string k_prefix = *from_hex("302a300506032b6570032100");
     return "-----BEGIN PUBLIC KEY-----\n" + crypto::base64_encode(k_prefix + std::string(raw32)) +
            "\n-----END PUBLIC KEY-----\n";
-}
-
-// Reads the identifier from stdin when it is "-" (so it stays out of `ps` and shell history).
-std::string identifier_argument(const std::string& arg) {
-    if (arg != "-") {
-        return arg;
-    }
-    std::string line;
-    std::getline(std::cin, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
-        line.pop_back();
-    }
-    return line;
 }
 
 // `lethe audit verify|export|checkpoint|public-key|subject`.
@@ -204,7 +192,7 @@ private:
         const auto& cfg = ctx.config();
         // Trimmed exactly as `lethe import` and `lethe enqueue` trim it before digesting, so the
         // same spelling finds the same subject.
-        const std::string identifier(trim(identifier_argument(m_identifier)));
+        const std::string identifier(trim(identifier_argument(m_identifier, std::cin)));
         if (identifier.empty()) {
             throw InputError("subject: the identifier is empty");
         }

@@ -13,7 +13,9 @@ public:
     void define(CLI::App& app) override {
         app.footer("Adds one erasure request, validated like a CSV row. Without "
                    "--request-id a stable id is derived from the subject and received_at.");
-        app.add_option("identifier", m_raw.identifier, "Customer.io id, e-mail or cio_ id")
+        app.add_option("identifier", m_raw.identifier,
+                       "Customer.io id, e-mail or cio_ id; - reads it from stdin (keeps it out "
+                       "of ps and the shell history)")
             ->required();
         app.add_option("--id-type", m_raw.id_type, "id, email or cio_id (inferred when absent)");
         app.add_option("--request-id", m_raw.request_id, "Idempotency key (e.g. the ticket id)");
@@ -22,6 +24,7 @@ public:
     }
 
     int run(Context& ctx) override {
+        m_raw.identifier = identifier_argument(m_raw.identifier, std::cin);
         auto digester = load_digester(ctx.config().audit.subject_key_file);
         Admission admission(ctx.database(), ctx.clock(), digester);
         if (auto reason = admission.admit(m_raw, "cli")) {

@@ -248,6 +248,18 @@ TEST_CASE("enqueue, cancel, extend and retry from the command line", "[e2e][cli]
     CHECK(f.lethe({"cancel", "nope", "--reason", "x"}).exit_code == 1);
 }
 
+TEST_CASE("enqueue - reads the identifier from stdin", "[e2e][cli]") {
+    CliFixture f;
+    f.init();
+    REQUIRE(f.lethe({"enqueue", "bob@example.com", "--request-id", "C-1"}).exit_code == 0);
+    // The same person given on stdin (CRLF and all) is linked to the same request.
+    auto piped = f.lethe({"enqueue", "-", "--request-id", "C-2"}, "bob@example.com\r\n", true);
+    INFO(piped.err);
+    CHECK(piped.out == "request C-2: queued, linked to active request C-1\n");
+    auto empty = f.lethe({"enqueue", "-", "--request-id", "C-3"}, "", true);
+    CHECK(empty.exit_code == 4);
+}
+
 TEST_CASE("bad configuration stops every command with file, line and key", "[e2e][cli]") {
     CliFixture f("[worker]\nconcurrency = 0\n");
     auto r = f.lethe({"status"});
