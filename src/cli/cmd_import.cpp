@@ -74,12 +74,12 @@ std::optional<std::string> read_header(const intake::CsvRecord& header, const st
                                          {"id_type", &cols.id_type},
                                          {"received_at", &cols.received_at}};
     cols.count = header.fields.size();
+    std::vector<std::size_t> ignored;
     for (std::size_t i = 0; i < header.fields.size(); ++i) {
         std::string col = to_lower(trim(header.fields[i]));
         auto it = known.find(col);
         if (it == known.end()) {
-            std::cerr << "lethe: warning: " << name << ":" << header.line << ": ignoring column "
-                      << column_label(header.fields[i], i) << "\n";
+            ignored.push_back(i);
             continue;
         }
         if (*it->second >= 0) {
@@ -88,7 +88,13 @@ std::optional<std::string> read_header(const intake::CsvRecord& header, const st
         *it->second = static_cast<int>(i);
     }
     if (cols.identifier < 0) {
+        // Most likely a file without a header row: its first row is a person's data, so its
+        // cells are not listed as "ignored columns".
         return "the header has no 'identifier' column";
+    }
+    for (std::size_t i : ignored) {
+        std::cerr << "lethe: warning: " << name << ":" << header.line << ": ignoring column "
+                  << column_label(header.fields[i], i) << "\n";
     }
     return std::nullopt;
 }

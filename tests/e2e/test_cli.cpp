@@ -128,6 +128,18 @@ TEST_CASE("import from stdin, CRLF, BOM, quoted fields and columns in any order"
     CHECK(list.out.find("\"source\":\"stdin:2\"") != std::string::npos);
 }
 
+TEST_CASE("a file without a header row is refused without echoing its first row", "[e2e][cli]") {
+    CliFixture f;
+    f.init();
+    auto path = f.csv("no-header.csv", "Jane Doe,jane@example.com,DSR-9\n");
+    auto r = f.lethe({"import", path});
+    CHECK(r.exit_code == 4);
+    CHECK(r.err.find(path + ":1: the header has no 'identifier' column") != std::string::npos);
+    CHECK(r.err.find("Jane Doe") == std::string::npos);
+    CHECK(r.err.find("jane@example.com") == std::string::npos);
+    CHECK(r.err.find("ignoring column") == std::string::npos);
+}
+
 TEST_CASE("malformed CSVs are refused with FILE:LINE: reason and change nothing", "[e2e][cli]") {
     CliFixture f;
     f.init();
