@@ -652,6 +652,9 @@ SecretSpec intake_secret_spec(const Config& config) {
     return spec;
 }
 
+// Shorter intake secrets are accepted with a warning.
+constexpr std::size_t k_min_intake_secret_bytes = 32;
+
 IntakeSecrets resolve_intake_secrets(const Config& config) {
     Secret s = resolve_secret(intake_secret_spec(config),
                               std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
@@ -667,9 +670,16 @@ IntakeSecrets resolve_intake_secrets(const Config& config) {
                           " lines; expected one secret, or two (current, then next) during a "
                           "rotation");
     }
-    for (const auto& line : lines) {
-        if (line.empty()) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].empty()) {
             throw ConfigError(where + ": has an empty line");
+        }
+        // A short secret lets anyone holding one signed request search for it offline. Warned,
+        // not refused: the sender's platform may dictate it, and refusing would stop the intake.
+        if (lines[i].size() < k_min_intake_secret_bytes) {
+            spdlog::warn("{}: line {} is only {} bytes long; use at least {} random bytes (for "
+                         "example `openssl rand -hex 32`)",
+                         where, i + 1, lines[i].size(), k_min_intake_secret_bytes);
         }
     }
     return {std::move(lines), std::move(s.origin)};

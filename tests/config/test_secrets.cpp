@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -367,6 +370,24 @@ TEST_CASE("an intake secret_command may print the current and the next secret",
                                   "'track-first-73\\\\nsecond-line'\"\n",
                                   "/x/l.toml");
     CHECK(config::resolve_track_api_key(t).value == "track-first-73");
+}
+
+TEST_CASE("a short intake secret is accepted with a warning that does not show it",
+          "[config][secrets]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    std::ostringstream out;
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+    ScopedEnv short_key("LETHE_TEST_INTAKE", "short-secret-17b\n" + std::string(64, 'f') + "\n");
+    auto c = config::parse_config("[intake]\nsecret_env = \"LETHE_TEST_INTAKE\"\n", "/x.toml");
+    auto s = config::resolve_intake_secrets(c);
+    spdlog::set_default_logger(previous);
+    CHECK(s.keys.size() == 2);
+    const std::string log = out.str();
+    CHECK(log.find("line 1 is only 16 bytes long") != std::string::npos);
+    CHECK(log.find("line 2") == std::string::npos);
+    CHECK(log.find("short-secret-17b") == std::string::npos);
 }
 
 TEST_CASE("api_key_command_timeout_ms is validated like every key", "[config][secrets]") {
