@@ -92,10 +92,16 @@ void check_private_fd(int fd, const std::filesystem::path& path) {
     }
     const uid_t me = ::geteuid();
     if (st.st_uid != me) {
-        throw ConfigError(path.string() + ": owned by " + user_name(st.st_uid) +
-                          ", but lethe runs as " + user_name(me) +
-                          "; a secret file must belong to the user that reads it: run `chown " +
-                          user_name(me) + " " + path.string() + "`");
+        const std::string owner = user_name(st.st_uid);
+        // Root running a command by hand on the service's files: chown would take the file away
+        // from the service, so the first fix offered is to run as its owner.
+        const std::string fix = me == 0 ? "run lethe as its owner (`sudo -u " + owner +
+                                              " lethe …`), or `chown root " + path.string() +
+                                              "` if root is meant to own it"
+                                        : "run `chown " + user_name(me) + " " + path.string() + "`";
+        throw ConfigError(path.string() + ": owned by " + owner + ", but lethe runs as " +
+                          user_name(me) +
+                          "; a secret file must belong to the user that reads it: " + fix);
     }
     if ((st.st_mode & 077) != 0) {
         throw ConfigError(path.string() + ": permissions " + octal_mode(st.st_mode) +

@@ -200,6 +200,7 @@ TEST_CASE("secret files owned by another user are refused with the fix", "[confi
     INFO(msg);
     CHECK(contains(msg, spec.file + ": owned by "));
     CHECK(contains(msg, "chown root " + spec.file));
+    CHECK(contains(msg, "run lethe as its owner (`sudo -u "));
     CHECK_FALSE(contains(msg, k_secret));
 }
 
