@@ -419,23 +419,19 @@ Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
     auto argv = split_command(c.spec.command);
     const std::string what = c.prefix + "_command";
     CommandOutcome o = run_command(argv, timeout, what, c.key + "_command_timeout_ms");
-    std::string first = c.spec.command_all_lines ? o.out : o.out.substr(0, o.out.find('\n'));
-    strip_line_ends(first);
+    std::string value = c.spec.command_all_lines ? o.out : o.out.substr(0, o.out.find('\n'));
+    strip_line_ends(value);
+    const std::vector<std::string> value_lines = split_lines(value);
     std::string err_text = o.err;
-    for (const auto& line : split_lines(first)) {
+    for (const auto& line : value_lines) {
         replace_all(err_text, line, "[redacted]");
     }
     // The command's stderr (gcloud/vault notices) goes to the log, not to our stderr, so it
     // keeps the log format and passes the redaction backstop.
-    std::size_t start = 0;
-    while (start < err_text.size()) {
-        std::size_t end = err_text.find('\n', start);
-        std::string line = err_text.substr(start, end == std::string::npos ? end : end - start);
-        strip_line_ends(line);
+    for (const auto& line : split_lines(err_text)) {
         if (!line.empty()) {
             spdlog::debug("{}_command: `{}` stderr: {}", c.key, argv[0], printable(line));
         }
-        start = end == std::string::npos ? err_text.size() : end + 1;
     }
     std::string detail = last_nonempty_line(err_text);
     std::string suffix = detail.empty() ? "" : " (stderr: " + printable(detail) + ")";
@@ -447,13 +443,13 @@ Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
         throw ConfigError(what + ": `" + argv[0] + "` exited with status " +
                           std::to_string(WEXITSTATUS(o.status)) + suffix);
     }
-    if (first.empty()) {
+    if (value.empty()) {
         throw ConfigError(what + ": `" + argv[0] + "` printed nothing on its first line" + suffix);
     }
-    for (const auto& line : split_lines(first)) {
+    for (const auto& line : value_lines) {
         register_secret_for_redaction(line);
     }
-    return {std::move(first), "command " + argv[0]};
+    return {std::move(value), "command " + argv[0]};
 }
 
 Secret from_env(const SourceContext& c) {
