@@ -34,6 +34,19 @@ bool flag_param(const httplib::Request& req, const char* name) {
     return !req.has_param(name) || req.get_param_value(name) != "0";
 }
 
+// The workspace a body's "workspace" member names; the first one when it names none.
+std::size_t workspace_of(const Context& ctx, const nlohmann::json& body) {
+    if (!body.is_object() || !body.contains("workspace")) {
+        return 0;
+    }
+    const auto& name = body["workspace"];
+    auto index = name.is_string() ? ctx.find(name.get<std::string>()) : std::nullopt;
+    if (!index) {
+        throw std::invalid_argument("no such workspace");
+    }
+    return *index;
+}
+
 nlohmann::json get_state(Context& ctx, const httplib::Request& req) {
     StateQuery query;
     query.people = flag_param(req, "people");
@@ -46,8 +59,16 @@ nlohmann::json get_state(Context& ctx, const httplib::Request& req) {
         query.since = static_cast<std::uint64_t>(*since);
     }
     auto out = ctx.state.to_json(query);
-    out["faults"] = to_json(ctx.faults.config());
-    out["credentials_accepted"] = ctx.credentials.size();
+    for (const auto& w : ctx.workspaces) {
+        auto& entry = out["workspaces"][w->settings.name];
+        entry["faults"] = to_json(w->faults.config());
+        entry["credentials_accepted"] = w->track_credentials.size();
+        entry["app_keys_accepted"] = w->app_keys.size();
+        entry["identify_by"] = identify_by_name(w->settings.rules.identify_by);
+        entry["phone_identifier"] = w->settings.rules.phone_identifier;
+    }
+    out["faults"] = to_json(ctx.workspaces.front()->faults.config());
+    out["credentials_accepted"] = ctx.workspaces.front()->track_credentials.size();
     return out;
 }
 
@@ -62,8 +83,25 @@ Credential credential_from(const nlohmann::json& item, const std::string& site_i
                                 "{\"site_id\", \"api_key\"} objects");
 }
 
+std::vector<std::string> app_keys_from(const nlohmann::json& value) {
+    std::vector<std::string> keys;
+    for (const auto& item : value.is_array() ? value : nlohmann::json::array({value})) {
+        if (!item.is_string() || item.get<std::string>().empty()) {
+            throw std::invalid_argument("credentials: app_api_key is a key or a list of keys");
+        }
+        keys.push_back(item.get<std::string>());
+    }
+    return keys;
+}
+
 nlohmann::json post_credentials(Context& ctx, const httplib::Request& req) {
     auto body = parse_body(req);
+    Workspace& w = *ctx.workspaces[workspace_of(ctx, body)];
+    if (body.contains("app_api_key") && !body.contains("api_key")) {
+        auto keys = app_keys_from(body["app_api_key"]);
+        w.app_keys.replace(keys);
+        return {{"app_keys_accepted", keys.size()}};
+    }
     if (!body.contains("site_id") || !body["site_id"].is_string() || !body.contains("api_key") ||
         !body["api_key"].is_string()) {
         throw std::invalid_argument("credentials: need {\"site_id\": ..., \"api_key\": ...}");
@@ -78,18 +116,65 @@ nlohmann::json post_credentials(Context& ctx, const httplib::Request& req) {
             throw std::invalid_argument("credentials: site_id and api_key must not be empty");
         }
     }
-    ctx.credentials.replace(accepted);
+    if (body.contains("app_api_key")) {
+        w.app_keys.replace(app_keys_from(body["app_api_key"]));
+    }
+    w.track_credentials.replace(accepted);
     return {{"accepted", accepted.size()}}; // never echo a key
 }
 
 nlohmann::json post_faults(Context& ctx, const httplib::Request& req) {
-    ctx.faults.update(parse_body(req));
-    return to_json(ctx.faults.config());
+    auto body = parse_body(req);
+    if (body.is_object() && body.contains("workspace")) {
+        Workspace& w = *ctx.workspaces[workspace_of(ctx, body)];
+        body.erase("workspace");
+        w.faults.update(body);
+        return to_json(w.faults.config());
+    }
+    // Every workspace, all or nothing: check the patch on a copy of each first.
+    for (const auto& w : ctx.workspaces) {
+        FaultInjector probe(w->faults.config());
+        probe.update(body);
+    }
+    for (const auto& w : ctx.workspaces) {
+        w->faults.update(body);
+    }
+    return to_json(ctx.workspaces.front()->faults.config());
+}
+
+// A seed entry: a person object, or a string read by the workspace's path rules (an e-mail
+// where e-mails identify people, else an id).
+ProfileSpec seed_entry(const nlohmann::json& item, const IdentifierRules& rules,
+                       const std::string& where) {
+    if (!item.is_string()) {
+        return parse_person(item, where);
+    }
+    TypedId who = read_path_value(item.get<std::string>(), rules);
+    if (who.kind == IdKind::cio_id) {
+        throw std::invalid_argument(where + ": a cio_id is assigned, give an object with id or "
+                                            "email and \"cio_id\"");
+    }
+    ProfileSpec spec;
+    (who.kind == IdKind::email ? spec.email : spec.id) = who.value;
+    return spec;
 }
 
 nlohmann::json post_people(Context& ctx, const httplib::Request& req) {
-    auto result = ctx.state.seed_people(parse_body(req), ctx.clock.now_ms());
-    return {{"added", result.added}, {"skipped_suppressed", result.skipped_suppressed}};
+    auto body = parse_body(req);
+    std::size_t index = workspace_of(ctx, body);
+    const nlohmann::json& list =
+        body.is_object() && body.contains("people") ? body["people"] : body;
+    if (!list.is_array()) {
+        throw std::invalid_argument("people: expected {\"people\": [...]} or an array");
+    }
+    const IdentifierRules& rules = ctx.workspaces[index]->settings.rules;
+    std::vector<ProfileSpec> people;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        people.push_back(seed_entry(list[i], rules, "people[" + std::to_string(i) + "]"));
+    }
+    bool ignore_blocks = body.is_object() && body.value("ignore_blocks", false);
+    auto result = ctx.state.seed(index, people, ctx.clock.now_ms(), ignore_blocks);
+    return {{"added", result.added}, {"skipped_blocked", result.skipped_blocked}};
 }
 
 nlohmann::json post_reset(Context& ctx, const httplib::Request&) {
@@ -117,8 +202,12 @@ httplib::Server::Handler wrap(Context& ctx, Action action) {
 
 void register_admin_routes(httplib::Server& server, Context& ctx) {
     server.Get("/_sandbox/state", wrap(ctx, get_state));
-    server.Get("/_sandbox/faults", wrap(ctx, [](Context& c, const httplib::Request&) {
-                   return to_json(c.faults.config());
+    server.Get("/_sandbox/faults", wrap(ctx, [](Context& c, const httplib::Request& req) {
+                   nlohmann::json selector = nlohmann::json::object();
+                   if (req.has_param("workspace")) {
+                       selector["workspace"] = req.get_param_value("workspace");
+                   }
+                   return to_json(c.workspaces[workspace_of(c, selector)]->faults.config());
                }));
     server.Post("/_sandbox/faults", wrap(ctx, post_faults));
     server.Post("/_sandbox/credentials", wrap(ctx, post_credentials));

@@ -1,6 +1,7 @@
 #include "sandbox/api_handler.hpp"
 
 #include "sandbox/api_target.hpp"
+#include "sandbox/calls.hpp"
 #include "sandbox/responses.hpp"
 
 #include <chrono>
@@ -15,11 +16,15 @@ struct Call {
     Context& ctx;
     const httplib::Request& req;
     httplib::Response& res;
-    FaultConfig faults;
     ApiTarget target;
     CallRecord record;
-    nlohmann::json attributes;
+    std::size_t workspace = 0; // index; meaningful once record.auth_valid
+    FaultConfig faults;        // the workspace's (the first one's before auth)
+    bool faults_apply = false; // the faults' scope covers this API
+    PreparedCall prepared;
     Steady::time_point started = Steady::now();
+
+    Workspace& ws() const { return *ctx.workspaces[workspace]; }
 };
 
 const char* reason(int status) {
@@ -52,6 +57,28 @@ void answer(Call& c, int status, const nlohmann::json& body, const std::string& 
     c.ctx.access_log.api(c.record);
 }
 
+// Finds the workspace whose credentials the request carries: Basic site_id:track_api_key for
+// the Track API, Bearer app_api_key for the App API. A key of another workspace simply is that
+// other workspace, as on Customer.io.
+void authenticate(Call& c) {
+    std::string authorization = c.req.get_header_value("Authorization");
+    const std::string* header = c.req.has_header("Authorization") ? &authorization : nullptr;
+    c.record.auth_present = header != nullptr;
+    for (std::size_t i = 0; i < c.ctx.workspaces.size(); ++i) {
+        const Workspace& w = *c.ctx.workspaces[i];
+        AuthCheck check =
+            c.target.api == Api::app ? w.app_keys.check(header) : w.track_credentials.check(header);
+        if (check.valid && !c.record.auth_valid) {
+            c.record.auth_valid = true;
+            c.workspace = i;
+            c.record.workspace = w.settings.name;
+        }
+    }
+    c.faults = c.ws().faults.config();
+    bool app = c.target.api == Api::app;
+    c.faults_apply = c.faults.api == FaultScope::both || (c.faults.api == FaultScope::app) == app;
+}
+
 bool redirected(Call& c) {
     if (c.faults.redirect_to.empty()) {
         return false;
@@ -66,28 +93,57 @@ bool redirected(Call& c) {
     return true;
 }
 
-bool parse_attributes(Call& c) {
-    if (c.record.call != CallKind::identify || c.req.body.empty()) {
-        return true;
-    }
-    c.attributes = nlohmann::json::parse(c.req.body, nullptr, false);
-    return c.attributes.is_object();
-}
-
 // Auth first, as Customer.io does: an unauthenticated caller learns nothing about paths.
 bool rejected(Call& c) {
     if (!c.record.auth_valid) {
         answer(c, 401, meta_error("Unauthorized request"));
-    } else if (c.target.call == CallKind::unknown) {
+        return true;
+    }
+    if (c.target.call == CallKind::unknown) {
         answer(c, 404, meta_error("Not found"));
-    } else if (!c.target.error.empty()) {
+        return true;
+    }
+    if (!c.target.error.empty()) {
         answer(c, 400, meta_error(c.target.error));
-    } else if (!parse_attributes(c)) {
-        answer(c, 400, meta_error("the body must be a JSON object of attributes"));
-    } else {
+        return true;
+    }
+    if (auto refused = prepare_call(c.target, c.req.body, c.ws().settings.rules, c.prepared)) {
+        answer(c, refused->status, refused->body);
+        return true;
+    }
+    if (c.target.api == Api::track_v2 && c.prepared.who) {
+        c.record.call = c.prepared.call; // an entity call is logged as what it does
+        c.record.identifier = c.prepared.who->value;
+    }
+    return false;
+}
+
+// The App API's own limit: 10 requests per second and workspace.
+bool rate_limited(Call& c) {
+    if (c.target.api != Api::app || c.ws().app_rate.admit(c.ctx.clock.now_ms())) {
         return false;
     }
+    answer(c, 429, meta_error("Too many requests"), "app_rate_limit");
     return true;
+}
+
+// Performs the call under the state lock and logs it; the answer is sent, or dropped after
+// the effect when `drop` (a reset: the client cannot know that the call took effect).
+void perform(Call& c, bool drop) {
+    stamp_latency(c);
+    ExecContext exec{c.ws().settings, c.ctx.own_url, c.record.time_ms,
+                     c.ctx.state.visibility_delay_ms(), c.faults.destroy_missing_404};
+    Answer out;
+    c.record = c.ctx.state.apply(c.workspace, c.record, [&](Profiles& p, CallRecord& r) {
+        out = execute_call(c.prepared, p, r, exec);
+        r.status = drop ? 0 : out.status;
+    });
+    if (drop) {
+        drop_connection(c.res, "{");
+    } else {
+        send_json(c.res, out.status, out.body);
+    }
+    c.ctx.access_log.api(c.record);
 }
 
 void hang(Call& c) {
@@ -99,17 +155,8 @@ void hang(Call& c) {
     drop_connection(c.res, {});
 }
 
-void reset(Call& c) {
-    c.record.fault = "reset";
-    stamp_latency(c);
-    c.record = c.ctx.state.apply(c.record, c.attributes,
-                                 {c.faults.destroy_missing_404, /*drop_response=*/true});
-    drop_connection(c.res, "{");
-    c.ctx.access_log.api(c.record);
-}
-
 bool faulted(Call& c) {
-    auto decision = c.ctx.faults.decide(c.record.identifier, c.record.time_ms);
+    auto decision = c.ws().faults.decide(c.record.identifier, c.record.time_ms);
     switch (decision.kind) {
     case FaultKind::none:
         return false;
@@ -121,7 +168,8 @@ bool faulted(Call& c) {
         hang(c);
         return true;
     case FaultKind::reset:
-        reset(c);
+        c.record.fault = "reset";
+        perform(c, /*drop=*/true);
         return true;
     case FaultKind::http_status:
         if (decision.retry_after) {
@@ -133,38 +181,26 @@ bool faulted(Call& c) {
     return false;
 }
 
-void perform(Call& c) {
-    stamp_latency(c);
-    c.record = c.ctx.state.apply(c.record, c.attributes, {c.faults.destroy_missing_404, false});
-    if (c.record.call == CallKind::region) {
-        const RegionInfo& r = c.ctx.region;
-        send_json(c.res, 200,
-                  {{"url", r.url}, {"region", r.region}, {"environment_id", r.environment_id}});
-    } else if (c.record.status == 404) {
-        send_json(c.res, 404, meta_error("Customer not found"));
-    } else {
-        send_json(c.res, c.record.status, nlohmann::json::object());
-    }
-    c.ctx.access_log.api(c.record);
-}
-
 void handle(Context& ctx, const httplib::Request& req, httplib::Response& res) {
     InFlight::Guard guard(ctx.in_flight);
-    Call c{ctx, req, res, ctx.faults.config(), parse_api_target(req.method, req.target), {}, {}};
+    Call c{ctx, req, res, parse_api_target(req.method, req.target), {}, 0, {}, false, {}};
     c.record.time_ms = ctx.clock.now_ms();
     c.record.method = req.method;
+    c.record.api = c.target.api;
     c.record.call = c.target.call;
     c.record.identifier = c.target.identifier;
-    std::string authorization = req.get_header_value("Authorization");
-    auto auth = ctx.credentials.check(req.has_header("Authorization") ? &authorization : nullptr);
-    c.record.auth_present = auth.present;
-    c.record.auth_valid = auth.valid;
+    authenticate(c);
 
-    ctx.stop.sleep_ms(c.faults.latency_ms);
-    if (redirected(c) || rejected(c) || faulted(c)) {
+    if (c.faults_apply) {
+        ctx.stop.sleep_ms(c.faults.latency_ms);
+        if (redirected(c)) {
+            return;
+        }
+    }
+    if (rejected(c) || rate_limited(c) || (c.faults_apply && faulted(c))) {
         return;
     }
-    perform(c);
+    perform(c, /*drop=*/false);
 }
 
 } // namespace
@@ -172,15 +208,16 @@ void handle(Context& ctx, const httplib::Request& req, httplib::Response& res) {
 void register_api_routes(httplib::Server& server, Context& ctx) {
     // Routing happens on the raw target in parse_api_target (httplib's req.path is already
     // decoded, so "a%2Fb" and "a/b" would look alike); these patterns only catch everything.
-    const char* pattern = R"(/api/[\s\S]*)";
     auto handler = [&ctx](const httplib::Request& req, httplib::Response& res) {
         handle(ctx, req, res);
     };
-    server.Get(pattern, handler);
-    server.Post(pattern, handler);
-    server.Put(pattern, handler);
-    server.Delete(pattern, handler);
-    server.Patch(pattern, handler);
+    for (const char* pattern : {R"(/api/[\s\S]*)", R"(/v1/[\s\S]*)", R"(/v1)"}) {
+        server.Get(pattern, handler);
+        server.Post(pattern, handler);
+        server.Put(pattern, handler);
+        server.Delete(pattern, handler);
+        server.Patch(pattern, handler);
+    }
 }
 
 } // namespace lethe::sandbox

@@ -39,7 +39,7 @@ int sandbox_main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     try {
         check_options(options);
-        serve(options, resolve_api_key(options));
+        serve(options, resolve_workspaces(options));
     } catch (const UsageError& e) {
         return report(k_exit_usage, e.what());
     } catch (const std::exception& e) {

@@ -18,18 +18,44 @@ const char* call_name(CallKind kind) {
         return "destroy";
     case CallKind::region:
         return "region";
+    case CallKind::entity:
+        return "entity";
+    case CallKind::batch:
+        return "batch";
+    case CallKind::find_by_email:
+        return "find_by_email";
+    case CallKind::attributes:
+        return "attributes";
+    case CallKind::bulk_attributes:
+        return "bulk_attributes";
     case CallKind::unknown:
         return "unknown";
     }
     return "unknown";
 }
 
+const char* api_name(Api api) {
+    switch (api) {
+    case Api::track_v1:
+        return "track_v1";
+    case Api::track_v2:
+        return "track_v2";
+    case Api::app:
+        return "app";
+    }
+    return "track_v1";
+}
+
 nlohmann::json to_json(const CallRecord& r) {
     return {{"seq", r.seq},
             {"time", format_iso8601_ms(r.time_ms)},
             {"method", r.method},
+            {"api", api_name(r.api)},
             {"call", call_name(r.call)},
+            {"workspace", r.workspace.empty() ? nlohmann::json() : nlohmann::json(r.workspace)},
             {"identifier", r.identifier ? nlohmann::json(*r.identifier) : nlohmann::json()},
+            {"id_type", r.id_type ? nlohmann::json(kind_name(*r.id_type)) : nlohmann::json()},
+            {"matched", r.matched},
             {"status", r.status},
             {"fault", r.fault.empty() ? nlohmann::json() : nlohmann::json(r.fault)},
             {"applied", r.applied},

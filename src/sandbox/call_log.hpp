@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sandbox/identifiers.hpp"
 #include "util/clock.hpp"
 
 #include <cstdint>
@@ -10,19 +11,46 @@
 
 namespace lethe::sandbox {
 
-// The Track API calls the sandbox knows.
-enum class CallKind { identify, suppress, unsuppress, destroy, region, unknown };
+// The calls the sandbox knows. Track API v2 entity and batch operations are logged as the
+// suppress or destroy they perform.
+enum class CallKind {
+    identify,
+    suppress,
+    unsuppress,
+    destroy,
+    region,
+    entity,          // POST /api/v2/entity whose body did not name a usable operation
+    batch,           // POST /api/v2/batch
+    find_by_email,   // App API GET /v1/customers?email=
+    attributes,      // App API GET /v1/customers/{id}/attributes
+    bulk_attributes, // App API POST /v1/customers/attributes
+    unknown,
+};
+
+// Which API a call belongs to (and so which credentials it needs).
+enum class Api {
+    track_v1, // Basic site_id:track_api_key
+    track_v2, // Basic site_id:track_api_key
+    app,      // Bearer app_api_key
+};
 
 // "identify", "suppress", ... as used in the log and the counters.
 const char* call_name(CallKind kind);
+
+// "track_v1", "track_v2", "app".
+const char* api_name(Api api);
 
 // One API request as the sandbox saw and answered it.
 struct CallRecord {
     std::uint64_t seq = 0;                 // assigned by CallLog::append, from 1
     TimeMs time_ms = 0;                    // when the request arrived
     std::string method;                    // HTTP method
+    Api api = Api::track_v1;               // which API the path belongs to
     CallKind call = CallKind::unknown;     // which call the path named
-    std::optional<std::string> identifier; // percent-decoded, when the path carried a valid one
+    std::optional<std::string> identifier; // percent-decoded, when the call carried a valid one
+    std::optional<IdKind> id_type;         // how the identifier was read
+    std::string workspace;                 // the credentials' workspace; empty when none matched
+    std::size_t matched = 0;               // profiles the call found or removed
     int status = 0;                        // HTTP status sent; 0 when the connection was dropped
     std::string fault;                     // injected fault ("429", "reset", ...), empty if none
     bool applied = false;                  // the call changed (or confirmed) state as asked

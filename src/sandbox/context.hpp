@@ -1,38 +1,35 @@
 #pragma once
 
 #include "sandbox/access_log.hpp"
-#include "sandbox/credentials.hpp"
-#include "sandbox/faults.hpp"
 #include "sandbox/state.hpp"
 #include "sandbox/stop_flag.hpp"
+#include "sandbox/workspace.hpp"
 #include "util/clock.hpp"
 
-#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace lethe::sandbox {
 
-// What GET /api/v1/accounts/region reports.
-struct RegionInfo {
-    std::string url;           // the track URL (default: the sandbox's own URL)
-    std::string region = "us"; // "us" or "eu"
-    std::int64_t environment_id = 1;
-};
-
 // Everything the request handlers share. Each member guards itself.
 struct Context {
-    // Builds the shared parts from validated settings.
-    Context(FaultConfig faults, Credential credential, std::size_t log_limit, bool access_log)
-        : state(log_limit), faults(std::move(faults)), credentials(std::move(credential)),
-          access_log(access_log) {}
+    // Sets up every workspace and seeds its people; throws std::invalid_argument naming the
+    // workspace and person when a seed is refused.
+    Context(const WorkspacesFile& file, const FaultConfig& base_faults, std::size_t log_limit,
+            bool access_log);
+
+    // The index of the workspace named `name`; nullopt when there is none.
+    std::optional<std::size_t> find(std::string_view name) const;
 
     State state;
-    FaultInjector faults;
-    CredentialStore credentials;
+    std::vector<std::unique_ptr<Workspace>> workspaces; // same order as in State
     StopFlag stop;
     InFlight in_flight;
     AccessLog access_log;
-    RegionInfo region; // set before the server starts, read-only afterwards
+    std::string own_url; // set before the server starts, read-only afterwards
     SystemClock clock;
 };
 

@@ -37,6 +37,40 @@ AuthCheck CredentialStore::check(const std::string* authorization) const {
     return result;
 }
 
+BearerKeys::BearerKeys(const std::string& initial) {
+    if (!initial.empty()) {
+        m_accepted.push_back(initial);
+    }
+}
+
+void BearerKeys::replace(std::vector<std::string> accepted) {
+    std::lock_guard lock(m_mutex);
+    m_accepted = std::move(accepted);
+}
+
+std::size_t BearerKeys::size() const {
+    std::lock_guard lock(m_mutex);
+    return m_accepted.size();
+}
+
+AuthCheck BearerKeys::check(const std::string* authorization) const {
+    AuthCheck result;
+    result.present = authorization != nullptr;
+    if (!result.present) {
+        return result;
+    }
+    std::string_view header = trim(*authorization);
+    if (header.size() < 7 || to_lower(header.substr(0, 7)) != "bearer ") {
+        return result;
+    }
+    std::string_view token = trim(header.substr(7));
+    std::lock_guard lock(m_mutex);
+    for (const auto& key : m_accepted) {
+        result.valid = crypto::constant_time_equal(token, key) || result.valid;
+    }
+    return result;
+}
+
 bool parse_basic_auth(std::string_view header, std::string& user, std::string& password) {
     header = trim(header);
     if (header.size() < 6 || to_lower(header.substr(0, 6)) != "basic ") {

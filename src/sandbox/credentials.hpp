@@ -36,6 +36,24 @@ private:
     std::vector<Credential> m_accepted;
 };
 
+// The App API keys a workspace accepts (Bearer tokens); several at once during a rotation, none
+// when the workspace has no App API key.
+class BearerKeys {
+public:
+    // Starts with `initial` accepted (nothing when it is empty).
+    explicit BearerKeys(const std::string& initial);
+    // Replaces every accepted key.
+    void replace(std::vector<std::string> accepted);
+    // Checks an Authorization header value (nullptr when absent), comparing in constant time.
+    AuthCheck check(const std::string* authorization) const;
+    // How many keys are accepted now.
+    std::size_t size() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::vector<std::string> m_accepted;
+};
+
 // Decodes "Basic BASE64(user:password)" into user and password; false when it is not that.
 bool parse_basic_auth(std::string_view header, std::string& user, std::string& password);
 

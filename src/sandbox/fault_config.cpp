@@ -25,6 +25,27 @@ template <typename T> T get_as(const nlohmann::json& value, const std::string& f
     }
 }
 
+const char* scope_name(FaultScope scope) {
+    switch (scope) {
+    case FaultScope::both:
+        return "both";
+    case FaultScope::track:
+        return "track";
+    case FaultScope::app:
+        return "app";
+    }
+    return "both";
+}
+
+FaultScope scope_from_json(const nlohmann::json& value) {
+    for (FaultScope s : {FaultScope::both, FaultScope::track, FaultScope::app}) {
+        if (value.is_string() && value.get<std::string>() == scope_name(s)) {
+            return s;
+        }
+    }
+    throw std::invalid_argument("faults: 'api' must be \"both\", \"track\" or \"app\"");
+}
+
 std::vector<StatusRule> rules_from_json(const nlohmann::json& value) {
     if (!value.is_array()) {
         throw std::invalid_argument("faults: 'status_for' must be an array of \"SUBSTRING=CODE\"");
@@ -75,6 +96,10 @@ const std::map<std::string, Setter>& setters() {
              c.redirect_to = v.is_null() ? std::string() : get_as<std::string>(v, name);
          }},
         {"destroy_missing_404", set_field<bool>(&FaultConfig::destroy_missing_404)},
+        {"api",
+         [](FaultConfig& c, const nlohmann::json& v, const std::string&) {
+             c.api = scope_from_json(v);
+         }},
         {"seed",
          [](FaultConfig& c, const nlohmann::json& v, const std::string& name) {
              c.seed = get_as<std::uint64_t>(v, name);
@@ -141,6 +166,7 @@ nlohmann::json to_json(const FaultConfig& c) {
         {"status_for", rules},
         {"redirect_to", c.redirect_to.empty() ? nlohmann::json() : nlohmann::json(c.redirect_to)},
         {"destroy_missing_404", c.destroy_missing_404},
+        {"api", scope_name(c.api)},
         {"seed", c.seed ? nlohmann::json(*c.seed) : nlohmann::json()}};
 }
 

@@ -15,6 +15,9 @@ struct StatusRule {
     int status = 0;
 };
 
+// Which API the faults hit.
+enum class FaultScope { both, track, app };
+
 // Every injected fault, as set by flags or POST /_sandbox/faults. Rates are probabilities per
 // API call; the random ones (hang, reset, 429, 500, 502, 503) are disjoint, so they sum to <= 1.
 struct FaultConfig {
@@ -32,6 +35,7 @@ struct FaultConfig {
     std::vector<StatusRule> status_for;
     std::string redirect_to; // empty: no redirect
     bool destroy_missing_404 = false;
+    FaultScope api = FaultScope::both; // faults (latency included) hit this API only
     std::optional<std::uint64_t> seed; // as last set; unset: seeded from std::random_device
 };
 

@@ -23,7 +23,16 @@ void define_server_options(CLI::App& app, Options& o) {
 }
 
 void define_account_options(CLI::App& app, Options& o) {
-    app.add_option("--site-id", o.site_id, "Accepted site id (Basic auth user)")->required();
+    app.add_option("--workspaces", o.workspaces_file,
+                   "JSON file of several workspaces with their keys, settings and people "
+                   "(instead of the single-workspace flags below)");
+    app.add_option("--visibility-delay-ms", o.visibility_delay_ms,
+                   "Deleted profiles stay visible to App API reads this long")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
+    app.add_option("--app-rate-limit", o.app_rate_limit,
+                   "App API requests per second and workspace (0: unlimited; default 10)")
+        ->check(CLI::Range(0, 1'000'000));
+    app.add_option("--site-id", o.site_id, "Accepted site id (Basic auth user)");
     app.add_option("--api-key-file", o.api_key_file,
                    "File holding the accepted API key (else $LETHE_SANDBOX_API_KEY)");
     app.add_option("--api-key", o.api_key_argument)->group(""); // refused in check_options
@@ -34,6 +43,15 @@ void define_account_options(CLI::App& app, Options& o) {
         ->capture_default_str();
     app.add_option("--track-url", o.track_url,
                    "URL reported there (default: the sandbox's own URL)");
+    app.add_option("--identify-by", o.identify_by,
+                   "How the workspace identifies people: email_or_id or id")
+        ->check(CLI::IsMember({"email_or_id", "id"}))
+        ->capture_default_str();
+    app.add_flag("--phone-identifier", o.phone_identifier,
+                 "Phone numbers are identifiers in the workspace");
+    app.add_option("--app-api-key-file", o.app_api_key_file,
+                   "File holding the App API key (else $LETHE_SANDBOX_APP_API_KEY; neither: the "
+                   "workspace has no App API key)");
 }
 
 void define_fault_options(CLI::App& app, Options& o) {
@@ -124,11 +142,83 @@ void check_options(Options& o) {
     if (o.tls_cert.empty() != o.tls_key.empty()) {
         throw UsageError("--tls-cert and --tls-key go together");
     }
-    if (o.site_id.empty()) {
-        throw UsageError("--site-id must not be empty");
+    if (o.workspaces_file.empty() && o.site_id.empty()) {
+        throw UsageError("--site-id is required (or --workspaces FILE)");
+    }
+    if (!o.workspaces_file.empty() && (!o.site_id.empty() || !o.api_key_file.empty() ||
+                                       !o.app_api_key_file.empty() || !o.track_url.empty())) {
+        throw UsageError("--workspaces FILE names every workspace's settings and keys; it does "
+                         "not go with --site-id, --api-key-file, --app-api-key-file or "
+                         "--track-url");
     }
     check_listen(o);
     check_faults(o);
+}
+
+namespace {
+
+std::string strip_newlines(std::string key) {
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+        key.pop_back();
+    }
+    return key;
+}
+
+std::string resolve_app_api_key(const Options& o) {
+    if (!o.app_api_key_file.empty()) {
+        try {
+            return strip_newlines(read_file(o.app_api_key_file));
+        } catch (const std::exception& e) {
+            throw UsageError(std::string("--app-api-key-file: ") + e.what());
+        }
+    }
+    const char* env = std::getenv("LETHE_SANDBOX_APP_API_KEY");
+    return env != nullptr ? env : "";
+}
+
+WorkspacesFile read_workspaces_file(const std::string& path) {
+    std::string text;
+    try {
+        text = read_file(path);
+    } catch (const std::exception& e) {
+        throw UsageError(std::string("--workspaces: ") + e.what());
+    }
+    auto document = nlohmann::json::parse(text, nullptr, false);
+    if (document.is_discarded()) {
+        throw UsageError(path + ": not valid JSON");
+    }
+    try {
+        return parse_workspaces(document);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(path + ": " + e.what());
+    }
+}
+
+} // namespace
+
+WorkspacesFile resolve_workspaces(const Options& o) {
+    WorkspacesFile file;
+    if (!o.workspaces_file.empty()) {
+        file = read_workspaces_file(o.workspaces_file);
+    } else {
+        WorkspaceSettings ws;
+        ws.name = "default";
+        ws.region = o.region;
+        ws.site_id = o.site_id;
+        ws.track_api_key = resolve_api_key(o);
+        ws.app_api_key = resolve_app_api_key(o);
+        ws.environment_id = o.environment_id;
+        ws.rules = {*parse_identify_by(o.identify_by), o.phone_identifier};
+        ws.track_url = o.track_url;
+        file.workspaces.push_back(std::move(ws));
+    }
+    if (o.visibility_delay_ms >= 0) {
+        file.visibility_delay_ms = o.visibility_delay_ms;
+    }
+    if (o.app_rate_limit >= 0) {
+        file.app_rate_limit = o.app_rate_limit;
+    }
+    return file;
 }
 
 std::string resolve_api_key(const Options& o) {
@@ -142,9 +232,7 @@ std::string resolve_api_key(const Options& o) {
     } else if (const char* env = std::getenv("LETHE_SANDBOX_API_KEY")) {
         key = env;
     }
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
-        key.pop_back();
-    }
+    key = strip_newlines(std::move(key));
     if (key.empty()) {
         throw UsageError("no API key: put it in a file named by --api-key-file, or in "
                          "$LETHE_SANDBOX_API_KEY");

@@ -2,6 +2,7 @@
 
 #include "net/listen_address.hpp"
 #include "sandbox/fault_config.hpp"
+#include "sandbox/workspace.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -34,6 +35,12 @@ struct Options {
     std::string region = "us";
     std::int64_t environment_id = 1;
     std::string track_url; // empty: the sandbox's own URL
+    std::string identify_by = "email_or_id";
+    bool phone_identifier = false;
+    std::string app_api_key_file; // else $LETHE_SANDBOX_APP_API_KEY; neither: no App API key
+    std::string workspaces_file;  // --workspaces: several workspaces instead of the flags above
+    std::int64_t visibility_delay_ms = -1; // -1: the file's value, else 0
+    int app_rate_limit = -1;               // -1: the file's value, else 10
     bool log = false;
     std::size_t log_limit = 1'000'000;
     int threads = 64;
@@ -49,6 +56,10 @@ void define_options(CLI::App& app, Options& options);
 
 // Completes and validates `options` after parsing; throws UsageError.
 void check_options(Options& options);
+
+// The workspaces to serve: the --workspaces file, or one workspace named "default" from the
+// single-workspace flags and keys. Throws UsageError naming the file and the JSON path.
+WorkspacesFile resolve_workspaces(const Options& options);
 
 // The API key from --api-key-file (preferred) or $LETHE_SANDBOX_API_KEY, without a trailing
 // newline; throws UsageError when neither gives a non-empty key.

@@ -60,7 +60,7 @@ void reload_key(const Options& o, Context& ctx) {
         return;
     }
     try {
-        ctx.credentials.replace({{o.site_id, resolve_api_key(o)}});
+        ctx.workspaces.front()->track_credentials.replace({{o.site_id, resolve_api_key(o)}});
         ctx.access_log.note("SIGHUP: reloaded the API key from " + o.api_key_file);
     } catch (const std::exception& e) {
         ctx.access_log.note(std::string("SIGHUP: credentials unchanged: ") + e.what());
@@ -77,8 +77,15 @@ void drain(const Context& ctx) {
 
 } // namespace
 
-void serve(const Options& o, const std::string& api_key) {
-    Context ctx(o.faults, {o.site_id, api_key}, o.log_limit, o.log);
+void serve(const Options& o, const WorkspacesFile& workspaces) {
+    std::unique_ptr<Context> owned;
+    try {
+        owned = std::make_unique<Context>(workspaces, o.faults, o.log_limit, o.log);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(o.workspaces_file.empty() ? std::string(e.what())
+                                                   : o.workspaces_file + ": " + e.what());
+    }
+    Context& ctx = *owned;
     std::atomic<bool> by_signal{false};
     // Before any other thread exists, so every thread inherits the blocked signals.
     worker::SignalWatcher signals(
@@ -92,7 +99,7 @@ void serve(const Options& o, const std::string& api_key) {
     configure(*server, o, ctx);
     int port = net::bind_server(*server, o.address);
     std::string url = (o.tls_cert.empty() ? "http://" : "https://") + o.address.authority(port);
-    ctx.region = {o.track_url.empty() ? url : o.track_url, o.region, o.environment_id};
+    ctx.own_url = url;
 
     std::thread listener([&] {
         server->listen_after_bind();

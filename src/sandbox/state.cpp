@@ -1,104 +1,16 @@
 #include "sandbox/state.hpp"
 
-#include "util/time.hpp"
-
-#include <stdexcept>
-#include <vector>
-
 namespace lethe::sandbox {
-namespace {
 
-struct SeedEntry {
-    std::string id;
-    nlohmann::json attributes;
-};
-
-std::vector<SeedEntry> parse_seed(const nlohmann::json& body) {
-    const nlohmann::json& list =
-        body.is_object() && body.contains("people") ? body["people"] : body;
-    if (!list.is_array()) {
-        throw std::invalid_argument("people: expected {\"people\": [...]} or an array");
-    }
-    std::vector<SeedEntry> out;
-    for (const auto& item : list) {
-        if (item.is_string()) {
-            out.push_back({item.get<std::string>(), nlohmann::json::object()});
-        } else if (item.is_object() && item.contains("id") && item["id"].is_string()) {
-            auto attributes = item.value("attributes", nlohmann::json::object());
-            if (!attributes.is_object()) {
-                throw std::invalid_argument("people: 'attributes' must be an object");
-            }
-            out.push_back({item["id"].get<std::string>(), attributes});
-        } else {
-            throw std::invalid_argument(
-                "people: each entry is an id string or {\"id\": ..., \"attributes\": {...}}");
-        }
-        if (out.back().id.empty()) {
-            throw std::invalid_argument("people: an id is empty");
-        }
-    }
-    return out;
-}
-
-} // namespace
-
-CallRecord State::apply(CallRecord record, const nlohmann::json& attributes, ApplyOptions options) {
+std::size_t State::add_workspace(std::string name, IdentifierRules rules, std::string cio_prefix) {
     std::lock_guard lock(m_mutex);
-    perform(record, attributes, options);
-    if (options.drop_response) {
-        record.status = 0;
-    }
-    return log_locked(std::move(record));
+    m_workspaces.emplace_back(std::move(name), Profiles(rules, std::move(cio_prefix)));
+    return m_workspaces.size() - 1;
 }
 
 CallRecord State::record(CallRecord record) {
     std::lock_guard lock(m_mutex);
     return log_locked(std::move(record));
-}
-
-void State::perform(CallRecord& record, const nlohmann::json& attributes, ApplyOptions options) {
-    record.status = 200;
-    record.applied = true;
-    if (!record.identifier) {
-        return; // region: nothing to change
-    }
-    const std::string& id = *record.identifier;
-    switch (record.call) {
-    case CallKind::identify:
-        // Customer.io answers 200 but ignores identifies of suppressed identifiers.
-        record.applied = m_suppressed.count(id) == 0;
-        if (record.applied) {
-            upsert(id, attributes, record.time_ms);
-        }
-        break;
-    case CallKind::suppress:
-        m_people.erase(id);
-        m_suppressed.insert(id);
-        break;
-    case CallKind::unsuppress:
-        m_suppressed.erase(id);
-        break;
-    case CallKind::destroy:
-        if (m_people.erase(id) == 0 && options.destroy_missing_404) {
-            record.status = 404;
-            record.applied = false;
-        }
-        break;
-    case CallKind::region:
-    case CallKind::unknown:
-        break;
-    }
-}
-
-void State::upsert(const std::string& id, const nlohmann::json& attributes, TimeMs now) {
-    auto [it, inserted] = m_people.try_emplace(id);
-    if (inserted) {
-        it->second.created_ms = now;
-    }
-    it->second.updated_ms = now;
-    if (attributes.is_object()) {
-        it->second.attributes.update(attributes);
-    }
 }
 
 CallRecord State::log_locked(CallRecord record) {
@@ -108,29 +20,38 @@ CallRecord State::log_locked(CallRecord record) {
     if (!record.fault.empty()) {
         ++m_counters.by_fault[record.fault];
     }
+    if (!record.workspace.empty()) {
+        ++m_counters.by_workspace[record.workspace];
+    }
     record.seq = m_log.append(record);
     return record;
 }
 
-SeedResult State::seed_people(const nlohmann::json& body, TimeMs now) {
-    auto entries = parse_seed(body);
+SeedResult State::seed(std::size_t index, const std::vector<ProfileSpec>& people, TimeMs now,
+                       bool ignore_blocks) {
     std::lock_guard lock(m_mutex);
+    Profiles next = m_workspaces.at(index).second; // all or nothing: work on a copy
     SeedResult result;
-    for (const auto& entry : entries) {
-        if (m_suppressed.count(entry.id) != 0) {
-            ++result.skipped_suppressed;
-            continue;
+    for (std::size_t i = 0; i < people.size(); ++i) {
+        try {
+            if (next.add(people[i], now, ignore_blocks)) {
+                ++result.added;
+            } else {
+                ++result.skipped_blocked;
+            }
+        } catch (const ProfileError& e) {
+            throw ProfileError("people[" + std::to_string(i) + "]: " + e.what());
         }
-        upsert(entry.id, entry.attributes, now);
-        ++result.added;
     }
+    m_workspaces.at(index).second = std::move(next);
     return result;
 }
 
 void State::reset() {
     std::lock_guard lock(m_mutex);
-    m_people.clear();
-    m_suppressed.clear();
+    for (auto& [name, profiles] : m_workspaces) {
+        profiles.clear();
+    }
     m_counters = {};
     m_log.clear();
 }
@@ -138,21 +59,17 @@ void State::reset() {
 nlohmann::json State::to_json(const StateQuery& query) const {
     std::lock_guard lock(m_mutex);
     nlohmann::json out;
-    if (query.people) {
-        nlohmann::json people = nlohmann::json::object();
-        for (const auto& [id, p] : m_people) {
-            people[id] = {{"attributes", p.attributes},
-                          {"created_at", format_iso8601_ms(p.created_ms)},
-                          {"updated_at", format_iso8601_ms(p.updated_ms)}};
-        }
-        out["people"] = std::move(people);
+    nlohmann::json workspaces = nlohmann::json::object();
+    for (const auto& [name, profiles] : m_workspaces) {
+        workspaces[name] = profiles.to_json(query.people);
     }
-    out["people_count"] = m_people.size();
-    out["suppressed"] = m_suppressed;
+    out["workspaces"] = std::move(workspaces);
+    out["visibility_delay_ms"] = m_visibility_delay_ms;
     out["counters"] = {{"requests", m_counters.requests},
                        {"by_call", m_counters.by_call},
                        {"by_status", m_counters.by_status},
-                       {"by_fault", m_counters.by_fault}};
+                       {"by_fault", m_counters.by_fault},
+                       {"by_workspace", m_counters.by_workspace}};
     if (query.log) {
         out["log"] = m_log.to_json(query.since);
     }
