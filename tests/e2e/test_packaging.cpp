@@ -4,12 +4,11 @@
 
 #include <catch2/catch.hpp>
 #include <curl/curl.h>
-#include <openssl/crypto.h>
-#include <sqlite3.h>
-
 #include <fstream>
+#include <openssl/crypto.h>
 #include <regex>
 #include <set>
+#include <sqlite3.h>
 #include <sstream>
 
 using lethe::test::run;
@@ -167,9 +166,11 @@ TEST_CASE("lethe --version names the version, revision and the libraries it runs
     std::getline(lines, openssl);
 
     std::smatch m;
-    REQUIRE(std::regex_match(first, m, std::regex(R"(lethe (\S+) \(git ([0-9a-f]{12}|unknown)\))")));
+    REQUIRE(
+        std::regex_match(first, m, std::regex(R"(lethe (\S+) \(git ([0-9a-f]{12}|unknown)\))")));
     CHECK(m[1] == meson_project_version());
     CHECK(sqlite == std::string("SQLite ") + sqlite3_libversion());
-    CHECK(curl.rfind(std::string("libcurl ") + curl_version_info(CURLVERSION_NOW)->version, 0) == 0);
+    CHECK(curl.rfind(std::string("libcurl ") + curl_version_info(CURLVERSION_NOW)->version, 0) ==
+          0);
     CHECK(openssl == std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING));
 }

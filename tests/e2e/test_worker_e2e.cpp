@@ -43,8 +43,19 @@ ProcessResult run_worker(const CliFixture& f, std::vector<std::string> args,
     return run(lethe_argv(f, std::move(args)), worker_env(key), std::chrono::seconds(120));
 }
 
-// Imports `n` requests person0..person(n-1)@example.com.
-void import_people(const CliFixture& f, int n, const std::string& prefix = "person") {
+// Seeds `n` profiles person0..person(n-1)@example.com into the sandbox, with bystanders whose
+// addresses look alike (another domain, a longer local part), and imports requests for the
+// targets only.
+void import_people(const CliFixture& f, const Sandbox& sandbox, int n,
+                   const std::string& prefix = "person") {
+    json people = json::array();
+    for (int i = 0; i < n; ++i) {
+        std::string local = prefix + std::to_string(i);
+        people.push_back({{"id", "uid-" + local}, {"email", local + "@example.com"}});
+        people.push_back({{"id", "uid-" + local + "-org"}, {"email", local + "@example.org"}});
+        people.push_back({{"id", "uid-x" + local}, {"email", "x" + local + "@example.com"}});
+    }
+    sandbox.seed(people);
     std::string csv = "request_id,identifier\n";
     for (int i = 0; i < n; ++i) {
         csv += "REQ-" + prefix + std::to_string(i) + "," + prefix + std::to_string(i) +
@@ -53,6 +64,33 @@ void import_people(const CliFixture& f, int n, const std::string& prefix = "pers
     auto r = f.lethe({"import", f.csv(prefix + ".csv", csv)});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
+}
+
+// The sandbox's own view: each of the first `n` targets is gone (and its identifiers blocked),
+// every bystander is still there.
+void check_gone(const Sandbox& sandbox, int n, const std::string& prefix = "person",
+                int first = 0) {
+    const json state = sandbox.state();
+    std::set<std::string> live;
+    for (const auto& p : state["workspaces"]["default"]["profiles"]) {
+        live.insert(p["email"].get<std::string>());
+    }
+    for (int i = first; i < first + n; ++i) {
+        std::string local = prefix + std::to_string(i);
+        INFO(local);
+        CHECK(live.count(local + "@example.com") == 0);
+        CHECK(live.count(local + "@example.org") == 1);
+        CHECK(live.count("x" + local + "@example.com") == 1);
+    }
+}
+
+// How many of the `n` targets are still in the sandbox.
+int targets_left(const Sandbox& sandbox, int n, const std::string& prefix = "person") {
+    int left = 0;
+    for (int i = 0; i < n; ++i) {
+        left += sandbox.has_profile("email", prefix + std::to_string(i) + "@example.com") ? 1 : 0;
+    }
+    return left;
 }
 
 json status(const CliFixture& f) {
@@ -107,7 +145,7 @@ TEST_CASE("run --once erases everyone: suppress before destroy, identifiers scru
     Sandbox sandbox;
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 30);
+    import_people(f, sandbox, 30);
     auto r = run_worker(f, {"run", "--once"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -115,6 +153,7 @@ TEST_CASE("run --once erases everyone: suppress before destroy, identifiers scru
     auto s = status(f);
     CHECK(s["counts"]["done"] == 30);
     CHECK(s["counts"]["pending"] == 0);
+    check_gone(sandbox, 30);
     check_suppress_before_destroy(sandbox);
     check_chain(f);
     SQLite::Database db(f.db_path().string(), SQLite::OPEN_READONLY);
@@ -133,7 +172,7 @@ TEST_CASE("faults: 429s, 5xx and resets are retried until everyone is erased", "
                      "7"});
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 40);
+    import_people(f, sandbox, 40);
     ProcessResult r;
     for (int i = 0; i < 10 && status(f)["counts"]["done"] != 40; ++i) {
         r = run_worker(f, {"run", "--once"});
@@ -143,6 +182,7 @@ TEST_CASE("faults: 429s, 5xx and resets are retried until everyone is erased", "
     auto s = status(f);
     CHECK(s["counts"]["done"] == 40);
     CHECK(s["counts"]["dead"] == 0);
+    check_gone(sandbox, 40);
     check_suppress_before_destroy(sandbox);
     check_chain(f);
     auto counters = sandbox.state()["counters"];
@@ -155,8 +195,8 @@ TEST_CASE("a permanent 400 makes the request dead with the reason; retry revives
     Sandbox sandbox({"--status-for", "poison=400"});
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 3);
-    import_people(f, 1, "poison");
+    import_people(f, sandbox, 3);
+    import_people(f, sandbox, 1, "poison");
     auto r = run_worker(f, {"run", "--once"});
     REQUIRE(r.exit_code == 0);
     auto s = status(f);
@@ -165,11 +205,14 @@ TEST_CASE("a permanent 400 makes the request dead with the reason; retry revives
     auto dead = f.lethe({"list", "--state", "dead"});
     CHECK(dead.out.find("REQ-poison0") != std::string::npos);
     CHECK(dead.out.find("suppress: HTTP 400") != std::string::npos);
+    check_gone(sandbox, 3);
+    CHECK(sandbox.has_profile("email", "poison0@example.com")); // dead: still there
 
     REQUIRE(sandbox.admin("/_sandbox/faults", {{"status_for", json::array()}}) == 200);
     CHECK(f.lethe({"retry", "REQ-poison0"}).exit_code == 0);
     REQUIRE(run_worker(f, {"run", "--once"}).exit_code == 0);
     CHECK(status(f)["counts"]["done"] == 4);
+    check_gone(sandbox, 1, "poison");
 }
 
 TEST_CASE("401 halts the run without failing anyone; with the key fixed they complete",
@@ -177,7 +220,7 @@ TEST_CASE("401 halts the run without failing anyone; with the key fixed they com
     Sandbox sandbox;
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 5);
+    import_people(f, sandbox, 5);
     auto r = run_worker(f, {"run", "--once"}, "sk_wrong_key_000000");
     CHECK(r.exit_code == 6);
     CHECK(r.err.find("credentials") != std::string::npos);
@@ -187,27 +230,30 @@ TEST_CASE("401 halts the run without failing anyone; with the key fixed they com
     CHECK(s["counts"]["dead"] == 0);
     auto list = f.lethe({"list", "--json"});
     CHECK(list.out.find("\"attempts\":1") == std::string::npos); // nobody was charged
+    CHECK(targets_left(sandbox, 5) == 5);
     auto fixed = run_worker(f, {"run", "--once"});
     INFO(fixed.err);
     CHECK(fixed.exit_code == 0);
     CHECK(status(f)["counts"]["done"] == 5);
+    check_gone(sandbox, 5);
 }
 
 TEST_CASE("--max stops after N erasures", "[e2e][worker]") {
     Sandbox sandbox;
     CliFixture f(worker_config(sandbox, 1));
     f.init();
-    import_people(f, 6);
+    import_people(f, sandbox, 6);
     auto r = run_worker(f, {"run", "--once", "--max", "2"});
     REQUIRE(r.exit_code == 0);
     CHECK(status(f)["counts"]["done"] == 2);
+    CHECK(targets_left(sandbox, 6) == 4);
 }
 
 TEST_CASE("SIGTERM: in-flight calls finish, leases are released, exit 0", "[e2e][worker]") {
     Sandbox sandbox({"--latency-ms", "150"});
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 50);
+    import_people(f, sandbox, 50);
     Process worker(lethe_argv(f, {"run"}), worker_env());
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
     worker.signal(SIGTERM);
@@ -221,6 +267,10 @@ TEST_CASE("SIGTERM: in-flight calls finish, leases are released, exit 0", "[e2e]
     int done = status(f)["counts"]["done"];
     CHECK(done > 0);
     CHECK(done < 50);
+    // Done ones are gone; a suppressed one whose destroy was not sent yet is gone too.
+    int left = targets_left(sandbox, 50);
+    CHECK(left <= 50 - done);
+    CHECK(left >= 50 - done - 4);
     CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE event = 'worker.stopped'").getInt() ==
           1);
     check_suppress_before_destroy(sandbox);
@@ -249,7 +299,7 @@ TEST_CASE("kill -9 at random moments: a restart finishes everything in order", "
     Sandbox sandbox({"--latency-ms", "5"});
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 60);
+    import_people(f, sandbox, 60);
     std::mt19937 rng(12345);
     for (int round = 0; round < 12; ++round) {
         Process worker(lethe_argv(f, {"run"}), worker_env());
@@ -270,6 +320,7 @@ TEST_CASE("kill -9 at random moments: a restart finishes everything in order", "
     auto s = status(f);
     CHECK(s["counts"]["done"] == 60);
     CHECK(s["counts"]["dead"] == 0);
+    check_gone(sandbox, 60);
     check_suppress_before_destroy(sandbox);
     check_chain(f);
 }
@@ -278,7 +329,7 @@ TEST_CASE("four workers on one database never erase the same request at once", "
     Sandbox sandbox({"--latency-ms", "3"});
     CliFixture f(worker_config(sandbox));
     f.init();
-    import_people(f, 80);
+    import_people(f, sandbox, 80);
     std::vector<std::unique_ptr<Process>> workers;
     for (int i = 0; i < 4; ++i) {
         workers.push_back(
@@ -290,6 +341,7 @@ TEST_CASE("four workers on one database never erase the same request at once", "
         CHECK(r.exit_code == 0);
     }
     CHECK(status(f)["counts"]["done"] == 80);
+    check_gone(sandbox, 80);
     // No faults: each person must have been suppressed once and destroyed once.
     std::map<std::string, int> suppress_calls;
     std::map<std::string, int> destroy_calls;
