@@ -203,8 +203,8 @@ CallResult refused_identifier() {
 
 } // namespace
 
-void validate_endpoint(const Endpoint& endpoint) {
-    const std::string key = "customerio.track_url: ";
+void validate_endpoint(const Endpoint& endpoint, std::string_view key_name) {
+    const std::string key = std::string(key_name) + ": ";
     const auto url = parse_url(endpoint.track_url);
     if (!url) {
         throw ConfigError(key + "not an http(s) URL with a host (and no user info or spaces)");
@@ -423,6 +423,7 @@ TrackClient::Exchange TrackClient::send(const char* method, const std::string& p
         req.url = target->scheme + "://" + target->authority + target->rest;
     }
 
+    ex.final_url = req.url;
     const net::HttpResponse& res = ex.response;
     r.outcome = classify_status(res.status);
     if (r.outcome != Outcome::success) {
@@ -464,6 +465,9 @@ RegionInfo TrackClient::region() {
     RegionInfo info;
     Exchange ex = send("GET", "/api/v1/accounts/region", "", {});
     info.call = std::move(ex.call);
+    if (const auto final_url = parse_url(ex.final_url)) {
+        info.answered_by = final_url->scheme + "://" + final_url->authority;
+    }
     if (info.call.outcome != Outcome::success) {
         return info;
     }

@@ -44,6 +44,9 @@ struct RegionInfo {
     std::string url;
     std::string region;
     long long environment_id = 0;
+    // scheme://host[:port] of the URL that gave the final answer (after redirects, if any);
+    // set whenever an HTTP answer arrived, so a redirect to another host cannot pass unseen.
+    std::string answered_by;
 };
 
 // Where the Track API lives: "https://track.customer.io" or "https://track-eu.customer.io" (an
@@ -55,8 +58,9 @@ struct Endpoint {
 
 // Checks the endpoint policy: https:// with a host, no user info, query or fragment; http://
 // only for the literal loopback addresses 127.0.0.1 and [::1] ("localhost" is refused: it can
-// resolve elsewhere) and only with allow_insecure_loopback. Throws lethe::ConfigError.
-void validate_endpoint(const Endpoint& endpoint);
+// resolve elsewhere) and only with allow_insecure_loopback. Throws lethe::ConfigError whose
+// message starts with `key` (the config key that set the URL).
+void validate_endpoint(const Endpoint& endpoint, std::string_view key = "customerio.track_url");
 
 // Percent-encodes every byte outside A-Z a-z 0-9 - . _ ~ as %XX (upper-case hex).
 std::string percent_encode(std::string_view identifier);
@@ -109,6 +113,7 @@ private:
     struct Exchange {
         CallResult call;
         net::HttpResponse response;
+        std::string final_url; // the URL of the last request sent
     };
     Exchange send(const char* method, const std::string& path, std::string body,
                   std::string_view identifier);

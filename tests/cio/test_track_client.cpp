@@ -369,6 +369,22 @@ TEST_CASE("track client: region", "[cio]") {
         CHECK(f.http.sent[0].body.empty());
         CHECK(header_of(f.http.sent[0], "Authorization") == k_basic_site_key);
     }
+    SECTION("says which host answered, also after a redirect within customer.io") {
+        f.http.script = {FakeHttp::reply(
+            200, R"({"url":"https://track.customer.io","region":"us","environment_id":1})")};
+        CHECK(f.client.region().answered_by == "https://track.customer.io");
+        f.http.script = {
+            FakeHttp::reply(307, "", {{"location", "https://track-eu.customer.io:443/x"}}),
+            FakeHttp::reply(
+                200, R"({"url":"https://track.customer.io","region":"us","environment_id":1})")};
+        auto info = f.client.region();
+        CHECK(info.call.outcome == Outcome::success);
+        CHECK(info.answered_by == "https://track-eu.customer.io:443");
+        f.http.script = {FakeHttp::reply(302, "", {{"location", "https://evil.example/"}})};
+        info = f.client.region();
+        CHECK(info.call.outcome == Outcome::halt);
+        CHECK(info.answered_by.empty());
+    }
     SECTION("bad credentials") {
         f.http.script = {FakeHttp::reply(401)};
         auto info = f.client.region();
