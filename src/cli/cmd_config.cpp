@@ -79,23 +79,50 @@ public:
         out << "\n[database]\n";
         out << "path = " << toml_string(c.database.path.string()) << "\n";
 
-        const auto& cio = c.customerio;
-        out << "\n[customerio]\n";
-        out << "region = " << toml_string(cio.region) << "\n";
-        out << "track_url = " << toml_string(cio.track_url) << "\n";
-        out << "site_id = " << toml_string(cio.site_id) << "\n";
-        out << "api_key_file = " << toml_string(cio.api_key_file) << "\n";
-        out << "api_key_command = " << toml_string(cio.api_key_command) << "\n";
-        out << "api_key_env = " << toml_string(cio.api_key_env) << "\n";
-        out << "api_key_command_timeout_ms = " << cio.api_key_command_timeout_ms << "\n";
-        secret_line("api_key", [&] {
-            auto s = config::resolve_track_api_key(c);
-            return masked(s.value.size(), s.origin);
-        });
-        out << "timeout_ms = " << cio.timeout_ms << "\n";
-        out << "allow_insecure_loopback = " << (cio.allow_insecure_loopback ? "true" : "false")
-            << "\n";
-        out << "ca_file = " << toml_string(cio.ca_file) << "\n";
+        if (c.workspaces.empty()) {
+            // Only the commands that call Customer.io need one: not an error here.
+            out << "\n# no Customer.io workspace is configured ([[workspace]] or [customerio]); "
+                   "needed by `lethe run` and `lethe check`\n";
+        }
+        for (const auto& ws : c.workspaces) {
+            if (ws.from_customerio_section) {
+                out << "\n[customerio] # workspace " << toml_string(ws.name) << "\n";
+            } else {
+                out << "\n[[workspace]]\n";
+                out << "name = " << toml_string(ws.name) << "\n";
+            }
+            out << "region = " << toml_string(ws.region) << "\n";
+            out << "track_url = " << toml_string(ws.track_url) << "\n";
+            out << "app_url = " << toml_string(ws.app_url) << "\n";
+            out << "site_id = " << toml_string(ws.site_id) << "\n";
+            if (ws.environment_id) {
+                out << "environment_id = " << *ws.environment_id << "\n";
+            } else {
+                out << "# environment_id = <not set; `lethe check` prints the workspace's>\n";
+            }
+            out << "api_key_file = " << toml_string(ws.api_key_file) << "\n";
+            out << "api_key_command = " << toml_string(ws.api_key_command) << "\n";
+            out << "api_key_env = " << toml_string(ws.api_key_env) << "\n";
+            out << "api_key_command_timeout_ms = " << ws.api_key_command_timeout_ms << "\n";
+            secret_line("api_key", [&] {
+                auto s = config::resolve_track_api_key(c, ws);
+                return masked(s.value.size(), s.origin);
+            });
+            out << "app_api_key_file = " << toml_string(ws.app_api_key_file) << "\n";
+            out << "app_api_key_command = " << toml_string(ws.app_api_key_command) << "\n";
+            out << "app_api_key_env = " << toml_string(ws.app_api_key_env) << "\n";
+            secret_line("app_api_key", [&]() -> std::string {
+                auto s = config::resolve_app_api_key(c, ws);
+                if (!s) {
+                    return "<not configured; without it erasures cannot be verified>";
+                }
+                return masked(s->value.size(), s->origin);
+            });
+            out << "timeout_ms = " << ws.timeout_ms << "\n";
+            out << "allow_insecure_loopback = " << (ws.allow_insecure_loopback ? "true" : "false")
+                << "\n";
+            out << "ca_file = " << toml_string(ws.ca_file) << "\n";
+        }
 
         const auto& w = c.worker;
         out << "\n[worker]\n";

@@ -10,7 +10,7 @@
 namespace lethe::cli {
 namespace {
 
-net::CurlOptions curl_options(const config::CustomerIoSection& c) {
+net::CurlOptions curl_options(const config::WorkspaceSection& c) {
     net::CurlOptions o;
     o.timeout_ms = c.timeout_ms;
     o.connect_timeout_ms = std::min<long>(c.timeout_ms, 10'000);
@@ -22,7 +22,7 @@ net::CurlOptions curl_options(const config::CustomerIoSection& c) {
 // One in-flight erasure: its own connection, credentials refreshed when they were rotated.
 class TrackErasureApi final : public worker::ErasureApi {
 public:
-    TrackErasureApi(TrackApi& owner, const config::CustomerIoSection& c, const Clock& clock,
+    TrackErasureApi(TrackApi& owner, const config::WorkspaceSection& c, const Clock& clock,
                     const std::atomic<std::uint64_t>& generation)
         : m_owner(owner), m_http(curl_options(c)),
           m_client(m_http, owner.endpoint(), owner.credentials(), clock), m_generation(generation),
@@ -59,20 +59,37 @@ private:
 
 } // namespace
 
-TrackApi::TrackApi(const config::Config& cfg, const Clock& clock)
-    : m_cfg(cfg),
-      m_clock(clock), m_endpoint{cfg.customerio.track_url, cfg.customerio.allow_insecure_loopback} {
-    cio::validate_endpoint(m_endpoint);
-    if (cfg.customerio.site_id.empty()) {
-        throw ConfigError(cfg.source.string() + ": customerio.site_id: must be set");
+std::string workspace_key(const config::WorkspaceSection& ws, std::string_view key) {
+    return (ws.from_customerio_section ? std::string("customerio.")
+                                       : "workspace." + ws.name + ".") +
+           std::string(key);
+}
+
+const config::WorkspaceSection& first_workspace(const config::Config& cfg) {
+    if (cfg.workspaces.empty()) {
+        throw ConfigError((cfg.source.empty() ? std::string() : cfg.source.string() + ": ") +
+                          "no Customer.io workspace is configured: add a [[workspace]] table "
+                          "with name, site_id, environment_id and the Track API key (or a "
+                          "[customerio] section)");
+    }
+    return cfg.workspaces.front();
+}
+
+TrackApi::TrackApi(const config::Config& cfg, const config::WorkspaceSection& ws,
+                   const Clock& clock)
+    : m_cfg(cfg), m_ws(ws), m_clock(clock), m_endpoint{ws.track_url, ws.allow_insecure_loopback} {
+    cio::validate_endpoint(m_endpoint, workspace_key(ws, "track_url"));
+    if (ws.site_id.empty()) {
+        throw ConfigError(cfg.source.string() + ": " + workspace_key(ws, "site_id") +
+                          ": must be set");
     }
     m_credentials = resolve();
 }
 
 cio::Credentials TrackApi::resolve() const {
     // Also registers the key and the Basic credential for log redaction.
-    auto secret = config::resolve_track_api_key(m_cfg);
-    return {m_cfg.customerio.site_id, secret.value};
+    auto secret = config::resolve_track_api_key(m_cfg, m_ws);
+    return {m_ws.site_id, secret.value};
 }
 
 cio::Credentials TrackApi::credentials() const {
@@ -85,15 +102,17 @@ bool TrackApi::reload_credentials() {
         cio::Credentials fresh = resolve();
         std::lock_guard lock(m_mutex);
         if (fresh.api_key == m_credentials.api_key && fresh.site_id == m_credentials.site_id) {
-            spdlog::info("credentials re-read: unchanged");
+            spdlog::info("workspace {}: credentials re-read: unchanged", m_ws.name);
             return false;
         }
         m_credentials = std::move(fresh);
         ++m_generation;
-        spdlog::info("credentials re-read: new credentials in use");
+        spdlog::info("workspace {}: credentials re-read: new credentials in use", m_ws.name);
         return true;
     } catch (const std::exception& e) {
-        spdlog::error("credentials could not be re-read, keeping the current ones: {}", e.what());
+        spdlog::error(
+            "workspace {}: credentials could not be re-read, keeping the current ones: {}",
+            m_ws.name, e.what());
         return false;
     }
 }
@@ -105,11 +124,11 @@ worker::ErasureApiFactory TrackApi::factory() {
 }
 
 std::unique_ptr<worker::ErasureApi> TrackApi::make() {
-    return std::make_unique<TrackErasureApi>(*this, m_cfg.customerio, m_clock, m_generation);
+    return std::make_unique<TrackErasureApi>(*this, m_ws, m_clock, m_generation);
 }
 
 cio::RegionInfo TrackApi::region() {
-    TrackErasureApi api(*this, m_cfg.customerio, m_clock, m_generation);
+    TrackErasureApi api(*this, m_ws, m_clock, m_generation);
     return api.region();
 }
 

@@ -7,15 +7,26 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 namespace lethe::cli {
 
-// The configured Customer.io Track API: endpoint policy, credentials (re-readable for rotation)
+// The config key a workspace's setting is reported under: "customerio.KEY" for the [customerio]
+// workspace, "workspace.NAME.KEY" for a [[workspace]].
+std::string workspace_key(const config::WorkspaceSection& ws, std::string_view key);
+
+// The workspace commands use while lethe erases in one workspace only: the first one. Throws
+// lethe::ConfigError when the config has none ([[workspace]] or [customerio]).
+const config::WorkspaceSection& first_workspace(const config::Config& cfg);
+
+// One workspace's Customer.io Track API: endpoint policy, credentials (re-readable for rotation)
 // and one HTTP connection per in-flight erasure.
 class TrackApi {
 public:
-    // Validates the endpoint and resolves the credentials. Throws lethe::ConfigError.
-    TrackApi(const config::Config& cfg, const Clock& clock);
+    // Validates the workspace's endpoint and resolves its credentials; keeps references to
+    // `cfg`, `ws` (an element of cfg.workspaces) and `clock`. Throws lethe::ConfigError.
+    TrackApi(const config::Config& cfg, const config::WorkspaceSection& ws, const Clock& clock);
     // Makes ErasureApi instances that always use the latest credentials.
     worker::ErasureApiFactory factory();
     // A client for a single call (e.g. `lethe check`).
@@ -26,6 +37,8 @@ public:
     // The current credentials.
     cio::Credentials credentials() const;
     const cio::Endpoint& endpoint() const { return m_endpoint; }
+    // The workspace this API talks to.
+    const config::WorkspaceSection& workspace() const { return m_ws; }
     // A connected Track client with the current credentials (for `lethe check`).
     cio::RegionInfo region();
 
@@ -33,6 +46,7 @@ private:
     cio::Credentials resolve() const;
 
     const config::Config& m_cfg;
+    const config::WorkspaceSection& m_ws;
     const Clock& m_clock;
     cio::Endpoint m_endpoint;
     mutable std::mutex m_mutex;

@@ -43,8 +43,9 @@ void print_report(const worker::WorkerReport& r) {
 
 } // namespace
 
+// TODO(issue 14): one per workspace; until the worker fans out, it erases in the first one.
 WorkerRun::WorkerRun(Context& ctx, bool once, std::int64_t max)
-    : m_ctx(ctx), m_once(once), m_api(ctx.config(), ctx.clock()),
+    : m_ctx(ctx), m_once(once), m_api(ctx.config(), first_workspace(ctx.config()), ctx.clock()),
       m_queue(ctx.database(), ctx.clock(), worker_name()),
       m_worker(m_queue, m_api.factory(), settings_from(ctx.config().worker, once, max), ctx.clock(),
                m_sleeper, m_random) {

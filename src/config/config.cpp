@@ -4,13 +4,17 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
+#include <vector>
 
 namespace lethe::config {
 namespace {
@@ -80,6 +84,17 @@ public:
         }
     }
 
+    void optional_integer(const std::string& key, std::optional<std::int64_t>& out,
+                          std::int64_t min, std::int64_t max) {
+        if (m_table.get(key) != nullptr) {
+            std::int64_t v = 0;
+            integer(key, v, min, max);
+            out = v;
+        } else {
+            m_known.insert(key);
+        }
+    }
+
     void boolean(const std::string& key, bool& out) {
         m_known.insert(key);
         if (const toml::node* node = m_table.get(key)) {
@@ -101,6 +116,11 @@ public:
 
     const toml::node* node(const std::string& key) const { return m_table.get(key); }
 
+    // For a key that is missing: the line of the table's header.
+    [[noreturn]] void fail_missing(const std::string& key, const std::string& reason) const {
+        fail(m_table, key, reason);
+    }
+
 private:
     const std::filesystem::path& m_file;
     const toml::table& m_table;
@@ -112,24 +132,156 @@ void read_database(SectionReader& r, DatabaseSection& s) {
     r.path("path", s.path);
 }
 
-void read_customerio(SectionReader& r, CustomerIoSection& s) {
+// The host of an http(s) URL, lower case (IPv6 literals keep their brackets); empty when there
+// is none. Only for the loopback rule: cio::validate_endpoint checks the rest.
+std::string url_host(std::string_view url) {
+    const auto sep = url.find("://");
+    if (sep == std::string_view::npos) {
+        return {};
+    }
+    std::string_view authority = url.substr(sep + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    authority = authority.substr(
+        authority.rfind('@') == std::string_view::npos ? 0 : authority.rfind('@') + 1);
+    std::string_view host = authority;
+    if (host.starts_with('[')) {
+        host = host.substr(0, host.find(']') == std::string_view::npos ? host.size()
+                                                                       : host.find(']') + 1);
+    } else {
+        host = host.substr(0, host.find(':'));
+    }
+    std::string out(host);
+    for (char& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// track_url / app_url: https://, or http:// to a literal loopback address with
+// allow_insecure_loopback (the sandbox). A trailing '/' is dropped.
+void read_url(SectionReader& r, const std::string& key, std::string& url,
+              bool allow_insecure_loopback) {
+    r.string(key, url);
+    const toml::node* n = r.node(key);
+    if (n == nullptr) {
+        return;
+    }
+    const bool https = url.rfind("https://", 0) == 0;
+    if (!https && url.rfind("http://", 0) != 0) {
+        r.fail(*n, key, "must start with https://");
+    }
+    if (!https) {
+        const std::string host = url_host(url);
+        if (host != "127.0.0.1" && host != "[::1]") {
+            r.fail(*n, key,
+                   "must use https:// (http:// is only allowed for 127.0.0.1 or [::1] with "
+                   "allow_insecure_loopback = true)");
+        }
+        if (!allow_insecure_loopback) {
+            r.fail(*n, key,
+                   "http:// to a loopback address needs allow_insecure_loopback = true (meant "
+                   "for the sandbox)");
+        }
+    }
+    while (!url.empty() && url.back() == '/') {
+        url.pop_back();
+    }
+}
+
+// Refuses more than one configured source among `keys` (e.g. api_key_file, api_key_env),
+// naming them at the line of the last one.
+void at_most_one_source(SectionReader& r, std::initializer_list<const char*> keys,
+                        const std::string& what) {
+    std::vector<const char*> given;
+    const toml::node* last = nullptr;
+    const char* last_key = nullptr;
+    for (const char* k : keys) {
+        if (const toml::node* n = r.node(k)) {
+            given.push_back(k);
+            if (last == nullptr || n->source().begin.line >= last->source().begin.line) {
+                last = n;
+                last_key = k;
+            }
+        }
+    }
+    if (given.size() < 2) {
+        return;
+    }
+    std::string list;
+    for (const char* k : given) {
+        list += (list.empty() ? "" : ", ") + std::string(k);
+    }
+    const auto* k = keys.begin();
+    const std::string choices = std::string(k[0]) + ", " + k[1] + " or " + k[2];
+    r.fail(*last, last_key,
+           "several " + what + " sources are configured (" + list + "); keep exactly one of " +
+               choices);
+}
+
+bool valid_workspace_name(std::string_view name) {
+    if (name.empty() || name.size() > 32) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+// A [[workspace]] table (legacy = false) or the [customerio] section (legacy = true).
+void read_workspace(SectionReader& r, WorkspaceSection& s, bool legacy) {
+    s.from_customerio_section = legacy;
+    if (legacy) {
+        s.name = k_legacy_workspace_name;
+    } else {
+        r.string("name", s.name);
+        if (r.node("name") == nullptr) {
+            r.fail_missing("name", "must be set: a stable name of [a-z0-9-], 1 to 32 characters "
+                                   "(used in the audit log, metrics and output)");
+        }
+        if (!valid_workspace_name(s.name)) {
+            r.fail(*r.node("name"), "name",
+                   "must be 1 to 32 characters of a-z, 0-9 and - (got \"" + s.name + "\")");
+        }
+    }
     r.one_of("region", s.region, {"us", "eu"});
-    r.string("track_url", s.track_url);
     r.string("site_id", s.site_id);
+    r.optional_integer("environment_id", s.environment_id, 1,
+                       std::numeric_limits<std::int64_t>::max());
     r.string("api_key_file", s.api_key_file);
     r.string("api_key_env", s.api_key_env);
     r.string("api_key_command", s.api_key_command);
+    r.string("app_api_key_file", s.app_api_key_file);
+    r.string("app_api_key_env", s.app_api_key_env);
+    r.string("app_api_key_command", s.app_api_key_command);
     r.integer("api_key_command_timeout_ms", s.api_key_command_timeout_ms, 1, 600'000);
     r.integer("timeout_ms", s.timeout_ms, 1, 600'000);
     r.boolean("allow_insecure_loopback", s.allow_insecure_loopback);
     r.string("ca_file", s.ca_file);
-    if (const toml::node* n = r.node("track_url")) {
-        if (s.track_url.rfind("https://", 0) != 0 && s.track_url.rfind("http://", 0) != 0) {
-            r.fail(*n, "track_url", "must start with https://");
+    read_url(r, "track_url", s.track_url, s.allow_insecure_loopback);
+    read_url(r, "app_url", s.app_url, s.allow_insecure_loopback);
+    if (!legacy) {
+        if (r.node("site_id") == nullptr || s.site_id.empty()) {
+            if (r.node("site_id") != nullptr) {
+                r.fail(*r.node("site_id"), "site_id", "must not be empty");
+            }
+            r.fail_missing("site_id", "must be set (the workspace's Track API site id)");
         }
-        while (!s.track_url.empty() && s.track_url.back() == '/') {
-            s.track_url.pop_back();
+        if (!s.environment_id) {
+            r.fail_missing("environment_id",
+                           "must be set: the workspace id as `lethe check` prints it (it pins "
+                           "the Track API key to this workspace)");
         }
+        // [customerio] keeps today's behaviour: two sources are reported when the key is
+        // resolved (`config show` lists the error), so an old file still loads.
+        at_most_one_source(r, {"api_key_file", "api_key_command", "api_key_env"}, "Track API key");
+    }
+    at_most_one_source(r, {"app_api_key_file", "app_api_key_command", "app_api_key_env"},
+                       "App API key");
+    if (s.track_url.empty()) {
+        s.track_url = default_track_url(s.region);
+    }
+    if (s.app_url.empty()) {
+        s.app_url = default_app_url(s.region);
     }
 }
 
@@ -191,11 +343,14 @@ void read_intake(SectionReader& r, IntakeSection& s) {
 // sets [database] path still keeps its keys beside it when the defaults are relative.
 void resolve_relative_defaults(Config& c) {
     auto base = c.source.parent_path();
-    c.customerio.ca_file =
-        c.customerio.ca_file.empty() ? "" : resolve_path(base, c.customerio.ca_file).string();
-    c.customerio.api_key_file = c.customerio.api_key_file.empty()
-                                    ? ""
-                                    : resolve_path(base, c.customerio.api_key_file).string();
+    auto resolve = [&](std::string& p) {
+        p = p.empty() ? "" : resolve_path(base, p).string();
+    };
+    for (auto& ws : c.workspaces) {
+        resolve(ws.ca_file);
+        resolve(ws.api_key_file);
+        resolve(ws.app_api_key_file);
+    }
     for (std::string* p :
          {&c.intake.tls_cert_file, &c.intake.tls_key_file, &c.intake.secret_file}) {
         *p = p->empty() ? "" : resolve_path(base, *p).string();
@@ -206,6 +361,19 @@ void resolve_relative_defaults(Config& c) {
 
 std::string default_track_url(const std::string& region) {
     return region == "eu" ? "https://track-eu.customer.io" : "https://track.customer.io";
+}
+
+std::string default_app_url(const std::string& region) {
+    return region == "eu" ? "https://api-eu.customer.io" : "https://api.customer.io";
+}
+
+const WorkspaceSection* Config::find_workspace(std::string_view name) const {
+    for (const auto& ws : workspaces) {
+        if (ws.name == name) {
+            return &ws;
+        }
+    }
+    return nullptr;
 }
 
 std::filesystem::path config_path(const std::optional<std::filesystem::path>& flag) {
@@ -236,7 +404,7 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
          }},
         {"customerio",
          [](SectionReader& r, Config& cfg) {
-             read_customerio(r, cfg.customerio);
+             read_workspace(r, cfg.workspaces.emplace_back(), /*legacy=*/true);
          }},
         {"worker",
          [](SectionReader& r, Config& cfg) {
@@ -251,8 +419,47 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
              read_intake(r, cfg.intake);
          }},
     };
+    auto line_of = [](const toml::node& n) {
+        return std::to_string(n.source().begin.line);
+    };
+    const toml::node* legacy = root.get("customerio");
+    const toml::node* tables = root.get("workspace");
+    if (legacy != nullptr && tables != nullptr) {
+        // Named at whichever comes later in the file (toml++ iterates keys sorted, not in order).
+        const bool legacy_first = legacy->source().begin.line <= tables->source().begin.line;
+        const toml::node& later = legacy_first ? *tables : *legacy;
+        throw ConfigError(name.string() + ":" + line_of(later) + ": " +
+                          (legacy_first ? "workspace" : "customerio") +
+                          ": a [customerio] section and [[workspace]] tables cannot be combined "
+                          "(the other one is at line " +
+                          line_of(legacy_first ? *legacy : *tables) +
+                          "); use one or the other ([customerio] is the single workspace "
+                          "\"default\")");
+    }
     for (const auto& [key, node] : root) {
         std::string k(key.str());
+        if (k == "workspace") {
+            const toml::array* list = node.as_array();
+            if (list == nullptr || !list->is_array_of_tables()) {
+                throw ConfigError(name.string() + ":" + line_of(node) +
+                                  ": workspace: expected [[workspace]] tables (one per workspace)");
+            }
+            std::map<std::string, std::size_t> seen; // name → index (1-based)
+            for (std::size_t i = 0; i < list->size(); ++i) {
+                const toml::table& t = *list->get(i)->as_table();
+                const std::string label = "workspace[" + std::to_string(i + 1) + "]";
+                SectionReader reader(name, t, label);
+                WorkspaceSection& ws = c.workspaces.emplace_back();
+                read_workspace(reader, ws, /*legacy=*/false);
+                reader.reject_unknown();
+                if (auto [it, fresh] = seen.emplace(ws.name, i + 1); !fresh) {
+                    reader.fail(*t.get("name"), "name",
+                                "\"" + ws.name + "\" is already the name of workspace[" +
+                                    std::to_string(it->second) + "]; names must be unique");
+                }
+            }
+            continue;
+        }
         auto it = sections.find(k);
         if (it == sections.end()) {
             throw ConfigError(name.string() + ":" + std::to_string(node.source().begin.line) +
@@ -266,9 +473,6 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
         SectionReader reader(name, *node.as_table(), k);
         it->second(reader, c);
         reader.reject_unknown();
-    }
-    if (c.customerio.track_url.empty()) {
-        c.customerio.track_url = default_track_url(c.customerio.region);
     }
     resolve_relative_defaults(c);
     return c;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace lethe::config {
 
@@ -12,18 +14,34 @@ struct DatabaseSection {
     std::filesystem::path path = "/var/lib/lethe/lethe.db";
 };
 
-// [customerio]
-struct CustomerIoSection {
+// One Customer.io workspace: a [[workspace]] table, or the legacy [customerio] section (then
+// named "default"). Both of its keys belong to exactly this workspace.
+struct WorkspaceSection {
+    std::string name;          // [a-z0-9-]{1,32}, unique; used in audit, metrics and output
     std::string region = "us"; // "us" | "eu"
-    std::string track_url;     // derived from region when not set
-    std::string site_id;       // not secret, but required for network commands
-    std::string api_key_file;  // one of the three api_key_* names the key's source
+    std::string site_id;       // not secret; required in [[workspace]], checked later for
+                               // [customerio] (network commands need it)
+    std::optional<std::int64_t> environment_id; // the workspace id as `lethe check` prints it;
+                                                // required in [[workspace]]
+    std::string api_key_file; // Track API key: one of the three api_key_* names its source
     std::string api_key_env;
     std::string api_key_command;
-    std::int64_t api_key_command_timeout_ms = 10'000; // api_key_command is killed after this
+    std::string app_api_key_file; // App API key (optional): at most one app_api_key_*
+    std::string app_api_key_env;
+    std::string app_api_key_command;
+    std::int64_t api_key_command_timeout_ms = 10'000; // any *_api_key_command is killed after this
+    std::string track_url; // derived from region when not set; no trailing '/'
+    std::string app_url;   // derived from region when not set; no trailing '/'
     std::int64_t timeout_ms = 10'000;
     bool allow_insecure_loopback = false; // permits http:// to 127.0.0.1 / [::1] only
     std::string ca_file;                  // extra trust anchor (proxy, sandbox certificate)
+    bool from_customerio_section = false; // read from [customerio]: keys are "customerio.*",
+                                          // credentials unsuffixed ("track-api-key")
+
+    // True when an App API key source is configured: an app_api_key_* key, or the systemd
+    // credential for it in $CREDENTIALS_DIRECTORY (defined in secrets.cpp, which knows the
+    // credential names). Without one, erasures can only be reported as unverified.
+    bool has_app_api_key() const;
 };
 
 // [worker]
@@ -63,14 +81,23 @@ struct IntakeSection {
 struct Config {
     std::filesystem::path source; // the file it was read from, or empty for built-in defaults
     DatabaseSection database;
-    CustomerIoSection customerio;
+    std::vector<WorkspaceSection> workspaces; // in file order; empty when none is configured
     WorkerSection worker;
     AuditSection audit;
     IntakeSection intake;
+
+    // The workspace called `name`, or nullptr.
+    const WorkspaceSection* find_workspace(std::string_view name) const;
 };
 
 // Track API base URL for a region ("us" → https://track.customer.io).
 std::string default_track_url(const std::string& region);
+
+// App API base URL for a region ("us" → https://api.customer.io).
+std::string default_app_url(const std::string& region);
+
+// The name the [customerio] section's workspace gets.
+inline constexpr const char* k_legacy_workspace_name = "default";
 
 // Picks the config path: --config, else $LETHE_CONFIG, else /etc/lethe/lethe.toml.
 std::filesystem::path config_path(const std::optional<std::filesystem::path>& flag);

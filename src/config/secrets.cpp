@@ -418,7 +418,10 @@ Secret from_file(const SourceContext& c, const std::filesystem::path& path, std:
 Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
     auto argv = split_command(c.spec.command);
     const std::string what = c.prefix + "_command";
-    CommandOutcome o = run_command(argv, timeout, what, c.key + "_command_timeout_ms");
+    CommandOutcome o =
+        run_command(argv, timeout, what,
+                    c.spec.command_timeout_key.empty() ? c.key + "_command_timeout_ms"
+                                                       : c.spec.command_timeout_key);
     std::string value = c.spec.command_all_lines ? o.out : o.out.substr(0, o.out.find('\n'));
     strip_line_ends(value);
     const std::vector<std::string> value_lines = split_lines(value);
@@ -623,22 +626,68 @@ Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_
     return secret;
 }
 
-SecretSpec track_api_key_spec(const Config& config) {
+namespace {
+
+std::string workspace_credential(const char* base, const WorkspaceSection& ws) {
+    return ws.from_customerio_section ? std::string(base) : std::string(base) + "." + ws.name;
+}
+
+std::string workspace_prefix(const WorkspaceSection& ws) {
+    return ws.from_customerio_section ? std::string("customerio.") : "workspace." + ws.name + ".";
+}
+
+} // namespace
+
+std::string track_api_key_credential(const WorkspaceSection& workspace) {
+    return workspace_credential(k_track_api_key_credential, workspace);
+}
+
+std::string app_api_key_credential(const WorkspaceSection& workspace) {
+    return workspace_credential(k_app_api_key_credential, workspace);
+}
+
+bool WorkspaceSection::has_app_api_key() const {
+    return !app_api_key_file.empty() || !app_api_key_env.empty() || !app_api_key_command.empty() ||
+           !secret_file_path(app_api_key_credential(*this), "").empty();
+}
+
+SecretSpec track_api_key_spec(const Config& config, const WorkspaceSection& workspace) {
     SecretSpec spec;
-    spec.name = k_track_api_key_credential;
-    spec.file = config.customerio.api_key_file;
-    spec.command = config.customerio.api_key_command;
-    spec.env = config.customerio.api_key_env;
-    spec.config_prefix = "customerio.api_key";
+    spec.name = track_api_key_credential(workspace);
+    spec.file = workspace.api_key_file;
+    spec.command = workspace.api_key_command;
+    spec.env = workspace.api_key_env;
+    spec.config_prefix = workspace_prefix(workspace) + "api_key";
     spec.config_file = config.source;
     return spec;
 }
 
-Secret resolve_track_api_key(const Config& config) {
-    Secret s =
-        resolve_secret(track_api_key_spec(config),
-                       std::chrono::milliseconds(config.customerio.api_key_command_timeout_ms));
-    register_secret_for_redaction(base64_encode(config.customerio.site_id + ":" + s.value));
+Secret resolve_track_api_key(const Config& config, const WorkspaceSection& workspace) {
+    Secret s = resolve_secret(track_api_key_spec(config, workspace),
+                              std::chrono::milliseconds(workspace.api_key_command_timeout_ms));
+    register_secret_for_redaction(base64_encode(workspace.site_id + ":" + s.value));
+    return s;
+}
+
+SecretSpec app_api_key_spec(const Config& config, const WorkspaceSection& workspace) {
+    SecretSpec spec;
+    spec.name = app_api_key_credential(workspace);
+    spec.file = workspace.app_api_key_file;
+    spec.command = workspace.app_api_key_command;
+    spec.env = workspace.app_api_key_env;
+    spec.config_prefix = workspace_prefix(workspace) + "app_api_key";
+    spec.command_timeout_key = workspace_prefix(workspace) + "api_key_command_timeout_ms";
+    spec.config_file = config.source;
+    return spec;
+}
+
+std::optional<Secret> resolve_app_api_key(const Config& config, const WorkspaceSection& workspace) {
+    if (!workspace.has_app_api_key()) {
+        return std::nullopt;
+    }
+    Secret s = resolve_secret(app_api_key_spec(config, workspace),
+                              std::chrono::milliseconds(workspace.api_key_command_timeout_ms));
+    register_secret_for_redaction("Bearer " + s.value);
     return s;
 }
 

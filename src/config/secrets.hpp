@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,7 +12,8 @@
 namespace lethe::config {
 
 // systemd credential names (LoadCredential=NAME:...), looked up in $CREDENTIALS_DIRECTORY.
-inline constexpr const char* k_track_api_key_credential = "track-api-key";
+inline constexpr const char* k_track_api_key_credential = "track-api-key"; // ".NAME" per workspace
+inline constexpr const char* k_app_api_key_credential = "app-api-key";     // ".NAME" per workspace
 inline constexpr const char* k_subject_key_credential = "subject-key";
 inline constexpr const char* k_checkpoint_key_credential = "checkpoint-key";
 inline constexpr const char* k_intake_secret_credential = "intake-secret";
@@ -28,6 +30,8 @@ struct SecretSpec {
     std::string env;                // *_env: name of an environment variable
     std::string config_prefix; // for messages: "customerio.api_key" names customerio.api_key_file…
     std::filesystem::path config_file; // for messages: the config file the keys live in (optional)
+    std::string command_timeout_key;   // for messages: the timeout's key when it is not
+                                       // config_prefix + "_command_timeout_ms"
 };
 
 // A resolved secret and where it came from.
@@ -44,12 +48,30 @@ struct Secret {
 Secret resolve_secret(const SecretSpec& spec,
                       std::chrono::milliseconds command_timeout = k_default_command_timeout);
 
-// The Track API key's sources from [customerio] api_key_* (credential "track-api-key").
-SecretSpec track_api_key_spec(const Config& config);
+// The systemd credential holding a workspace's Track API key: "track-api-key.NAME", or
+// "track-api-key" for the [customerio] workspace (as before workspaces existed).
+std::string track_api_key_credential(const WorkspaceSection& workspace);
 
-// Resolves the Track API key with the configured command timeout, and registers both the key and
+// The same for the App API key: "app-api-key.NAME", or "app-api-key" for [customerio].
+std::string app_api_key_credential(const WorkspaceSection& workspace);
+
+// A workspace's Track API key sources: its api_key_* keys and credential; messages name
+// "workspace.NAME.api_key" (or "customerio.api_key").
+SecretSpec track_api_key_spec(const Config& config, const WorkspaceSection& workspace);
+
+// Resolves a workspace's Track API key with its command timeout, and registers both the key and
 // the Base64 of "site_id:api_key" (the HTTP Basic credential) for redaction. Throws ConfigError.
-Secret resolve_track_api_key(const Config& config);
+Secret resolve_track_api_key(const Config& config, const WorkspaceSection& workspace);
+
+// A workspace's App API key sources: its app_api_key_* keys and credential; messages name
+// "workspace.NAME.app_api_key" (or "customerio.app_api_key").
+SecretSpec app_api_key_spec(const Config& config, const WorkspaceSection& workspace);
+
+// Resolves a workspace's App API key and registers it (and "Bearer KEY", the header value) for
+// redaction. The key is optional: nullopt when no app_api_key_* key and no credential is there
+// (workspace.has_app_api_key() is false). Throws ConfigError (without the value) when a
+// configured source fails.
+std::optional<Secret> resolve_app_api_key(const Config& config, const WorkspaceSection& workspace);
 
 // The intake's HMAC secret sources from [intake] secret_* (credential "intake-secret").
 SecretSpec intake_secret_spec(const Config& config);

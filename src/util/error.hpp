@@ -8,14 +8,14 @@ namespace lethe {
 // Documented process exit codes (README "Exit codes"); app_main maps errors to them.
 enum class ExitCode : int {
     ok = 0,
-    failure = 1,         // an operation failed (e.g. unknown request id)
-    usage = 2,           // bad command line
-    config = 3,          // bad or missing configuration, key or secret
-    bad_input = 4,       // rejected input (CSV rows, identifiers, dates); nothing was changed
-    database = 5,        // database unusable: newer schema, corrupt, locked too long
-    auth = 6,            // Customer.io refused the credentials (401/403); worker halted
-    unreachable = 7,     // Customer.io could not be reached
-    region_mismatch = 8, // configured region differs from the workspace's
+    failure = 1,      // an operation failed (e.g. unknown request id)
+    usage = 2,        // bad command line
+    config = 3,       // bad or missing configuration, key or secret
+    bad_input = 4,    // rejected input (CSV rows, identifiers, dates); nothing was changed
+    database = 5,     // database unusable: newer schema, corrupt, locked too long
+    auth = 6,         // Customer.io refused the credentials (401/403); worker halted
+    unreachable = 7,  // Customer.io could not be reached
+    pin_mismatch = 8, // a workspace answers for another environment, region or host
 };
 
 // Base of every error lethe reports to the user; carries the exit code to use.

@@ -24,8 +24,8 @@ std::string error_of(const std::string& text) {
 TEST_CASE("defaults apply to an empty file", "[config]") {
     auto c = parse_config("", "/etc/lethe/lethe.toml");
     CHECK(c.database.path == "/var/lib/lethe/lethe.db");
-    CHECK(c.customerio.region == "us");
-    CHECK(c.customerio.track_url == "https://track.customer.io");
+    CHECK(c.workspaces.empty()); // loads; only the commands that call Customer.io need one
+    CHECK(c.find_workspace("default") == nullptr);
     CHECK(c.worker.pacing_ms == 100);
     CHECK(c.worker.concurrency == 4);
     CHECK(c.audit.subject_key_file == "/var/lib/lethe/subject.key");
@@ -67,9 +67,14 @@ max_body_bytes = 4096
 )",
                           "/srv/lethe/lethe.toml");
     CHECK(c.database.path == "/srv/lethe/state/lethe.db");
-    CHECK(c.customerio.track_url == "https://track-eu.customer.io");
-    CHECK(c.customerio.timeout_ms == 2500);
-    CHECK(c.customerio.allow_insecure_loopback);
+    REQUIRE(c.workspaces.size() == 1);
+    CHECK(c.workspaces[0].name == "default");
+    CHECK(c.workspaces[0].from_customerio_section);
+    CHECK(c.workspaces[0].track_url == "https://track-eu.customer.io");
+    CHECK(c.workspaces[0].app_url == "https://api-eu.customer.io");
+    CHECK(c.workspaces[0].timeout_ms == 2500);
+    CHECK(c.workspaces[0].allow_insecure_loopback);
+    CHECK_FALSE(c.workspaces[0].environment_id);
     CHECK(c.worker.pacing_ms == 0);
     CHECK(c.worker.lease_seconds == 1);
     CHECK(c.audit.subject_key_file == "/srv/lethe/keys/subject.key");
@@ -152,4 +157,182 @@ TEST_CASE("config file lookup: flag, then $LETHE_CONFIG, then /etc", "[config]")
     ::unsetenv("LETHE_CONFIG");
     CHECK(config::config_path(std::nullopt) == "/etc/lethe/lethe.toml");
     CHECK_THROWS_AS(config::load_config("/nonexistent/lethe.toml"), ConfigError);
+}
+
+TEST_CASE("several [[workspace]] tables: every key, defaults from the region",
+          "[config][workspace]") {
+    auto c = parse_config(R"(
+[[workspace]]
+name = "us-main"
+site_id = "site-us"
+environment_id = 101
+api_key_file = "keys/us.key"
+app_api_key_env = "US_APP_KEY"
+
+[[workspace]]
+name = "eu-main"
+region = "eu"
+site_id = "site-eu"
+environment_id = 202
+api_key_command = "pass show cio/eu"
+api_key_command_timeout_ms = 500
+app_api_key_file = "/abs/eu-app.key"
+track_url = "https://track-eu.customer.io/"
+app_url = "https://api-eu.customer.io"
+timeout_ms = 3000
+ca_file = "ca.pem"
+
+[[workspace]]
+name = "sandbox-1"
+site_id = "s"
+environment_id = 9
+api_key_env = "SANDBOX_KEY"
+track_url = "http://127.0.0.1:8099"
+app_url = "http://[::1]:8099"
+allow_insecure_loopback = true
+)",
+                          "/srv/lethe/lethe.toml");
+    REQUIRE(c.workspaces.size() == 3);
+    const auto& us = c.workspaces[0];
+    CHECK(us.name == "us-main");
+    CHECK_FALSE(us.from_customerio_section);
+    CHECK(us.region == "us");
+    CHECK(us.site_id == "site-us");
+    CHECK(us.environment_id == 101);
+    CHECK(us.api_key_file == "/srv/lethe/keys/us.key");
+    CHECK(us.app_api_key_env == "US_APP_KEY");
+    CHECK(us.track_url == "https://track.customer.io");
+    CHECK(us.app_url == "https://api.customer.io");
+    CHECK(us.timeout_ms == 10'000);
+    CHECK(us.api_key_command_timeout_ms == 10'000);
+    CHECK_FALSE(us.allow_insecure_loopback);
+    const auto& eu = c.workspaces[1];
+    CHECK(eu.region == "eu");
+    CHECK(eu.environment_id == 202);
+    CHECK(eu.api_key_command == "pass show cio/eu");
+    CHECK(eu.api_key_command_timeout_ms == 500);
+    CHECK(eu.app_api_key_file == "/abs/eu-app.key");
+    CHECK(eu.track_url == "https://track-eu.customer.io");
+    CHECK(eu.app_url == "https://api-eu.customer.io");
+    CHECK(eu.timeout_ms == 3000);
+    CHECK(eu.ca_file == "/srv/lethe/ca.pem");
+    CHECK(c.workspaces[2].track_url == "http://127.0.0.1:8099");
+    CHECK(c.workspaces[2].app_url == "http://[::1]:8099");
+    CHECK(c.find_workspace("eu-main") == &c.workspaces[1]);
+    CHECK(c.find_workspace("eu") == nullptr);
+}
+
+TEST_CASE("a [customerio] section is the workspace \"default\"; it may pin environment_id",
+          "[config][workspace]") {
+    auto c =
+        parse_config("[customerio]\nsite_id = \"s\"\napi_key_env = \"K\"\nenvironment_id = 7\n"
+                     "app_api_key_file = \"app.key\"\napp_url = \"https://api.customer.io/\"\n",
+                     "/srv/lethe/lethe.toml");
+    REQUIRE(c.workspaces.size() == 1);
+    const auto& ws = c.workspaces[0];
+    CHECK(ws.name == "default");
+    CHECK(ws.from_customerio_section);
+    CHECK(ws.environment_id == 7);
+    CHECK(ws.app_api_key_file == "/srv/lethe/app.key");
+    CHECK(ws.app_url == "https://api.customer.io");
+    CHECK(c.find_workspace("default") == &ws);
+    // As before: neither site_id nor a key is needed to load (only network commands need them).
+    auto bare = parse_config("[customerio]\nregion = \"eu\"\n", "/x.toml");
+    REQUIRE(bare.workspaces.size() == 1);
+    CHECK(bare.workspaces[0].site_id.empty());
+    CHECK_FALSE(bare.workspaces[0].environment_id);
+    // [customerio] has no name: it is always "default".
+    CHECK(error_of("[customerio]\nname = \"x\"\n") ==
+          "/etc/x/lethe.toml:2: customerio.name: unknown key");
+}
+
+TEST_CASE("[customerio] and [[workspace]] cannot be combined", "[config][workspace]") {
+    const std::string ws = "[[workspace]]\nname = \"a\"\nsite_id = \"s\"\nenvironment_id = 1\n";
+    CHECK(error_of("[customerio]\nsite_id = \"s\"\n" + ws) ==
+          "/etc/x/lethe.toml:3: workspace: a [customerio] section and [[workspace]] tables cannot "
+          "be combined (the other one is at line 1); use one or the other ([customerio] is the "
+          "single workspace \"default\")");
+    CHECK(error_of(ws + "[customerio]\nsite_id = \"s\"\n") ==
+          "/etc/x/lethe.toml:5: customerio: a [customerio] section and [[workspace]] tables "
+          "cannot be combined (the other one is at line 1); use one or the other ([customerio] "
+          "is the single workspace \"default\")");
+    CHECK(error_of("[workspace]\nname = \"a\"\n") ==
+          "/etc/x/lethe.toml:1: workspace: expected [[workspace]] tables (one per workspace)");
+}
+
+TEST_CASE("bad [[workspace]] tables are refused with file, line and key", "[config][workspace]") {
+    const std::string a = "[[workspace]]\nname = \"a\"\nsite_id = \"s\"\nenvironment_id = 1\n";
+    // Names: missing, malformed, too long, duplicate.
+    CHECK(error_of("[[workspace]]\nsite_id = \"s\"\nenvironment_id = 1\n") ==
+          "/etc/x/lethe.toml:1: workspace[1].name: must be set: a stable name of [a-z0-9-], 1 to "
+          "32 characters (used in the audit log, metrics and output)");
+    CHECK(error_of(a + "[[workspace]]\nname = \"US Main\"\n") ==
+          "/etc/x/lethe.toml:6: workspace[2].name: must be 1 to 32 characters of a-z, 0-9 and - "
+          "(got \"US Main\")");
+    CHECK(error_of("[[workspace]]\nname = \"\"\n") ==
+          "/etc/x/lethe.toml:2: workspace[1].name: must be 1 to 32 characters of a-z, 0-9 and - "
+          "(got \"\")");
+    CHECK(error_of("[[workspace]]\nname = \"" + std::string(33, 'a') + "\"\n")
+              .find("workspace[1].name: must be 1 to 32 characters") != std::string::npos);
+    CHECK(error_of("[[workspace]]\nname = 5\n") ==
+          "/etc/x/lethe.toml:2: workspace[1].name: expected a string");
+    CHECK(error_of(a + a) == "/etc/x/lethe.toml:6: workspace[2].name: \"a\" is already the name "
+                             "of workspace[1]; names must be unique");
+    // Region, site_id, environment_id.
+    CHECK(error_of(a + "region = \"asia\"\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].region: must be one of \"us\", \"eu\" (got "
+          "\"asia\")");
+    CHECK(error_of("[[workspace]]\nname = \"a\"\nenvironment_id = 1\n") ==
+          "/etc/x/lethe.toml:1: workspace[1].site_id: must be set (the workspace's Track API "
+          "site id)");
+    CHECK(error_of("[[workspace]]\nname = \"a\"\nsite_id = \"\"\nenvironment_id = 1\n") ==
+          "/etc/x/lethe.toml:3: workspace[1].site_id: must not be empty");
+    CHECK(error_of(a + "[[workspace]]\nname = \"b\"\nsite_id = \"s\"\n") ==
+          "/etc/x/lethe.toml:5: workspace[2].environment_id: must be set: the workspace id as "
+          "`lethe check` prints it (it pins the Track API key to this workspace)");
+    CHECK(error_of("[[workspace]]\nname = \"a\"\nsite_id = \"s\"\nenvironment_id = 0\n") ==
+          "/etc/x/lethe.toml:4: workspace[1].environment_id: must be between 1 and "
+          "9223372036854775807 (got 0)");
+    CHECK(error_of("[[workspace]]\nname = \"a\"\nsite_id = \"s\"\nenvironment_id = \"101\"\n") ==
+          "/etc/x/lethe.toml:4: workspace[1].environment_id: expected an integer");
+    // Key sources: at most one each.
+    CHECK(error_of(a + "api_key_file = \"k\"\napi_key_env = \"K\"\n") ==
+          "/etc/x/lethe.toml:6: workspace[1].api_key_env: several Track API key sources are "
+          "configured (api_key_file, api_key_env); keep exactly one of api_key_file, "
+          "api_key_command or api_key_env");
+    CHECK(error_of(a + "app_api_key_command = \"x\"\napp_api_key_file = \"k\"\n") ==
+          "/etc/x/lethe.toml:6: workspace[1].app_api_key_file: several App API key sources are "
+          "configured (app_api_key_file, app_api_key_command); keep exactly one of "
+          "app_api_key_file, app_api_key_command or app_api_key_env");
+    CHECK(error_of("[customerio]\napp_api_key_env = \"A\"\napp_api_key_file = \"k\"\n")
+              .find("customerio.app_api_key_file: several App API key sources") !=
+          std::string::npos);
+    // Unknown keys.
+    CHECK(error_of(a + "api_key = \"inline\"\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].api_key: unknown key");
+    CHECK(error_of(a + "[[workspace]]\nname = \"b\"\nsite_id = \"s\"\nenvironment_id = 2\n"
+                       "evironment = 3\n") ==
+          "/etc/x/lethe.toml:9: workspace[2].evironment: unknown key");
+    // URLs: https, or http to a loopback literal with allow_insecure_loopback.
+    CHECK(error_of(a + "track_url = \"http://track.customer.io\"\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].track_url: must use https:// (http:// is only "
+          "allowed for 127.0.0.1 or [::1] with allow_insecure_loopback = true)");
+    CHECK(error_of(a + "app_url = \"http://10.0.0.1:80/\"\nallow_insecure_loopback = true\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].app_url: must use https:// (http:// is only "
+          "allowed for 127.0.0.1 or [::1] with allow_insecure_loopback = true)");
+    CHECK(error_of(a + "app_url = \"http://localhost:8099\"\nallow_insecure_loopback = true\n")
+              .find("workspace[1].app_url: must use https://") != std::string::npos);
+    CHECK(error_of(a + "track_url = \"http://127.0.0.1:1@evil.example\"\n"
+                       "allow_insecure_loopback = true\n")
+              .find("workspace[1].track_url: must use https://") != std::string::npos);
+    CHECK(error_of(a + "track_url = \"http://127.0.0.1:8099\"\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].track_url: http:// to a loopback address needs "
+          "allow_insecure_loopback = true (meant for the sandbox)");
+    CHECK(error_of(a + "app_url = \"ftp://x\"\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].app_url: must start with https://");
+    CHECK(error_of("[customerio]\ntrack_url = \"http://10.1.2.3\"\n")
+              .find("customerio.track_url: must use https://") != std::string::npos);
+    // Per-workspace limits are validated like every key.
+    CHECK(error_of(a + "timeout_ms = 0\n") ==
+          "/etc/x/lethe.toml:5: workspace[1].timeout_ms: must be between 1 and 600000 (got 0)");
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -301,14 +302,15 @@ TEST_CASE("the Track API key spec follows [customerio]", "[config][secrets]") {
                                   "api_key_env = \"LETHE_TEST_TRACK_KEY\"\n"
                                   "api_key_command_timeout_ms = 2500\n",
                                   "/srv/lethe/lethe.toml");
-    auto spec = config::track_api_key_spec(c);
+    REQUIRE(c.workspaces.size() == 1);
+    auto spec = config::track_api_key_spec(c, c.workspaces[0]);
     CHECK(spec.name == "track-api-key");
     CHECK(spec.env == "LETHE_TEST_TRACK_KEY");
     CHECK(spec.config_prefix == "customerio.api_key");
     CHECK(spec.config_file == "/srv/lethe/lethe.toml");
 
     ScopedEnv var("LETHE_TEST_TRACK_KEY", "track-key-for-redaction");
-    auto s = config::resolve_track_api_key(c);
+    auto s = config::resolve_track_api_key(c, c.workspaces[0]);
     CHECK(s.value == "track-key-for-redaction");
     std::string line = "key track-key-for-redaction basic " +
                        config::base64_encode("site-1:track-key-for-redaction");
@@ -370,7 +372,7 @@ TEST_CASE("an intake secret_command may print the current and the next secret",
     auto t = config::parse_config("[customerio]\nsite_id = \"s\"\napi_key_command = \"/bin/printf "
                                   "'track-first-73\\\\nsecond-line'\"\n",
                                   "/x/l.toml");
-    CHECK(config::resolve_track_api_key(t).value == "track-first-73");
+    CHECK(config::resolve_track_api_key(t, t.workspaces.at(0)).value == "track-first-73");
 }
 
 TEST_CASE("a short intake secret is accepted with a warning that does not show it",
@@ -392,10 +394,12 @@ TEST_CASE("a short intake secret is accepted with a warning that does not show i
 }
 
 TEST_CASE("api_key_command_timeout_ms is validated like every key", "[config][secrets]") {
-    CHECK(config::parse_config("", "/x/lethe.toml").customerio.api_key_command_timeout_ms ==
-          10'000);
+    CHECK(config::parse_config("[customerio]\n", "/x/lethe.toml")
+              .workspaces.at(0)
+              .api_key_command_timeout_ms == 10'000);
     CHECK(config::parse_config("[customerio]\napi_key_command_timeout_ms = 200\n", "/x/l.toml")
-              .customerio.api_key_command_timeout_ms == 200);
+              .workspaces.at(0)
+              .api_key_command_timeout_ms == 200);
     auto err = [](const std::string& text) {
         try {
             config::parse_config(text, "/x/lethe.toml");
@@ -426,4 +430,133 @@ TEST_CASE("redaction and Base64", "[config][secrets]") {
     CHECK(text == "a [redacted] b [redacted] c");
     std::string clean = "nothing here";
     CHECK_FALSE(config::redact_secrets(clean));
+}
+
+namespace {
+
+const char* const k_two_workspaces = R"(
+[[workspace]]
+name = "us-main"
+site_id = "site-us"
+environment_id = 101
+api_key_env = "LETHE_TEST_US_KEY"
+
+[[workspace]]
+name = "eu-main"
+region = "eu"
+site_id = "site-eu"
+environment_id = 202
+app_api_key_env = "LETHE_TEST_EU_APP_KEY"
+)";
+
+std::string resolve_error(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("each workspace has its own Track API key spec and credential name",
+          "[config][secrets][workspace]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    auto c = config::parse_config(k_two_workspaces, "/srv/lethe/lethe.toml");
+    const auto& us = *c.find_workspace("us-main");
+    const auto& eu = *c.find_workspace("eu-main");
+    auto spec = config::track_api_key_spec(c, us);
+    CHECK(spec.name == "track-api-key.us-main");
+    CHECK(spec.env == "LETHE_TEST_US_KEY");
+    CHECK(spec.config_prefix == "workspace.us-main.api_key");
+    CHECK(spec.config_file == "/srv/lethe/lethe.toml");
+    CHECK(config::track_api_key_credential(eu) == "track-api-key.eu-main");
+    CHECK(config::app_api_key_credential(eu) == "app-api-key.eu-main");
+    CHECK(config::app_api_key_spec(c, eu).config_prefix == "workspace.eu-main.app_api_key");
+    CHECK(config::app_api_key_spec(c, eu).name == "app-api-key.eu-main");
+
+    ScopedEnv var("LETHE_TEST_US_KEY", "us-track-key-5d1e");
+    auto s = config::resolve_track_api_key(c, us);
+    CHECK(s.value == "us-track-key-5d1e");
+    std::string line = "basic " + config::base64_encode("site-us:us-track-key-5d1e");
+    CHECK(config::redact_secrets(line));
+    CHECK(line == "basic [redacted]");
+    // eu-main names no Track key source: the message names the workspace and its credential.
+    CHECK(resolve_error([&] { config::resolve_track_api_key(c, eu); }) ==
+          "/srv/lethe/lethe.toml: workspace.eu-main.api_key: no source is configured; set one of "
+          "workspace.eu-main.api_key_file, workspace.eu-main.api_key_command or "
+          "workspace.eu-main.api_key_env (or pass the systemd credential track-api-key.eu-main "
+          "with LoadCredential=)");
+}
+
+TEST_CASE("a workspace's keys come from its systemd credentials track-api-key.NAME and "
+          "app-api-key.NAME",
+          "[config][secrets][workspace]") {
+    TempDir creds;
+    ScopedEnv dir("CREDENTIALS_DIRECTORY", creds.path().string());
+    ScopedEnv no_env("LETHE_TEST_US_KEY", std::nullopt);
+    auto c = config::parse_config(k_two_workspaces, "/srv/lethe/lethe.toml");
+    const auto& us = *c.find_workspace("us-main");
+    const auto& eu = *c.find_workspace("eu-main");
+    write_text(creds / "track-api-key.eu-main", "eu-cred-key-77aa\n");
+    write_text(creds / "track-api-key", "unsuffixed-key-is-not-eu\n");
+    auto s = config::resolve_track_api_key(c, eu);
+    CHECK(s.value == "eu-cred-key-77aa");
+    CHECK(s.origin == "systemd credential track-api-key.eu-main");
+    // us-main has no credential of its own; the unsuffixed one belongs to [customerio] only, so
+    // its configured variable is used (and is unset here).
+    CHECK(resolve_error([&] { config::resolve_track_api_key(c, us); })
+              .find("workspace.us-main.api_key_env: environment variable LETHE_TEST_US_KEY") !=
+          std::string::npos);
+    // The App API key is optional: absent is not an error.
+    CHECK_FALSE(us.has_app_api_key());
+    CHECK_FALSE(config::resolve_app_api_key(c, us));
+    write_text(creds / "app-api-key.us-main", "us-app-cred-31f0\n");
+    CHECK(us.has_app_api_key());
+    auto app = config::resolve_app_api_key(c, us);
+    REQUIRE(app);
+    CHECK(app->value == "us-app-cred-31f0");
+    CHECK(app->origin == "systemd credential app-api-key.us-main");
+
+    // A [customerio] config keeps the unsuffixed names.
+    auto legacy = config::parse_config("[customerio]\nsite_id = \"s\"\n", "/x.toml");
+    write_text(creds / "app-api-key", "legacy-app-key-1234\n");
+    CHECK(config::resolve_track_api_key(legacy, legacy.workspaces[0]).value ==
+          "unsuffixed-key-is-not-eu");
+    CHECK(config::resolve_app_api_key(legacy, legacy.workspaces[0])->value ==
+          "legacy-app-key-1234");
+    CHECK(config::app_api_key_spec(legacy, legacy.workspaces[0]).config_prefix ==
+          "customerio.app_api_key");
+}
+
+TEST_CASE("the App API key is redacted, also as a Bearer header, and never in errors",
+          "[config][secrets][workspace]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    auto c = config::parse_config(k_two_workspaces, "/srv/lethe/lethe.toml");
+    const auto& eu = *c.find_workspace("eu-main");
+    CHECK(eu.has_app_api_key());
+    {
+        ScopedEnv unset("LETHE_TEST_EU_APP_KEY", std::nullopt);
+        const std::string msg = resolve_error([&] { config::resolve_app_api_key(c, eu); });
+        CHECK(msg.find("workspace.eu-main.app_api_key_env") != std::string::npos);
+    }
+    ScopedEnv var("LETHE_TEST_EU_APP_KEY", "eu-app-key-c0ffee42");
+    auto app = config::resolve_app_api_key(c, eu);
+    REQUIRE(app);
+    CHECK(app->value == "eu-app-key-c0ffee42");
+    std::string line = "Authorization: Bearer eu-app-key-c0ffee42; again eu-app-key-c0ffee42";
+    CHECK(config::redact_secrets(line));
+    CHECK(line == "Authorization: [redacted]; again [redacted]");
+
+    // A command's time-out names the shared timeout key, and the output never the key.
+    auto slow = config::parse_config("[[workspace]]\nname = \"w\"\nsite_id = \"s\"\n"
+                                     "environment_id = 1\napp_api_key_command = \"sleep 5\"\n"
+                                     "api_key_command_timeout_ms = 100\n",
+                                     "/x.toml");
+    const std::string msg =
+        resolve_error([&] { config::resolve_app_api_key(slow, slow.workspaces[0]); });
+    CHECK(msg.find("workspace.w.app_api_key_command: `sleep` did not finish within 100 ms") !=
+          std::string::npos);
+    CHECK(msg.find("workspace.w.api_key_command_timeout_ms") != std::string::npos);
 }
