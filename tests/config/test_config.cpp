@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "support/process.hpp"
 #include "support/tempdir.hpp"
 #include "util/error.hpp"
 
@@ -335,4 +336,9 @@ TEST_CASE("bad [[workspace]] tables are refused with file, line and key", "[conf
     // Per-workspace limits are validated like every key.
     CHECK(error_of(a + "timeout_ms = 0\n") ==
           "/etc/x/lethe.toml:5: workspace[1].timeout_ms: must be between 1 and 600000 (got 0)");
+}
+
+TEST_CASE("the shipped config/lethe.toml loads as it is installed", "[config][workspace]") {
+    auto c = config::load_config(lethe::test::source_root() / "config" / "lethe.toml");
+    CHECK(c.workspaces.empty()); // its [[workspace]] example is commented out
 }

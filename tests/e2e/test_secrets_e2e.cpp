@@ -114,6 +114,42 @@ TEST_CASE("config show: environment, command and systemd credential sources", "[
     }
 }
 
+TEST_CASE("config show lists every workspace with its own masked keys",
+          "[e2e][secrets][workspace]") {
+    const std::string app_key = "e2e-app-key-77d1c0a9";
+    CliFixture f("[[workspace]]\nname = \"us-main\"\nsite_id = \"" + k_site +
+                 "\"\nenvironment_id = 101\napi_key_env = \"LETHE_E2E_KEY\"\n"
+                 "app_api_key_env = \"LETHE_E2E_APP\"\n"
+                 "[[workspace]]\nname = \"eu-main\"\nregion = \"eu\"\nsite_id = \"s2\"\n"
+                 "environment_id = 202\n");
+    write_text(f.dir / "creds" / "track-api-key.eu-main", "e2e-eu-cred-key-31\n");
+    auto r = lethe_env(f, {"config", "show"},
+                       {{"LETHE_E2E_KEY", k_key},
+                        {"LETHE_E2E_APP", app_key},
+                        {"CREDENTIALS_DIRECTORY", (f.dir / "creds").string()}});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::string& out = r.out;
+    const auto us = out.find("[[workspace]]\nname = \"us-main\"\nregion = \"us\"\n");
+    const auto eu = out.find("[[workspace]]\nname = \"eu-main\"\nregion = \"eu\"\n");
+    REQUIRE(us != std::string::npos);
+    REQUIRE(eu != std::string::npos);
+    CHECK(us < eu);
+    CHECK(out.find("environment_id = 101\n") != std::string::npos);
+    CHECK(out.find("app_url = \"https://api-eu.customer.io\"\n") != std::string::npos);
+    CHECK(out.find("api_key = <set, " + std::to_string(k_key.size()) +
+                   " bytes, from environment LETHE_E2E_KEY>") != std::string::npos);
+    CHECK(out.find("app_api_key = <set, " + std::to_string(app_key.size()) +
+                   " bytes, from environment LETHE_E2E_APP>") != std::string::npos);
+    CHECK(out.find("api_key = <set, 18 bytes, from systemd credential track-api-key.eu-main>") !=
+          std::string::npos);
+    CHECK(out.find("app_api_key = <not configured; without it erasures cannot be verified>") !=
+          std::string::npos);
+    check_no_leak(r);
+    CHECK(out.find(app_key) == std::string::npos);
+    CHECK(out.find("e2e-eu-cred-key-31") == std::string::npos);
+}
+
 TEST_CASE("config show refuses a loose secret file and exits 3", "[e2e][secrets]") {
     CliFixture f(customerio("api_key_file = \"track.key\"\n"));
     write_text(f.dir / "track.key", k_key + "\n");

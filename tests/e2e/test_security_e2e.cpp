@@ -62,10 +62,27 @@ TEST_CASE("check: good, bad and region-mismatched credentials, unreachable host"
         auto r = lethe_run(f, {"check"});
         INFO(r.err);
         CHECK(r.exit_code == 0);
-        CHECK(r.out.find("credentials:    accepted") != std::string::npos);
-        CHECK(r.out.find("region:         us") != std::string::npos);
-        CHECK(r.out.find("environment id: 4242") != std::string::npos);
+        // A [customerio] config is the workspace "default"; it does not pin environment_id, so
+        // check suggests the line to add.
+        CHECK(r.out.find("default   ok   region us   environment 4242   ") != std::string::npos);
+        CHECK(r.err.find("lethe: warning: workspace default: environment_id is not set") !=
+              std::string::npos);
+        CHECK(r.err.find("add environment_id = 4242 to [customerio]") != std::string::npos);
         CHECK(r.out.find(Sandbox::k_api_key) == std::string::npos);
+    }
+    SECTION("a pinned [customerio] environment_id: no warning; another one is exit 8") {
+        Sandbox sandbox({"--environment-id", "4242"});
+        CliFixture good(track_config(sandbox.url(), "environment_id = 4242\n"));
+        write_key(good, Sandbox::k_api_key);
+        auto r = lethe_run(good, {"check"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.find("warning") == std::string::npos);
+        CliFixture other(track_config(sandbox.url(), "environment_id = 17\n"));
+        write_key(other, Sandbox::k_api_key);
+        r = lethe_run(other, {"check"});
+        CHECK(r.exit_code == 8);
+        CHECK(r.err.find("the Track API key belongs to environment 4242, not 17") !=
+              std::string::npos);
     }
     SECTION("a wrong key: exit 6, the key is not printed") {
         Sandbox sandbox;
@@ -125,7 +142,7 @@ TEST_CASE("check over HTTPS works only when the sandbox certificate is trusted",
         auto r = lethe_run(f, {"check"});
         INFO(r.err);
         CHECK(r.exit_code == 0);
-        CHECK(r.out.find("credentials:    accepted") != std::string::npos);
+        CHECK(r.out.find("default   ok   region us") != std::string::npos);
     }
     // Only the trusted attempt reached the API; the other stopped at the TLS handshake.
     CHECK(sandbox.state()["counters"]["requests"] == 1);
