@@ -506,8 +506,9 @@ TEST_CASE("a workspace's keys come from its systemd credentials track-api-key.NA
     CHECK(s.origin == "systemd credential track-api-key.eu-main");
     // us-main has no credential of its own; the unsuffixed one belongs to [customerio] only, so
     // its configured variable is used (and is unset here).
-    CHECK(resolve_error([&] { config::resolve_track_api_key(c, us); })
-              .find("workspace.us-main.api_key_env: environment variable LETHE_TEST_US_KEY") !=
+    CHECK(resolve_error([&] {
+              config::resolve_track_api_key(c, us);
+          }).find("workspace.us-main.api_key_env: environment variable LETHE_TEST_US_KEY") !=
           std::string::npos);
     // The App API key is optional: absent is not an error.
     CHECK_FALSE(us.has_app_api_key());
