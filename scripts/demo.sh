@@ -17,7 +17,7 @@ mkdir -p "$demo"
 site_id="demo-site"
 export LETHE_SANDBOX_API_KEY="sk_demo_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export LETHE_DEMO_TRACK_KEY="$LETHE_SANDBOX_API_KEY"
-"$sandbox" --listen 127.0.0.1:0 --site-id "$site_id" --latency-ms 40 >"$demo/sandbox.out" \
+"$sandbox" --listen 127.0.0.1:0 --site-id "$site_id" --environment-id 101 --latency-ms 40 >"$demo/sandbox.out" \
     2>"$demo/sandbox.log" &
 sandbox_pid=$!
 trap 'kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true' EXIT
@@ -38,8 +38,10 @@ cat >"$demo/lethe.toml" <<TOML
 [database]
 path = "state/lethe.db"
 
-[customerio]
+[[workspace]]
+name = "demo"
 region = "us"
+environment_id = 101         # as \`lethe check\` prints it: the key must belong to this workspace
 track_url = "$url"           # the sandbox; production uses https://track.customer.io
 allow_insecure_loopback = true  # plain http is accepted only for 127.0.0.1 / ::1
 site_id = "$site_id"

@@ -380,7 +380,7 @@ TEST_CASE("the README demo runs the whole pipeline against the sandbox", "[e2e][
                  std::chrono::seconds(60));
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK(r.out.find("credentials:    accepted") != std::string::npos);
+    CHECK(r.out.find("demo   ok   region us   environment 101   ") != std::string::npos);
     CHECK(r.out.find("erased 4, retries scheduled 0, dead 0") != std::string::npos);
     CHECK(r.out.find("done:        5") != std::string::npos);
     CHECK(r.out.find("audit log: ok") != std::string::npos);
