@@ -1,10 +1,69 @@
 #include "cli/admission.hpp"
 
+#include <algorithm>
+#include <set>
+
 namespace lethe::cli {
+namespace {
+
+bool is_workspace_name(const std::string& s) {
+    return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+} // namespace
 
 Admission::Admission(store::Database& db, const Clock& clock,
-                     const audit::SubjectDigester& digester)
-    : m_clock(clock), m_digester(digester), m_batch(db, clock) {
+                     const audit::SubjectDigester& digester, std::vector<std::string> workspaces)
+    : m_clock(clock), m_workspaces(workspaces), m_digester(digester),
+      m_batch(db, clock, std::move(workspaces)) {
+}
+
+std::optional<std::vector<std::string>> Admission::named_workspaces(const std::string& text,
+                                                                    std::string& reason) const {
+    std::set<std::string> names;
+    std::string word;
+    auto take = [&]() -> bool {
+        if (word.empty()) {
+            return true;
+        }
+        // A name that is not a workspace name may be anything (a column mix-up: a person's
+        // data), so only a well-formed name is quoted back.
+        if (!is_workspace_name(word)) {
+            reason = "workspaces: not a list of workspace names";
+            return false;
+        }
+        if (std::find(m_workspaces.begin(), m_workspaces.end(), word) == m_workspaces.end()) {
+            std::string configured;
+            for (const auto& w : m_workspaces) {
+                configured += (configured.empty() ? "" : ", ") + w;
+            }
+            reason = "workspaces: '" + word + "' is not a configured workspace (configured: " +
+                     (configured.empty() ? "none" : configured) + ")";
+            return false;
+        }
+        names.insert(word);
+        word.clear();
+        return true;
+    };
+    for (char c : text) {
+        if (c == ',' || c == ' ' || c == '\t') {
+            if (!take()) {
+                return std::nullopt;
+            }
+        } else {
+            word += c;
+        }
+    }
+    if (!take()) {
+        return std::nullopt;
+    }
+    if (names.empty()) {
+        reason = "workspaces: empty list (leave it out to erase in every workspace)";
+        return std::nullopt;
+    }
+    return std::vector<std::string>(names.begin(), names.end());
 }
 
 std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
@@ -27,6 +86,14 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
     row.source = source;
     row.received_at = req.received_at.value_or(now);
     row.received_at_given = req.received_at.has_value();
+    if (!raw.workspaces.empty()) {
+        std::string reason;
+        row.workspaces = named_workspaces(raw.workspaces, reason);
+        if (!row.workspaces) {
+            ++m_counts.bad;
+            return reason;
+        }
+    }
 
     m_last = m_batch.insert(row);
     m_last_request_id = row.request_id;
@@ -44,7 +111,7 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
     case store::InsertOutcome::conflict:
         ++m_counts.bad;
         return "request_id " + row.request_id +
-               " is already known with a different subject, type or received_at";
+               " is already known with a different subject, type, received_at or workspaces";
     }
     return std::nullopt;
 }

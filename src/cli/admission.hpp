@@ -8,6 +8,7 @@
 #include <istream>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lethe::cli {
 
@@ -23,7 +24,9 @@ struct AdmissionCounts {
 // Validates requests and queues them in one transaction: nothing lands until commit().
 class Admission {
 public:
-    Admission(store::Database& db, const Clock& clock, const audit::SubjectDigester& digester);
+    // `workspaces`: the configured workspace names; a request naming others is refused.
+    Admission(store::Database& db, const Clock& clock, const audit::SubjectDigester& digester,
+              std::vector<std::string> workspaces);
     // Validates and inserts one request. Returns the reason when it is refused (never containing
     // the identifier); the caller then must not commit.
     std::optional<std::string> admit(const intake::RawRequest& raw, const std::string& source);
@@ -36,7 +39,13 @@ public:
     const std::string& last_subject_digest() const { return m_last_subject_digest; }
 
 private:
+    // The workspaces a request names, checked against the configured ones; sets `reason` when
+    // refused.
+    std::optional<std::vector<std::string>> named_workspaces(const std::string& text,
+                                                             std::string& reason) const;
+
     const Clock& m_clock;
+    std::vector<std::string> m_workspaces;
     const audit::SubjectDigester& m_digester;
     store::WriteBatch m_batch;
     AdmissionCounts m_counts;

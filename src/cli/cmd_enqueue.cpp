@@ -21,12 +21,19 @@ public:
         app.add_option("--request-id", m_raw.request_id, "Idempotency key (e.g. the ticket id)");
         app.add_option("--received-at", m_raw.received_at,
                        "When the data subject asked (ISO 8601; default now)");
+        app.add_option("--workspace", m_workspaces,
+                       "Erase only in this workspace (repeat for several; default: every "
+                       "configured workspace)");
     }
 
     int run(Context& ctx) override {
         m_raw.identifier = identifier_argument(m_raw.identifier, std::cin);
+        for (const auto& w : m_workspaces) {
+            m_raw.workspaces += (m_raw.workspaces.empty() ? "" : ",") + w;
+        }
         auto digester = load_digester(ctx.config().audit.subject_key_file);
-        Admission admission(ctx.database(), ctx.clock(), digester);
+        Admission admission(ctx.database(), ctx.clock(), digester,
+                            config::workspace_names(ctx.config()));
         if (auto reason = admission.admit(m_raw, "cli")) {
             throw InputError("enqueue: " + *reason);
         }
@@ -49,6 +56,7 @@ public:
 
 private:
     intake::RawRequest m_raw;
+    std::vector<std::string> m_workspaces;
 };
 
 } // namespace

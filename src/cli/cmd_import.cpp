@@ -47,6 +47,7 @@ struct Columns {
     int request_id = -1;
     int id_type = -1;
     int received_at = -1;
+    int workspaces = -1;
     std::size_t count = 0;
 };
 
@@ -72,7 +73,8 @@ std::optional<std::string> read_header(const intake::CsvRecord& header, const st
     std::map<std::string, int*> known = {{"identifier", &cols.identifier},
                                          {"request_id", &cols.request_id},
                                          {"id_type", &cols.id_type},
-                                         {"received_at", &cols.received_at}};
+                                         {"received_at", &cols.received_at},
+                                         {"workspaces", &cols.workspaces}};
     cols.count = header.fields.size();
     std::vector<std::size_t> ignored;
     for (std::size_t i = 0; i < header.fields.size(); ++i) {
@@ -118,7 +120,8 @@ public:
 
     int run(Context& ctx) override {
         auto digester = load_digester(ctx.config().audit.subject_key_file);
-        Admission admission(ctx.database(), ctx.clock(), digester);
+        Admission admission(ctx.database(), ctx.clock(), digester,
+                            config::workspace_names(ctx.config()));
         BadRows bad;
         m_progress = ::isatty(STDERR_FILENO) != 0;
         for (const auto& file : m_files) {
@@ -188,6 +191,7 @@ private:
         raw.request_id = field_or_empty(rec, cols.request_id);
         raw.id_type = field_or_empty(rec, cols.id_type);
         raw.received_at = field_or_empty(rec, cols.received_at);
+        raw.workspaces = field_or_empty(rec, cols.workspaces);
         if (auto reason = admission.admit(raw, where)) {
             bad.add(where, *reason);
         }

@@ -1,4 +1,5 @@
 #include "cli/command.hpp"
+#include "erasure/lifecycle.hpp"
 #include "store/requests.hpp"
 #include "util/time.hpp"
 
@@ -8,6 +9,23 @@
 namespace lethe::cli {
 namespace {
 
+std::vector<std::string> state_names() {
+    std::vector<std::string> names;
+    for (auto s : erasure::k_request_states) {
+        names.emplace_back(erasure::to_text(s));
+    }
+    return names;
+}
+
+// "us-main:done eu-main:pending": each workspace's erasure state.
+std::string erasure_column(const store::RequestRow& r) {
+    std::string out;
+    for (const auto& e : r.erasures) {
+        out += (out.empty() ? "" : " ") + e.workspace + ":" + e.state;
+    }
+    return out.empty() ? "-" : out;
+}
+
 // `lethe list [--state S] [--overdue] [--json] [--show-identifiers]`.
 class ListCommand final : public Command {
 public:
@@ -16,7 +34,7 @@ public:
                    "digests; --show-identifiers prints the raw identifiers of requests "
                    "not yet erased (erased requests no longer hold one).");
         app.add_option("--state", m_filter.state, "Only this state")
-            ->check(CLI::IsMember({"pending", "suppressed", "done", "dead", "cancelled"}));
+            ->check(CLI::IsMember(state_names()));
         app.add_flag("--overdue", m_filter.overdue_only, "Only requests past their deadline");
         app.add_option("--limit", m_filter.limit, "At most N rows")->check(CLI::NonNegativeNumber);
         app.add_flag("--json", m_json, "One JSON object per line");
@@ -28,7 +46,8 @@ public:
         store::RequestQueue queue(ctx.database(), ctx.clock());
         auto rows = queue.list(m_filter);
         if (!m_json) {
-            std::cout << "REQUEST_ID\tSTATE\tATTEMPTS\tRECEIVED\tDEADLINE\tSUBJECT\tNOTE\n";
+            std::cout
+                << "REQUEST_ID\tSTATE\tATTEMPTS\tRECEIVED\tDEADLINE\tSUBJECT\tWORKSPACES\tNOTE\n";
         }
         for (const auto& r : rows) {
             m_json ? print_json(r) : print_text(r);
@@ -53,7 +72,7 @@ private:
         }
         std::cout << r.request_id << "\t" << r.state << "\t" << r.attempts << "\t"
                   << format_iso8601(r.received_at) << "\t" << format_iso8601(r.deadline_at) << "\t"
-                  << subject(r) << "\t" << note << "\n";
+                  << subject(r) << "\t" << erasure_column(r) << "\t" << note << "\n";
     }
 
     void print_json(const store::RequestRow& r) const {
@@ -72,6 +91,12 @@ private:
         j["attempts"] = r.attempts;
         j["linked_to"] = r.linked_to ? nlohmann::json(*r.linked_to) : nlohmann::json(nullptr);
         j["last_error"] = r.last_error ? nlohmann::json(*r.last_error) : nlohmann::json(nullptr);
+        j["workspaces"] = r.workspaces ? nlohmann::json(*r.workspaces) : nlohmann::json(nullptr);
+        j["erasures"] = nlohmann::json::array();
+        for (const auto& e : r.erasures) {
+            j["erasures"].push_back(
+                {{"workspace", e.workspace}, {"state", e.state}, {"attempts", e.attempts}});
+        }
         std::cout << j.dump() << "\n";
     }
 

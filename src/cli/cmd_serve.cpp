@@ -18,15 +18,15 @@ namespace {
 class AdmissionSink final : public serve::RequestSink {
 public:
     AdmissionSink(const std::filesystem::path& db_path, const Clock& clock,
-                  audit::SubjectDigester digester)
-        : m_db(db_path, store::OpenMode::existing), m_clock(clock),
-          m_digester(std::move(digester)) {}
+                  audit::SubjectDigester digester, std::vector<std::string> workspaces)
+        : m_db(db_path, store::OpenMode::existing), m_clock(clock), m_digester(std::move(digester)),
+          m_workspaces(std::move(workspaces)) {}
 
     serve::Admitted admit(const intake::RawRequest& raw) override {
         using Outcome = serve::Admitted::Outcome;
         // One writer at a time on this connection; SQLite serialises writers anyway.
         std::lock_guard lock(m_mutex);
-        Admission admission(m_db, m_clock, m_digester);
+        Admission admission(m_db, m_clock, m_digester, m_workspaces);
         serve::Admitted a;
         if (auto reason = admission.admit(raw, "http")) {
             a.reason = *reason;
@@ -54,6 +54,7 @@ private:
     store::Database m_db;
     const Clock& m_clock;
     audit::SubjectDigester m_digester;
+    std::vector<std::string> m_workspaces;
     std::mutex m_mutex;
 };
 
@@ -97,7 +98,7 @@ public:
         const auto& cfg = ctx.config();
         serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
         AdmissionSink sink(cfg.database.path, ctx.clock(),
-                           load_digester(cfg.audit.subject_key_file));
+                           load_digester(cfg.audit.subject_key_file), config::workspace_names(cfg));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, ctx.clock());
         serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);

@@ -1,7 +1,9 @@
 #include "cli/command.hpp"
+#include "erasure/lifecycle.hpp"
 #include "store/requests.hpp"
 #include "util/time.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -34,12 +36,14 @@ public:
             j["oldest_pending_received_at"] = optional_time(s.oldest_pending_received_at);
             j["next_retry_at"] = optional_time(s.next_retry_at);
             j["waiting_retry"] = s.waiting_retry;
+            j["workspaces"] = s.by_workspace;
             std::cout << j.dump() << "\n";
             return 0;
         }
-        for (const char* state : store::k_states) {
-            std::cout << state << ":" << std::string(12 - std::string(state).size(), ' ')
-                      << s.counts[state] << "\n";
+        for (auto st : erasure::k_request_states) {
+            const std::string state(erasure::to_text(st));
+            std::cout << state << ":" << std::string(12 - state.size(), ' ') << s.counts[state]
+                      << "\n";
         }
         std::cout << "linked:      " << s.linked << " (waiting on another request)\n"
                   << "overdue:     " << s.overdue << "\n";
@@ -53,10 +57,38 @@ public:
                       << format_duration(*s.next_retry_at - now) << ", " << s.waiting_retry
                       << " waiting)\n";
         }
+        print_workspaces(s);
         return 0;
     }
 
 private:
+    // One line per workspace: its erasures in each state.
+    static void print_workspaces(const store::StatusSummary& s) {
+        if (s.by_workspace.empty()) {
+            return;
+        }
+        std::cout << "\nerasures per workspace:\n";
+        std::size_t width = 9;
+        for (const auto& [name, counts] : s.by_workspace) {
+            width = std::max(width, name.size());
+        }
+        std::cout << "  " << std::string("WORKSPACE") << std::string(width - 9 + 2, ' ');
+        for (auto st : erasure::k_erasure_states) {
+            std::cout << erasure::to_text(st) << "  ";
+        }
+        std::cout << "\n";
+        for (const auto& [name, counts] : s.by_workspace) {
+            std::cout << "  " << name << std::string(width - name.size() + 2, ' ');
+            for (auto st : erasure::k_erasure_states) {
+                const std::string state(erasure::to_text(st));
+                std::string n = std::to_string(counts.at(state));
+                std::cout << n
+                          << std::string(state.size() + 2 - std::min(n.size(), state.size()), ' ');
+            }
+            std::cout << "\n";
+        }
+    }
+
     bool m_json = false;
 };
 

@@ -1,5 +1,6 @@
 #include "cli/track_api.hpp"
 
+#include "cio/pin.hpp"
 #include "config/secrets.hpp"
 #include "lethe_version.h"
 #include "net/curl_client.hpp"
@@ -130,6 +131,39 @@ std::unique_ptr<worker::ErasureApi> TrackApi::make() {
 cio::RegionInfo TrackApi::region() {
     TrackErasureApi api(*this, m_ws, m_clock, m_generation);
     return api.region();
+}
+
+worker::PinResult TrackApi::pin() {
+    std::lock_guard lock(m_pin_mutex);
+    const std::uint64_t generation = m_generation.load();
+    if (m_pinned_generation == generation) {
+        return {};
+    }
+    cio::PinCheck verdict;
+    try {
+        verdict = cio::check_pin(region(), {m_ws.region, m_ws.environment_id, m_ws.track_url});
+    } catch (const std::exception& e) {
+        return {worker::HaltKind::unreachable, std::string("pin check failed: ") + e.what()};
+    }
+    switch (verdict.status) {
+    case cio::PinStatus::ok:
+        m_pinned_generation = generation;
+        if (!m_ws.environment_id) {
+            spdlog::warn("workspace {}: {} is not set, so the key is pinned by region and host "
+                         "only; set it to the environment id `lethe check` prints",
+                         m_ws.name, workspace_key(m_ws, "environment_id"));
+        }
+        return {};
+    case cio::PinStatus::credentials_refused:
+        return {worker::HaltKind::credentials, verdict.message};
+    case cio::PinStatus::unreachable:
+        return {worker::HaltKind::unreachable, verdict.message};
+    case cio::PinStatus::environment_mismatch:
+    case cio::PinStatus::region_mismatch:
+    case cio::PinStatus::url_mismatch:
+        return {worker::HaltKind::pin, verdict.message};
+    }
+    return {worker::HaltKind::pin, verdict.message};
 }
 
 } // namespace lethe::cli

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,11 @@ public:
     const config::WorkspaceSection& workspace() const { return m_ws; }
     // A connected Track client with the current credentials (for `lethe check`).
     cio::RegionInfo region();
+    // Pins the current credentials to this workspace: asks GET /api/v1/accounts/region and
+    // compares the answer with the configuration (cio::check_pin). Answers from memory while the
+    // credentials it last pinned are in use, so the worker may ask before every claim. Never
+    // throws; thread-safe.
+    worker::PinResult pin();
 
 private:
     cio::Credentials resolve() const;
@@ -52,6 +58,8 @@ private:
     mutable std::mutex m_mutex;
     cio::Credentials m_credentials;
     std::atomic<std::uint64_t> m_generation{0};
+    std::mutex m_pin_mutex;
+    std::optional<std::uint64_t> m_pinned_generation; // the credentials pin() last accepted
 };
 
 } // namespace lethe::cli

@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <spdlog/spdlog.h>
+#include <thread>
 #include <unistd.h>
 
 namespace lethe::cli {
@@ -17,15 +18,17 @@ std::string worker_name() {
     return std::string(host) + ":" + std::to_string(::getpid());
 }
 
-worker::WorkerSettings settings_from(const config::WorkerSection& w, bool once, std::int64_t max) {
+worker::WorkerSettings settings_from(const config::WorkerSection& w, const std::string& workspace,
+                                     bool once, worker::StartBudget* budget) {
     worker::WorkerSettings s;
+    s.workspace = workspace;
     s.pacing_ms = w.pacing_ms;
     s.concurrency = w.concurrency;
     s.lease_ms = w.lease_seconds * 1000;
     s.retry = {w.backoff_base_ms, w.backoff_max_ms, w.max_attempts};
     s.poll_interval_ms = w.poll_interval_ms;
     s.once = once;
-    s.max_erasures = max;
+    s.budget = budget;
     s.progress = once && ::isatty(STDERR_FILENO) != 0;
     return s;
 }
@@ -34,29 +37,128 @@ void print_report(const worker::WorkerReport& r) {
     std::cout << "erased " << r.erased << ", retries scheduled " << r.retries << ", dead " << r.dead
               << ", released " << r.released << " (" << r.stop_reason << ")\n";
     if (r.outlook.waiting_retry > 0 && r.outlook.next_attempt_at) {
-        std::cout << r.outlook.waiting_retry << " request"
+        std::cout << r.outlook.waiting_retry << " erasure"
                   << (r.outlook.waiting_retry == 1 ? "" : "s")
                   << " waiting for a later retry; next at "
                   << format_iso8601(*r.outlook.next_attempt_at) << "\n";
     }
 }
 
+ExitCode exit_code_of(worker::HaltKind kind) {
+    switch (kind) {
+    case worker::HaltKind::credentials:
+        return ExitCode::auth;
+    case worker::HaltKind::pin:
+        return ExitCode::pin_mismatch;
+    case worker::HaltKind::unreachable:
+        return ExitCode::unreachable;
+    default:
+        return ExitCode::failure;
+    }
+}
+
+// The sum of the workers' reports; the first halt (in workspace order) is the run's.
+worker::WorkerReport combine(const std::vector<worker::WorkerReport>& reports) {
+    worker::WorkerReport total;
+    bool all_drained = !reports.empty();
+    bool any_max = false;
+    for (const auto& r : reports) {
+        total.started += r.started;
+        total.erased += r.erased;
+        total.retries += r.retries;
+        total.dead += r.dead;
+        total.released += r.released;
+        total.outlook.add(r.outlook);
+        if (r.halted && !total.halted) {
+            total.halted = true;
+            total.halt = r.halt;
+            total.halt_reason = r.halt_reason;
+        }
+        if (!r.unreachable_reason.empty() && total.unreachable_reason.empty()) {
+            total.unreachable_reason = r.unreachable_reason;
+        }
+        all_drained = all_drained && (r.stop_reason == "drained" || r.stop_reason == "unreachable");
+        any_max = any_max || r.stop_reason == "max";
+    }
+    total.stop_reason = total.halted  ? "halt"
+                        : any_max     ? "max"
+                        : all_drained ? "drained"
+                                      : "signal";
+    return total;
+}
+
 } // namespace
 
-// TODO(issue 14): one per workspace; until the worker fans out, it erases in the first one.
 WorkerRun::WorkerRun(Context& ctx, bool once, std::int64_t max)
-    : m_ctx(ctx), m_once(once), m_api(ctx.config(), first_workspace(ctx.config()), ctx.clock()),
-      m_queue(ctx.database(), ctx.clock(), worker_name()),
-      m_worker(m_queue, m_api.factory(), settings_from(ctx.config().worker, once, max), ctx.clock(),
-               m_sleeper, m_random) {
-    m_worker.set_credential_reloader([this] { return m_api.reload_credentials(); });
+    : m_ctx(ctx), m_once(once), m_queue(ctx.database(), ctx.clock(), worker_name()) {
+    const auto& cfg = ctx.config();
+    if (cfg.workspaces.empty()) {
+        throw ConfigError(cfg.source.string() +
+                          ": no Customer.io workspace is configured: add a [[workspace]] table "
+                          "(or a [customerio] section)");
+    }
+    if (max > 0) {
+        m_budget.emplace(max);
+    }
+    for (const auto& ws : cfg.workspaces) {
+        Lane lane;
+        lane.api = std::make_unique<TrackApi>(cfg, ws, ctx.clock());
+        lane.worker = std::make_unique<worker::Worker>(
+            m_queue, lane.api->factory(),
+            settings_from(cfg.worker, ws.name, once, m_budget ? &*m_budget : nullptr), ctx.clock(),
+            m_sleeper, m_random);
+        TrackApi* api = lane.api.get();
+        lane.worker->set_credential_reloader([api] { return api->reload_credentials(); });
+        lane.worker->set_pin_checker([api] { return api->pin(); });
+        m_lanes.push_back(std::move(lane));
+    }
+}
+
+WorkerRun::~WorkerRun() = default;
+
+void WorkerRun::request_stop() {
+    for (auto& lane : m_lanes) {
+        lane.worker->request_stop();
+    }
+}
+
+void WorkerRun::reload_credentials() {
+    for (auto& lane : m_lanes) {
+        lane.api->reload_credentials();
+    }
 }
 
 worker::WorkerReport WorkerRun::run() {
-    const auto& w = m_ctx.config().worker;
-    spdlog::info("worker {} started ({} mode, pacing {} ms, concurrency {})", m_queue.owner(),
-                 m_once ? "once" : "service", w.pacing_ms, w.concurrency);
-    return m_worker.run();
+    const auto& cfg = m_ctx.config();
+    std::vector<std::string> names;
+    for (const auto& ws : cfg.workspaces) {
+        names.push_back(ws.name);
+    }
+    auto plan = m_queue.plan(names);
+    if (plan.upgraded > 0 || plan.added > 0) {
+        spdlog::info("planned erasures: {} request(s) without erasures got theirs, {} erasure(s) "
+                     "added in workspaces their requests lacked",
+                     plan.upgraded, plan.added);
+    }
+    spdlog::info("worker {} started ({} mode, {} workspace(s), pacing {} ms and concurrency {} "
+                 "each)",
+                 m_queue.owner(), m_once ? "once" : "service", m_lanes.size(), cfg.worker.pacing_ms,
+                 cfg.worker.concurrency);
+    std::vector<worker::WorkerReport> reports(m_lanes.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < m_lanes.size(); ++i) {
+        threads.emplace_back([this, i, &reports] {
+            reports[i] = m_lanes[i].worker->run();
+            if (reports[i].halted) {
+                // A halt is an operator's problem (a key, a pin, the disk): stop everything.
+                request_stop();
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    return combine(reports);
 }
 
 int WorkerRun::finish(const worker::WorkerReport& report) {
@@ -64,9 +166,12 @@ int WorkerRun::finish(const worker::WorkerReport& report) {
     spdlog::info("checkpoint written to {}", checkpoint.string());
     print_report(report);
     if (report.halted) {
-        throw Error(report.halt_reason.find("credentials") != std::string::npos ? ExitCode::auth
-                                                                                : ExitCode::failure,
-                    "worker halted: " + report.halt_reason);
+        throw Error(exit_code_of(report.halt), "worker halted: " + report.halt_reason);
+    }
+    if (!report.unreachable_reason.empty()) {
+        // The other workspaces were erased; this one's erasures wait for the next run.
+        throw Error(ExitCode::unreachable,
+                    report.unreachable_reason + "; its erasures wait for the next run");
     }
     return 0;
 }

@@ -359,6 +359,14 @@ void resolve_relative_defaults(Config& c) {
 
 } // namespace
 
+std::vector<std::string> workspace_names(const Config& config) {
+    std::vector<std::string> names;
+    for (const auto& w : config.workspaces) {
+        names.push_back(w.name);
+    }
+    return names;
+}
+
 std::string default_track_url(const std::string& region) {
     return region == "eu" ? "https://track-eu.customer.io" : "https://track.customer.io";
 }

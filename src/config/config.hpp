@@ -90,6 +90,9 @@ struct Config {
     const WorkspaceSection* find_workspace(std::string_view name) const;
 };
 
+// The names of the configured workspaces, in file order.
+std::vector<std::string> workspace_names(const Config& config);
+
 // Track API base URL for a region ("us" → https://track.customer.io).
 std::string default_track_url(const std::string& region);
 

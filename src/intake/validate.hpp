@@ -40,6 +40,7 @@ struct RawRequest {
     std::string id_type;
     std::string request_id;
     std::string received_at;
+    std::string workspaces; // names separated by commas or spaces; absent: every workspace
 };
 
 // A request that passed validate_request: trimmed, typed and parsed.

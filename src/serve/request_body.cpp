@@ -59,7 +59,7 @@ public:
             }
         }
         return fail("unknown field" + quoted_if_plain(name) +
-                    " (accepted: request_id, identifier, id_type, received_at)");
+                    " (accepted: request_id, identifier, id_type, received_at, workspaces)");
     }
     bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) {
         // The library's message quotes the last token read, which may be personal data.
@@ -72,13 +72,14 @@ public:
     const std::string& reason() const { return m_reason; }
     intake::RawRequest& request() { return m_request; }
 
-    static constexpr std::array<const char*, 4> k_fields = {"request_id", "identifier", "id_type",
-                                                            "received_at"};
+    static constexpr std::array<const char*, 5> k_fields = {"request_id", "identifier", "id_type",
+                                                            "received_at", "workspaces"};
 
 private:
     std::string* field(std::size_t i) {
-        std::array<std::string*, 4> slots = {&m_request.request_id, &m_request.identifier,
-                                             &m_request.id_type, &m_request.received_at};
+        std::array<std::string*, 5> slots = {&m_request.request_id, &m_request.identifier,
+                                             &m_request.id_type, &m_request.received_at,
+                                             &m_request.workspaces};
         return slots[i];
     }
     // A scalar value: a string fills the current member; null leaves it absent; `other` is any
@@ -107,7 +108,7 @@ private:
     int m_depth = 0;
     std::string* m_current = nullptr;
     std::string_view m_current_name;
-    std::array<bool, 4> m_seen{};
+    std::array<bool, 5> m_seen{};
     intake::RawRequest m_request;
     std::string m_reason;
 };

@@ -6,86 +6,244 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <algorithm>
+#include <stdexcept>
 #include <tuple>
 #include <vector>
 
 namespace lethe::store {
 namespace {
 
-// Conditions under which this worker may still write a claimed request. `attempts` is the claim's
-// token: every claim counts one more, so a worker whose lease expired and was taken over cannot
-// write even when the new holder has the same owner name (containers often share hostname:pid).
+using erasure::ErasureState;
+using erasure::Event;
+using erasure::Lease;
+using erasure::RequestState;
+
+// Conditions under which this worker may still write a claimed erasure. `attempts` is the
+// claim's token: every claim counts one more, so a worker whose lease expired and was taken over
+// cannot write even when the new holder has the same owner name (containers often share
+// hostname:pid).
 constexpr const char* k_held =
     "id = :id AND lease_owner = :owner AND state = :state AND attempts = :attempt";
 
-void bind_held(SQLite::Statement& s, const ClaimedRequest& r, const std::string& owner) {
-    s.bind(":id", r.id);
+void bind_held(SQLite::Statement& s, const ClaimedErasure& e, const std::string& owner) {
+    s.bind(":id", e.id);
     s.bind(":owner", owner);
-    s.bind(":state", r.state);
-    s.bind(":attempt", r.attempt);
+    s.bind(":state", std::string(to_text(e.state)));
+    s.bind(":attempt", e.attempt);
 }
 
+std::string text(ErasureState s) {
+    return std::string(erasure::to_text(s));
+}
+
+bool is_terminal(ErasureState s) {
+    return !erasure::is_active(s);
+}
+
+// The UPDATE that applies a decision's state and lease to the erasure.
+std::string decision_update(const erasure::Decision& d) {
+    std::string set = "state = :next, updated_at = :now";
+    switch (d.lease) {
+    case Lease::keep:
+        set += ", last_error = NULL";
+        break;
+    case Lease::release:
+        set += ", lease_owner = NULL, lease_expires_at = NULL, last_error = :error";
+        if (d.retry) {
+            set += ", next_attempt_at = :next_attempt";
+        }
+        if (is_terminal(d.next)) {
+            set += ", finished_at = :now";
+        }
+        break;
+    case Lease::release_uncharged:
+        set += ", attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL";
+        break;
+    }
+    return "UPDATE erasures SET " + set + " WHERE " + k_held;
+}
+
+// Whether `workspace` is one of the comma-separated `scope` (NULL: all).
+constexpr const char* k_in_scope =
+    "(r.workspaces IS NULL OR instr(',' || r.workspaces || ',', ',' || :ws || ',') > 0)";
+
 } // namespace
+
+void QueueOutlook::add(const QueueOutlook& other) {
+    due_now += other.due_now;
+    waiting_retry += other.waiting_retry;
+    if (other.next_attempt_at && (!next_attempt_at || *other.next_attempt_at < *next_attempt_at)) {
+        next_attempt_at = other.next_attempt_at;
+    }
+}
 
 WorkerQueue::WorkerQueue(Database& db, const Clock& clock, std::string owner)
     : m_db(db), m_clock(clock), m_owner(std::move(owner)) {
 }
 
-std::optional<ClaimedRequest> WorkerQueue::claim(TimeMs lease_ms) {
+PlanReport WorkerQueue::plan(const std::vector<std::string>& workspaces) {
+    std::lock_guard lock(m_mutex);
+    SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    AuditAppender audit(m_db.db(), m_clock);
+    const TimeMs now = m_clock.now_ms();
+    PlanReport report;
+
+    // Active requests without any erasure: from schema 1, or admitted while no workspace was
+    // configured. With exactly one workspace, schema 1's progress is that workspace's.
+    struct Legacy {
+        std::int64_t id;
+        std::string request_id, digest, state;
+        std::int64_t attempts, next_attempt_at;
+    };
+    std::vector<Legacy> legacy;
+    SQLite::Statement q(m_db.db(), "SELECT id, request_id, subject_digest, state, attempts, "
+                                   "next_attempt_at FROM requests r WHERE state IN ('pending', "
+                                   "'suppressed') AND linked_to IS NULL AND NOT EXISTS (SELECT 1 "
+                                   "FROM erasures e WHERE e.request = r.id) ORDER BY id");
+    while (q.executeStep()) {
+        legacy.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                          q.getColumn(2).getString(), q.getColumn(3).getString(),
+                          q.getColumn(4).getInt64(), q.getColumn(5).getInt64()});
+    }
+    const bool carry = workspaces.size() == 1;
+    SQLite::Statement add(m_db.db(), "INSERT INTO erasures (request, workspace, state, attempts, "
+                                     "next_attempt_at, created_at, updated_at) SELECT r.id, :ws, "
+                                     ":state, :attempts, :next, :now, :now FROM requests r WHERE "
+                                     "r.id = :id AND " +
+                                         std::string(k_in_scope));
+    SQLite::Statement upd(m_db.db(), "UPDATE requests SET state = 'pending', updated_at = ? WHERE "
+                                     "id = ?");
+    for (const auto& r : legacy) {
+        int added = 0;
+        for (const auto& ws : workspaces) {
+            add.reset();
+            add.bind(":ws", ws);
+            add.bind(":state", carry ? r.state : std::string("pending"));
+            add.bind(":attempts", carry ? r.attempts : 0);
+            add.bind(":next", carry ? std::max(r.next_attempt_at, std::int64_t{0}) : now);
+            add.bind(":now", now);
+            add.bind(":id", r.id);
+            added += add.exec();
+        }
+        upd.reset();
+        upd.bind(1, now);
+        upd.bind(2, r.id);
+        upd.exec();
+        audit.append(
+            erasure::to_text(Event::request_planned), r.request_id, r.digest,
+            JsonWriter().field("erasures", added).field("carried_over", carry && added == 1).str());
+        ++report.upgraded;
+    }
+
+    // Active requests that lack an erasure in a workspace they apply to (it was added later).
+    SQLite::Statement missing(
+        m_db.db(), "SELECT r.id, r.request_id, r.subject_digest FROM requests r WHERE r.state = "
+                   "'pending' AND r.linked_to IS NULL AND " +
+                       std::string(k_in_scope) +
+                       " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.request = r.id AND "
+                       "e.workspace = :ws) ORDER BY r.id");
+    SQLite::Statement insert(m_db.db(),
+                             "INSERT INTO erasures (request, workspace, next_attempt_at, "
+                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    for (const auto& ws : workspaces) {
+        missing.reset();
+        missing.bind(":ws", ws);
+        std::vector<std::tuple<std::int64_t, std::string, std::string>> rows;
+        while (missing.executeStep()) {
+            rows.emplace_back(missing.getColumn(0).getInt64(), missing.getColumn(1).getString(),
+                              missing.getColumn(2).getString());
+        }
+        for (const auto& [id, request_id, digest] : rows) {
+            insert.reset();
+            insert.bind(1, id);
+            insert.bind(2, ws);
+            insert.bind(3, now);
+            insert.bind(4, now);
+            insert.bind(5, now);
+            insert.exec();
+            audit.append(erasure::to_text(Event::erasure_planned), request_id, digest,
+                         JsonWriter().field("workspace", ws).str());
+            ++report.added;
+        }
+    }
+    tx.commit();
+    return report;
+}
+
+std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, TimeMs lease_ms) {
     std::lock_guard lock(m_mutex);
     // IMMEDIATE: take the write lock before reading, so a concurrent writer makes us wait on the
     // busy timeout instead of failing with a stale snapshot.
     SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
     const TimeMs now = m_clock.now_ms();
     // One statement: the sub-select and the lease are taken under the same write lock, so two
-    // workers can never lease the same request. The attempt is counted here, at the start, so a
-    // request that crashes its worker every time still runs out of attempts.
+    // workers can never lease the same erasure. The attempt is counted here, at the start, so an
+    // erasure that crashes its worker every time still runs out of attempts.
     SQLite::Statement q(m_db.db(),
-                        "UPDATE requests SET lease_owner = :owner, lease_expires_at = :expires, "
+                        "UPDATE erasures SET lease_owner = :owner, lease_expires_at = :expires, "
                         "attempts = attempts + 1, updated_at = :now "
-                        "WHERE id = (SELECT id FROM requests "
-                        "  WHERE state IN ('pending', 'suppressed') AND linked_to IS NULL "
+                        "WHERE id = (SELECT id FROM erasures "
+                        "  WHERE workspace = :ws AND state IN ('pending', 'suppressed') "
                         "    AND next_attempt_at <= :now "
                         "    AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
                         "  ORDER BY next_attempt_at, id LIMIT 1) "
-                        "RETURNING id, request_id, identifier, subject_digest, state, attempts");
+                        "RETURNING id, request, state, attempts");
     q.bind(":owner", m_owner);
     q.bind(":expires", now + lease_ms);
     q.bind(":now", now);
+    q.bind(":ws", workspace);
     if (!q.executeStep()) {
         return std::nullopt;
     }
-    ClaimedRequest r;
-    r.id = q.getColumn(0).getInt64();
-    r.request_id = q.getColumn(1).getString();
-    r.identifier = q.getColumn(2).getString();
-    r.subject_digest = q.getColumn(3).getString();
-    r.state = q.getColumn(4).getString();
-    r.attempt = q.getColumn(5).getInt64();
-    q.executeStep(); // run the statement to completion before committing
+    ClaimedErasure e;
+    e.id = q.getColumn(0).getInt64();
+    e.request_row = q.getColumn(1).getInt64();
+    auto state = erasure::parse_erasure_state(q.getColumn(2).getString());
+    e.attempt = q.getColumn(3).getInt64();
+    q.executeStep(); // run the statement to completion
+    if (!state) {
+        throw std::runtime_error("erasure " + std::to_string(e.id) + ": unknown state");
+    }
+    e.state = *state;
+    e.workspace = workspace;
+    SQLite::Statement r(m_db.db(), "SELECT request_id, identifier, id_type, subject_digest FROM "
+                                   "requests WHERE id = ?");
+    r.bind(1, e.request_row);
+    if (!r.executeStep() || r.getColumn(1).isNull()) {
+        // The schema keeps an identifier while any erasure is active; a database edited by hand
+        // could break that. Nothing to erase with: stop rather than call with an empty path.
+        throw std::runtime_error("erasure " + std::to_string(e.id) +
+                                 ": its request has no identifier");
+    }
+    e.request_id = r.getColumn(0).getString();
+    e.identifier = r.getColumn(1).getString();
+    e.id_type = r.getColumn(2).getString();
+    e.subject_digest = r.getColumn(3).getString();
     tx.commit();
-    return r;
+    return e;
 }
 
-bool WorkerQueue::renew(const ClaimedRequest& r, TimeMs lease_ms) {
+bool WorkerQueue::renew(const ClaimedErasure& e, TimeMs lease_ms) {
     std::lock_guard lock(m_mutex);
     // Not k_held: the state moves on (pending → suppressed) while the same claim holds the lease.
-    SQLite::Statement q(m_db.db(), "UPDATE requests SET lease_expires_at = ? WHERE id = ? AND "
+    SQLite::Statement q(m_db.db(), "UPDATE erasures SET lease_expires_at = ? WHERE id = ? AND "
                                    "lease_owner = ? AND attempts = ? AND "
                                    "state IN ('pending', 'suppressed')");
     q.bind(1, m_clock.now_ms() + lease_ms);
-    q.bind(2, r.id);
+    q.bind(2, e.id);
     q.bind(3, m_owner);
-    q.bind(4, r.attempt);
+    q.bind(4, e.attempt);
     return q.exec() == 1;
 }
 
-std::string WorkerQueue::call_detail(const ClaimedRequest& r, const CallRecord& call,
+std::string WorkerQueue::call_detail(const ClaimedErasure& e, const CallRecord& call,
                                      std::optional<TimeMs> next_attempt_at) const {
     JsonWriter j;
-    j.field("attempt", r.attempt)
+    j.field("attempt", e.attempt)
+        .field("workspace", e.workspace)
         .field("status", static_cast<std::int64_t>(call.http_status))
-        .field("outcome", call.outcome)
+        .field("outcome", erasure::to_text(call.outcome))
         .field("latency_ms", call.latency_ms);
     if (!call.error.empty()) {
         j.field("error", call.error);
@@ -100,27 +258,110 @@ std::string WorkerQueue::call_detail(const ClaimedRequest& r, const CallRecord& 
     return j.str();
 }
 
-bool WorkerQueue::record_suppressed(const ClaimedRequest& r, const CallRecord& call) {
+bool WorkerQueue::apply(ClaimedErasure& e, const erasure::Decision& decision,
+                        const CallRecord* call, std::optional<TimeMs> next_attempt_at) {
+    if (decision.retry && !next_attempt_at) {
+        throw std::logic_error("WorkerQueue::apply: a retry needs its time");
+    }
     std::lock_guard lock(m_mutex);
     SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement upd(m_db.db(), std::string("UPDATE requests SET state = 'suppressed', "
-                                                 "last_error = NULL, updated_at = :now WHERE ") +
-                                         k_held);
+    SQLite::Statement upd(m_db.db(), decision_update(decision));
+    upd.bind(":next", text(decision.next));
     upd.bind(":now", m_clock.now_ms());
-    bind_held(upd, r, m_owner);
+    if (decision.lease == Lease::release) {
+        if (decision.next == ErasureState::dead) {
+            upd.bind(":error", decision.reason);
+        } else if (decision.retry && call != nullptr) {
+            upd.bind(":error", std::string(erasure::to_text(call->step)) + ": " + call->error);
+        } else {
+            upd.bind(":error");
+        }
+        if (decision.retry) {
+            upd.bind(":next_attempt", *next_attempt_at);
+        }
+    }
+    bind_held(upd, e, m_owner);
     if (upd.exec() != 1) {
         return false;
     }
     AuditAppender audit(m_db.db(), m_clock);
-    audit.append("call.suppress", r.request_id, r.subject_digest, call_detail(r, call, {}));
-    audit.append("request.suppressed", r.request_id, r.subject_digest, "{}");
+    for (Event event : decision.events) {
+        if (event == Event::call_suppress || event == Event::call_destroy) {
+            if (call != nullptr) {
+                audit.append(
+                    erasure::to_text(event), e.request_id, e.subject_digest,
+                    call_detail(e, *call, decision.retry ? next_attempt_at : std::nullopt));
+            }
+            continue;
+        }
+        JsonWriter detail;
+        detail.field("workspace", e.workspace);
+        if (event == Event::erasure_dead) {
+            detail.field("reason", decision.reason);
+        }
+        audit.append(erasure::to_text(event), e.request_id, e.subject_digest, detail.str());
+    }
+    if (is_terminal(decision.next)) {
+        update_request(e, decision, audit);
+    }
     tx.commit();
+    e.state = decision.next;
     return true;
 }
 
-int WorkerQueue::finish_linked(std::int64_t primary_id, const std::string& state,
-                               const std::string& via, const std::string& reason,
-                               AuditAppender& audit) {
+void WorkerQueue::update_request(const ClaimedErasure& e, const erasure::Decision& decision,
+                                 AuditAppender& audit) {
+    std::vector<ErasureState> states;
+    SQLite::Statement q(m_db.db(), "SELECT state FROM erasures WHERE request = ?");
+    q.bind(1, e.request_row);
+    while (q.executeStep()) {
+        if (auto s = erasure::parse_erasure_state(q.getColumn(0).getString())) {
+            states.push_back(*s);
+        }
+    }
+    SQLite::Statement cur(m_db.db(), "SELECT state FROM requests WHERE id = ?");
+    cur.bind(1, e.request_row);
+    cur.executeStep();
+    const RequestState now_state = erasure::aggregate(states);
+    if (erasure::parse_request_state(cur.getColumn(0).getString()) == now_state) {
+        return;
+    }
+    const TimeMs now = m_clock.now_ms();
+    if (now_state == RequestState::done) {
+        // The raw identifier is no longer needed once the person is erased everywhere: scrub it
+        // in the same transaction that records the erasure.
+        SQLite::Statement upd(m_db.db(), "UPDATE requests SET state = 'done', identifier = NULL, "
+                                         "last_error = NULL, updated_at = ?1, finished_at = ?1 "
+                                         "WHERE id = ?2");
+        upd.bind(1, now);
+        upd.bind(2, e.request_row);
+        upd.exec();
+        int linked = finish_linked(e.request_row, RequestState::done, e.request_id, "", audit);
+        audit.append(erasure::to_text(Event::request_done), e.request_id, e.subject_digest,
+                     JsonWriter()
+                         .field("workspaces", static_cast<std::int64_t>(states.size()))
+                         .field("linked_requests", linked)
+                         .str());
+    } else if (now_state == RequestState::dead) {
+        const std::string reason = "workspace " + e.workspace + ": " + decision.reason;
+        SQLite::Statement upd(m_db.db(), "UPDATE requests SET state = 'dead', last_error = ?3, "
+                                         "updated_at = ?1, finished_at = ?1 WHERE id = ?2");
+        upd.bind(1, now);
+        upd.bind(2, e.request_row);
+        upd.bind(3, reason);
+        upd.exec();
+        int linked = finish_linked(e.request_row, RequestState::dead, e.request_id, reason, audit);
+        audit.append(erasure::to_text(Event::request_dead), e.request_id, e.subject_digest,
+                     JsonWriter()
+                         .field("reason", reason)
+                         .field("workspace", e.workspace)
+                         .field("linked_requests", linked)
+                         .str());
+    }
+}
+
+int WorkerQueue::finish_linked(std::int64_t primary_id, RequestState state, const std::string& via,
+                               const std::string& reason, AuditAppender& audit) {
     const TimeMs now = m_clock.now_ms();
     SQLite::Statement linked(m_db.db(), "SELECT id, request_id, subject_digest FROM requests "
                                         "WHERE linked_to = ? AND state IN ('pending', "
@@ -131,7 +372,7 @@ int WorkerQueue::finish_linked(std::int64_t primary_id, const std::string& state
         rows.emplace_back(linked.getColumn(0).getInt64(), linked.getColumn(1).getString(),
                           linked.getColumn(2).getString());
     }
-    const bool done = state == "done";
+    const bool done = state == RequestState::done;
     SQLite::Statement upd(
         m_db.db(), done ? "UPDATE requests SET state = 'done', identifier = NULL, "
                           "last_error = NULL, updated_at = ?1, finished_at = ?1 WHERE id = ?2"
@@ -148,106 +389,21 @@ int WorkerQueue::finish_linked(std::int64_t primary_id, const std::string& state
             detail.field("reason", reason);
         }
         upd.exec();
-        audit.append(done ? "request.done" : "request.dead", request_id, digest, detail.str());
+        audit.append(erasure::to_text(done ? Event::request_done : Event::request_dead), request_id,
+                     digest, detail.str());
     }
     return static_cast<int>(rows.size());
 }
 
-bool WorkerQueue::record_done(const ClaimedRequest& r, const CallRecord& call) {
+bool WorkerQueue::release(const ClaimedErasure& e) {
     std::lock_guard lock(m_mutex);
-    SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    const TimeMs now = m_clock.now_ms();
-    // The raw identifier is no longer needed once the person is erased: scrub it in the same
-    // transaction that records the erasure.
-    SQLite::Statement upd(m_db.db(), std::string("UPDATE requests SET state = 'done', "
-                                                 "identifier = NULL, last_error = NULL, "
-                                                 "lease_owner = NULL, lease_expires_at = NULL, "
-                                                 "updated_at = :now, finished_at = :now WHERE ") +
-                                         k_held);
-    upd.bind(":now", now);
-    bind_held(upd, r, m_owner);
-    if (upd.exec() != 1) {
-        return false;
-    }
-    AuditAppender audit(m_db.db(), m_clock);
-    audit.append("call.destroy", r.request_id, r.subject_digest, call_detail(r, call, {}));
-    int linked = finish_linked(r.id, "done", r.request_id, "", audit);
-    audit.append("request.done", r.request_id, r.subject_digest,
-                 JsonWriter().field("linked_requests", linked).str());
-    tx.commit();
-    return true;
-}
-
-bool WorkerQueue::record_retry(const ClaimedRequest& r, const CallRecord& call,
-                               TimeMs next_attempt_at) {
-    std::lock_guard lock(m_mutex);
-    SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement upd(m_db.db(), std::string("UPDATE requests SET next_attempt_at = :next, "
-                                                 "last_error = :error, lease_owner = NULL, "
-                                                 "lease_expires_at = NULL, updated_at = :now "
-                                                 "WHERE ") +
-                                         k_held);
-    upd.bind(":next", next_attempt_at);
-    upd.bind(":error", call.call + ": " + call.error);
-    upd.bind(":now", m_clock.now_ms());
-    bind_held(upd, r, m_owner);
-    if (upd.exec() != 1) {
-        return false;
-    }
-    AuditAppender audit(m_db.db(), m_clock);
-    audit.append("call." + call.call, r.request_id, r.subject_digest,
-                 call_detail(r, call, next_attempt_at));
-    tx.commit();
-    return true;
-}
-
-bool WorkerQueue::record_dead(const ClaimedRequest& r, const CallRecord* call,
-                              const std::string& reason) {
-    std::lock_guard lock(m_mutex);
-    SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    const TimeMs now = m_clock.now_ms();
-    SQLite::Statement upd(m_db.db(), std::string("UPDATE requests SET state = 'dead', "
-                                                 "last_error = :error, lease_owner = NULL, "
-                                                 "lease_expires_at = NULL, updated_at = :now, "
-                                                 "finished_at = :now WHERE ") +
-                                         k_held);
-    upd.bind(":error", reason);
-    upd.bind(":now", now);
-    bind_held(upd, r, m_owner);
-    if (upd.exec() != 1) {
-        return false;
-    }
-    AuditAppender audit(m_db.db(), m_clock);
-    if (call != nullptr) {
-        audit.append("call." + call->call, r.request_id, r.subject_digest,
-                     call_detail(r, *call, {}));
-    }
-    int linked = finish_linked(r.id, "dead", r.request_id, reason, audit);
-    audit.append("request.dead", r.request_id, r.subject_digest,
-                 JsonWriter().field("reason", reason).field("linked_requests", linked).str());
-    tx.commit();
-    return true;
-}
-
-bool WorkerQueue::release(const ClaimedRequest& r, const CallRecord* call) {
-    std::lock_guard lock(m_mutex);
-    SQLite::Transaction tx(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement upd(m_db.db(), std::string("UPDATE requests SET attempts = attempts - 1, "
+    SQLite::Statement upd(m_db.db(), std::string("UPDATE erasures SET attempts = attempts - 1, "
                                                  "lease_owner = NULL, lease_expires_at = NULL, "
                                                  "updated_at = :now WHERE ") +
                                          k_held);
     upd.bind(":now", m_clock.now_ms());
-    bind_held(upd, r, m_owner);
-    if (upd.exec() != 1) {
-        return false;
-    }
-    if (call != nullptr) {
-        AuditAppender audit(m_db.db(), m_clock);
-        audit.append("call." + call->call, r.request_id, r.subject_digest,
-                     call_detail(r, *call, {}));
-    }
-    tx.commit();
-    return true;
+    bind_held(upd, e, m_owner);
+    return upd.exec() == 1;
 }
 
 void WorkerQueue::audit_event(const std::string& event, const std::string& detail_json) {
@@ -258,20 +414,21 @@ void WorkerQueue::audit_event(const std::string& event, const std::string& detai
     tx.commit();
 }
 
-QueueOutlook WorkerQueue::outlook(TimeMs horizon_ms) {
+QueueOutlook WorkerQueue::outlook(const std::string& workspace, TimeMs horizon_ms) {
     std::lock_guard lock(m_mutex);
     const TimeMs now = m_clock.now_ms();
     SQLite::Statement q(m_db.db(),
                         "SELECT "
-                        " (SELECT count(*) FROM requests WHERE state IN ('pending', 'suppressed') "
-                        "   AND linked_to IS NULL AND next_attempt_at <= ?1 "
+                        " (SELECT count(*) FROM erasures WHERE workspace = ?3 AND state IN "
+                        "   ('pending', 'suppressed') AND next_attempt_at <= ?1 "
                         "   AND (lease_expires_at IS NULL OR lease_expires_at <= ?2)),"
-                        " (SELECT count(*) FROM requests WHERE state IN ('pending', 'suppressed') "
-                        "   AND linked_to IS NULL AND next_attempt_at > ?1),"
-                        " (SELECT min(next_attempt_at) FROM requests WHERE state IN ('pending', "
-                        "   'suppressed') AND linked_to IS NULL AND next_attempt_at > ?1)");
+                        " (SELECT count(*) FROM erasures WHERE workspace = ?3 AND state IN "
+                        "   ('pending', 'suppressed') AND next_attempt_at > ?1),"
+                        " (SELECT min(next_attempt_at) FROM erasures WHERE workspace = ?3 AND "
+                        "   state IN ('pending', 'suppressed') AND next_attempt_at > ?1)");
     q.bind(1, now + horizon_ms);
     q.bind(2, now);
+    q.bind(3, workspace);
     q.executeStep();
     QueueOutlook o;
     o.due_now = q.getColumn(0).getInt64();

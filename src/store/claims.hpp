@@ -1,5 +1,6 @@
 #pragma once
 
+#include "erasure/lifecycle.hpp"
 #include "store/audit_log.hpp"
 #include "store/database.hpp"
 #include "util/clock.hpp"
@@ -8,72 +9,87 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lethe::store {
 
-// A request leased to one worker.
-struct ClaimedRequest {
-    std::int64_t id = 0;
+// An erasure (a request in one workspace) leased to one worker.
+struct ClaimedErasure {
+    std::int64_t id = 0;          // erasures.id
+    std::int64_t request_row = 0; // requests.id
     std::string request_id;
+    std::string workspace;
     std::string identifier;
+    std::string id_type;
     std::string subject_digest;
-    std::string state;        // "pending" (suppress next) or "suppressed" (destroy next)
+    erasure::ErasureState state = erasure::ErasureState::pending;
     std::int64_t attempt = 0; // the number of this attempt, counting this one
 };
 
-// The outcome of one API call, as the audit log records it.
+// One Customer.io call, as the audit log records it.
 struct CallRecord {
-    std::string call;     // "suppress" | "destroy"
+    erasure::Step step = erasure::Step::suppress;
     long http_status = 0; // 0: no HTTP response
-    std::string outcome;  // "success" | "retryable" | "permanent" | "auth" | "halt"
-    std::string error;    // short reason, no personal data
+    erasure::Outcome outcome = erasure::Outcome::retryable;
+    std::string error; // short reason, no personal data
     TimeMs latency_ms = 0;
     bool already_gone = false; // destroy answered 404
 };
 
-// What `run --once` reports at the end.
+// What `run --once` reports at the end (for one workspace, or summed over several).
 struct QueueOutlook {
     std::int64_t due_now = 0;       // claimable now
     std::int64_t waiting_retry = 0; // active, next attempt in the future
     std::optional<TimeMs> next_attempt_at;
+    void add(const QueueOutlook& other);
+};
+
+// What planning the configured workspaces did (WorkerQueue::plan).
+struct PlanReport {
+    std::int64_t upgraded = 0; // schema-1 requests that got their erasures
+    std::int64_t added = 0;    // erasures added for active requests in a workspace they lacked
 };
 
 // The worker's side of the queue. Every method is one transaction; state changes and their
 // audit entries commit together, and only while this worker still holds the lease. Safe to call
-// from several threads (one connection behind a mutex).
+// from several threads (one connection behind a mutex), the workers of several workspaces too.
 class WorkerQueue {
 public:
     WorkerQueue(Database& db, const Clock& clock, std::string owner);
 
     const std::string& owner() const { return m_owner; }
-    // Leases the oldest due request (one UPDATE ... RETURNING) and counts the attempt; nullopt
-    // when nothing is due.
-    std::optional<ClaimedRequest> claim(TimeMs lease_ms);
-    // Extends the lease of claim `r`; false when this claim no longer holds it.
-    bool renew(const ClaimedRequest& r, TimeMs lease_ms);
-    // pending → suppressed with the call's audit entries; keeps the lease. False if lease lost.
-    bool record_suppressed(const ClaimedRequest& r, const CallRecord& call);
-    // suppressed → done (identifier scrubbed), and every request linked to it. False if lease lost.
-    bool record_done(const ClaimedRequest& r, const CallRecord& call);
-    // A failed attempt: schedules the next one and releases the lease. False if lease lost.
-    bool record_retry(const ClaimedRequest& r, const CallRecord& call, TimeMs next_attempt_at);
-    // → dead with the reason, and every request linked to it; `call` (may be null) is the failed
-    // call. False if lease lost.
-    bool record_dead(const ClaimedRequest& r, const CallRecord* call, const std::string& reason);
-    // Gives the request back without charging the attempt (shutdown, credentials refused); an
-    // auth failure is recorded as a call entry when `call` is given.
-    bool release(const ClaimedRequest& r, const CallRecord* call);
-    // Appends a worker event (worker.started, worker.stopped, worker.halted).
+    // Gives every active request an erasure in each configured workspace it applies to and
+    // lacks one in: requests of schema 1 (carrying their attempts and suppress over when exactly
+    // one workspace is configured) and requests admitted before a workspace was added.
+    PlanReport plan(const std::vector<std::string>& workspaces);
+    // Leases the oldest due erasure of `workspace` (one UPDATE ... RETURNING) and counts the
+    // attempt; nullopt when nothing is due there.
+    std::optional<ClaimedErasure> claim(const std::string& workspace, TimeMs lease_ms);
+    // Extends the lease of claim `e`; false when this claim no longer holds it.
+    bool renew(const ClaimedErasure& e, TimeMs lease_ms);
+    // Applies a lifecycle decision for claim `e`: the erasure's next state and lease, the call's
+    // audit entry (when `call` is given) and the decision's events, then the request's aggregate
+    // state and, when it finished, its linked requests. `next_attempt_at` is required when the
+    // decision retries. Updates `e.state`. False (and nothing written) when the lease was lost.
+    bool apply(ClaimedErasure& e, const erasure::Decision& decision, const CallRecord* call,
+               std::optional<TimeMs> next_attempt_at = std::nullopt);
+    // Gives the erasure back without charging the attempt (shutdown); false if the lease was lost.
+    bool release(const ClaimedErasure& e);
+    // Appends a worker event (worker.started, worker.stopped, worker.halted, workspace.*).
     void audit_event(const std::string& event, const std::string& detail_json);
-    // Due and waiting counts.
-    QueueOutlook outlook(TimeMs horizon_ms);
+    // Due and waiting counts of one workspace.
+    QueueOutlook outlook(const std::string& workspace, TimeMs horizon_ms);
 
 private:
-    std::string call_detail(const ClaimedRequest& r, const CallRecord& call,
+    std::string call_detail(const ClaimedErasure& e, const CallRecord& call,
                             std::optional<TimeMs> next_attempt_at) const;
-    // Moves the requests linked to `primary_id` to `state` ("done" or "dead" with `reason`), each
+    // Recomputes the request's state from its erasures; on a change writes it with its event
+    // and finishes the linked requests.
+    void update_request(const ClaimedErasure& e, const erasure::Decision& decision,
+                        AuditAppender& audit);
+    // Moves the requests linked to `primary_id` to `state` (done or dead with `reason`), each
     // with an audit entry naming the primary's request id `via`; returns how many.
-    int finish_linked(std::int64_t primary_id, const std::string& state, const std::string& via,
+    int finish_linked(std::int64_t primary_id, erasure::RequestState state, const std::string& via,
                       const std::string& reason, AuditAppender& audit);
 
     Database& m_db;

@@ -1,19 +1,42 @@
 #include "store/requests.hpp"
 
+#include "erasure/lifecycle.hpp"
 #include "util/error.hpp"
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
 
+#include <algorithm>
+#include <set>
+#include <sstream>
+
 namespace lethe::store {
 
+// The erasures come as one "ws:state:attempts ws2:..." text (workspace names are [a-z0-9-]).
 const char* const k_request_columns =
     "r.id, r.request_id, r.identifier, r.id_type, r.subject_digest, r.source, r.received_at, "
-    "r.deadline_at, r.extended_reason, r.state, p.request_id, r.attempts, r.next_attempt_at, "
-    "r.lease_owner, r.lease_expires_at, r.last_error, r.created_at, r.updated_at, r.finished_at";
+    "r.deadline_at, r.extended_reason, r.state, p.request_id, r.workspaces, "
+    "(SELECT COALESCE(sum(attempts), 0) FROM erasures WHERE request = r.id), "
+    "COALESCE(r.last_error, (SELECT 'workspace ' || workspace || ': ' || last_error FROM erasures "
+    "  WHERE request = r.id AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1)), "
+    "r.created_at, r.updated_at, r.finished_at, "
+    "(SELECT group_concat(workspace || ':' || state || ':' || attempts, ' ') FROM "
+    "  (SELECT workspace, state, attempts FROM erasures WHERE request = r.id ORDER BY workspace))";
 
 namespace {
 
 constexpr const char* k_from = " FROM requests r LEFT JOIN requests p ON p.id = r.linked_to ";
+
+std::vector<std::string> split(const std::string& text, char sep) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, sep)) {
+        if (!item.empty()) {
+            out.push_back(item);
+        }
+    }
+    return out;
+}
 
 std::optional<std::string> opt_text(const SQLite::Column& c) {
     return c.isNull() ? std::nullopt : std::optional<std::string>(c.getString());
@@ -67,15 +90,22 @@ RequestRow read_request_row(SQLite::Statement& q) {
     r.deadline_at = q.getColumn(7).getInt64();
     r.extended_reason = opt_text(q.getColumn(8));
     r.state = q.getColumn(9).getString();
+    if (r.state == "suppressed") {
+        r.state = "pending"; // schema 1, before the first run after the upgrade
+    }
     r.linked_to = opt_text(q.getColumn(10));
-    r.attempts = q.getColumn(11).getInt64();
-    r.next_attempt_at = q.getColumn(12).getInt64();
-    r.lease_owner = opt_text(q.getColumn(13));
-    r.lease_expires_at = opt_int(q.getColumn(14));
-    r.last_error = opt_text(q.getColumn(15));
-    r.created_at = q.getColumn(16).getInt64();
-    r.updated_at = q.getColumn(17).getInt64();
-    r.finished_at = opt_int(q.getColumn(18));
+    r.workspaces = opt_text(q.getColumn(11));
+    r.attempts = q.getColumn(12).getInt64();
+    r.last_error = opt_text(q.getColumn(13));
+    r.created_at = q.getColumn(14).getInt64();
+    r.updated_at = q.getColumn(15).getInt64();
+    r.finished_at = opt_int(q.getColumn(16));
+    for (const auto& item : split(opt_text(q.getColumn(17)).value_or(""), ' ')) {
+        auto parts = split(item, ':');
+        if (parts.size() == 3) {
+            r.erasures.push_back({parts[0], parts[1], std::stoll(parts[2])});
+        }
+    }
     return r;
 }
 
@@ -87,28 +117,95 @@ TimeMs extended_deadline(TimeMs received_at) {
     return add_calendar_months(received_at, 3);
 }
 
-WriteBatch::WriteBatch(Database& db, const Clock& clock)
+std::string scope_text(const std::vector<std::string>& workspaces) {
+    std::string out;
+    for (const auto& w : workspaces) {
+        out += (out.empty() ? "" : ",") + w;
+    }
+    return out;
+}
+
+int widen_scope(SQLite::Database& db, AuditAppender& audit, const Clock& clock,
+                std::int64_t request_row, const std::optional<std::vector<std::string>>& scope,
+                const std::vector<std::string>& workspaces) {
+    SQLite::Statement q(db, "SELECT request_id, subject_digest, workspaces FROM requests WHERE "
+                            "id = ?");
+    q.bind(1, request_row);
+    if (!q.executeStep()) {
+        return 0;
+    }
+    const std::string request_id = q.getColumn(0).getString();
+    const std::string digest = q.getColumn(1).getString();
+    const std::optional<std::string> current = opt_text(q.getColumn(2));
+    if (current) {
+        std::optional<std::string> widened;
+        if (scope) {
+            std::set<std::string> all(scope->begin(), scope->end());
+            for (const auto& w : split(*current, ',')) {
+                all.insert(w);
+            }
+            widened = scope_text({all.begin(), all.end()});
+        }
+        if (widened != current) {
+            SQLite::Statement upd(db, "UPDATE requests SET workspaces = ? WHERE id = ?");
+            if (widened) {
+                upd.bind(1, *widened);
+            } else {
+                upd.bind(1);
+            }
+            upd.bind(2, request_row);
+            upd.exec();
+        }
+    }
+    const TimeMs now = clock.now_ms();
+    SQLite::Statement ins(db, "INSERT OR IGNORE INTO erasures (request, workspace, "
+                              "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    int added = 0;
+    for (const auto& w : workspaces) {
+        ins.reset();
+        ins.bind(1, request_row);
+        ins.bind(2, w);
+        ins.bind(3, now);
+        ins.bind(4, now);
+        ins.bind(5, now);
+        if (ins.exec() == 1) {
+            audit.append(erasure::to_text(erasure::Event::erasure_planned), request_id, digest,
+                         JsonWriter().field("workspace", w).str());
+            ++added;
+        }
+    }
+    return added;
+}
+
+WriteBatch::WriteBatch(Database& db, const Clock& clock,
+                       std::vector<std::string> configured_workspaces)
     : m_db(db), m_clock(clock), m_tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE),
       m_audit(db.db(), clock),
-      m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at FROM requests "
-                                    "WHERE request_id = ?"),
+      m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces "
+                                    "FROM requests WHERE request_id = ?"),
       m_find_active_subject(db.db(), "SELECT id, request_id FROM requests WHERE subject_digest = "
                                      "? AND state IN ('pending', 'suppressed') AND linked_to IS "
                                      "NULL"),
       m_insert(db.db(), "INSERT INTO requests (request_id, identifier, id_type, subject_digest, "
                         "source, received_at, deadline_at, state, linked_to, next_attempt_at, "
-                        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, "
-                        "?)") {
+                        "created_at, updated_at, workspaces) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                        "'pending', ?, ?, ?, ?, ?)"),
+      m_insert_erasure(db.db(), "INSERT INTO erasures (request, workspace, next_attempt_at, "
+                                "created_at, updated_at) VALUES (?, ?, ?, ?, ?)"),
+      m_workspaces(std::move(configured_workspaces)) {
 }
 
 InsertResult WriteBatch::insert(const NewRequest& r) {
+    const std::optional<std::string> scope =
+        r.workspaces ? std::optional<std::string>(scope_text(*r.workspaces)) : std::nullopt;
     m_find_by_request_id.reset();
     m_find_by_request_id.bind(1, r.request_id);
     if (m_find_by_request_id.executeStep()) {
-        bool same =
-            m_find_by_request_id.getColumn(0).getString() == r.subject_digest &&
-            m_find_by_request_id.getColumn(1).getString() == r.id_type &&
-            (!r.received_at_given || m_find_by_request_id.getColumn(2).getInt64() == r.received_at);
+        bool same = m_find_by_request_id.getColumn(0).getString() == r.subject_digest &&
+                    m_find_by_request_id.getColumn(1).getString() == r.id_type &&
+                    (!r.received_at_given ||
+                     m_find_by_request_id.getColumn(2).getInt64() == r.received_at) &&
+                    opt_text(m_find_by_request_id.getColumn(3)) == scope;
         return {same ? InsertOutcome::known : InsertOutcome::conflict, {}};
     }
 
@@ -139,19 +236,40 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     m_insert.bind(9, now);
     m_insert.bind(10, now);
     m_insert.bind(11, now);
+    if (scope) {
+        m_insert.bind(12, *scope);
+    } else {
+        m_insert.bind(12);
+    }
     m_insert.exec();
+    const std::int64_t row = m_db.db().getLastInsertRowid();
 
     JsonWriter detail;
     detail.field("source", r.source)
         .field("id_type", r.id_type)
         .field("received_at", format_iso8601_ms(r.received_at))
         .field("deadline_at", format_iso8601_ms(deadline));
+    if (scope) {
+        detail.field("workspaces", *scope);
+    }
     if (primary_id) {
         detail.field("linked_to", primary_request_id);
     }
     m_audit.append("request.received", r.request_id, r.subject_digest, detail.str());
+    const std::vector<std::string>& erase_in = r.workspaces ? *r.workspaces : m_workspaces;
     if (primary_id) {
+        // Linked: the active request erases the person, also where only this one asked.
+        widen_scope(m_db.db(), m_audit, m_clock, *primary_id, r.workspaces, erase_in);
         return {InsertOutcome::linked, primary_request_id};
+    }
+    for (const auto& w : erase_in) {
+        m_insert_erasure.reset();
+        m_insert_erasure.bind(1, row);
+        m_insert_erasure.bind(2, w);
+        m_insert_erasure.bind(3, now);
+        m_insert_erasure.bind(4, now);
+        m_insert_erasure.bind(5, now);
+        m_insert_erasure.exec();
     }
     return {InsertOutcome::created, {}};
 }
@@ -178,11 +296,25 @@ void RequestQueue::cancel(const std::string& request_id, const std::string& reas
                                            "state " +
                                            row.state + " (only pending requests)");
     }
-    if (row.lease_expires_at && *row.lease_expires_at > m_clock.now_ms()) {
-        throw Error(ExitCode::failure, "request " + request_id +
-                                           ": a worker is erasing it right now; try again later");
-    }
     const TimeMs now = m_clock.now_ms();
+    SQLite::Statement started(db, "SELECT workspace, state, lease_expires_at FROM erasures WHERE "
+                                  "request = ? AND (state <> 'pending' OR lease_expires_at > ?) "
+                                  "ORDER BY workspace LIMIT 1");
+    started.bind(1, row.id);
+    started.bind(2, now);
+    if (started.executeStep()) {
+        const std::string ws = started.getColumn(0).getString();
+        if (started.getColumn(1).getString() == "pending") {
+            throw Error(ExitCode::failure, "request " + request_id +
+                                               ": a worker is erasing it in "
+                                               "workspace " +
+                                               ws + " right now; try again later");
+        }
+        throw Error(ExitCode::failure, "request " + request_id + ": its erasure in workspace " +
+                                           ws + " is already " + started.getColumn(1).getString() +
+                                           "; only requests whose erasures have not begun can be "
+                                           "cancelled");
+    }
     AuditAppender audit(db, m_clock);
     SQLite::Statement upd(db, "UPDATE requests SET state = 'cancelled', linked_to = NULL, "
                               "identifier = NULL, last_error = NULL, lease_owner = NULL, "
@@ -192,9 +324,16 @@ void RequestQueue::cancel(const std::string& request_id, const std::string& reas
     upd.bind(2, now);
     upd.bind(3, row.id);
     upd.exec();
+    SQLite::Statement erasures(db, "UPDATE erasures SET state = 'cancelled', lease_owner = NULL, "
+                                   "lease_expires_at = NULL, updated_at = ?1, finished_at = ?1 "
+                                   "WHERE request = ?2 AND state = 'pending'");
+    erasures.bind(1, now);
+    erasures.bind(2, row.id);
+    erasures.exec();
     audit.append("request.cancelled", row.request_id, row.subject_digest,
                  JsonWriter().field("reason", reason).field("by", actor).str());
 
+    // The new active request gets its erasures from the worker's next plan (WorkerQueue::plan).
     // A request that waited on this one becomes the active request; the rest wait on it.
     SQLite::Statement waiting(db, "SELECT id, request_id FROM requests WHERE linked_to = ? AND "
                                   "state = 'pending' ORDER BY id");
@@ -230,24 +369,43 @@ void RequestQueue::revive(SQLite::Database& db, AuditAppender& audit, const Requ
                           const std::string& actor) {
     const TimeMs now = m_clock.now_ms();
     auto primary = active_primary(db, row.subject_digest);
-    SQLite::Statement upd(db, "UPDATE requests SET state = 'pending', attempts = 0, "
-                              "next_attempt_at = ?, last_error = NULL, lease_owner = NULL, "
-                              "lease_expires_at = NULL, linked_to = ?, updated_at = ?, "
-                              "finished_at = NULL WHERE id = ?");
-    upd.bind(1, now);
+    SQLite::Statement upd(db, "UPDATE requests SET state = 'pending', last_error = NULL, "
+                              "linked_to = ?, updated_at = ?, finished_at = NULL WHERE id = ?");
     if (primary) {
-        upd.bind(2, primary->first);
+        upd.bind(1, primary->first);
     } else {
-        upd.bind(2);
+        upd.bind(1);
     }
-    upd.bind(3, now);
-    upd.bind(4, row.id);
+    upd.bind(2, now);
+    upd.bind(3, row.id);
     upd.exec();
+    // Only what is unfinished resumes: the dead erasures. Done ones stay done.
+    std::vector<std::string> dead;
+    for (const auto& e : row.erasures) {
+        if (e.state == erasure::to_text(erasure::ErasureState::dead)) {
+            dead.push_back(e.workspace);
+        }
+    }
     JsonWriter detail;
     detail.field("by", actor).field("previous_error", row.last_error.value_or(""));
     if (primary) {
+        // Another request for the person is active: it takes over where this one failed.
+        std::optional<std::vector<std::string>> scope;
+        if (row.workspaces) {
+            scope = split(*row.workspaces, ',');
+        }
+        widen_scope(db, audit, m_clock, primary->first, scope, dead);
         detail.field("linked_to", primary->second);
+    } else {
+        SQLite::Statement again(db, "UPDATE erasures SET state = 'pending', attempts = 0, "
+                                    "next_attempt_at = ?1, last_error = NULL, lease_owner = NULL, "
+                                    "lease_expires_at = NULL, updated_at = ?1, finished_at = NULL "
+                                    "WHERE request = ?2 AND state = 'dead'");
+        again.bind(1, now);
+        again.bind(2, row.id);
+        again.exec();
     }
+    detail.field("workspaces", scope_text(dead));
     audit.append("request.retried", row.request_id, row.subject_digest, detail.str());
 }
 
@@ -325,12 +483,26 @@ StatusSummary RequestQueue::status() {
     auto& db = m_db.db();
     const TimeMs now = m_clock.now_ms();
     StatusSummary s;
-    for (const char* state : k_states) {
-        s.counts[state] = 0;
+    for (auto state : erasure::k_request_states) {
+        s.counts[std::string(erasure::to_text(state))] = 0;
     }
     SQLite::Statement counts(db, "SELECT state, count(*) FROM requests GROUP BY state");
     while (counts.executeStep()) {
-        s.counts[counts.getColumn(0).getString()] = counts.getColumn(1).getInt64();
+        // A schema-1 request still 'suppressed' (before the first run after the upgrade) is
+        // pending: its erasures are not finished.
+        std::string state = counts.getColumn(0).getString();
+        s.counts[state == "suppressed" ? "pending" : state] += counts.getColumn(1).getInt64();
+    }
+    SQLite::Statement per_ws(db, "SELECT workspace, state, count(*) FROM erasures GROUP BY "
+                                 "workspace, state");
+    while (per_ws.executeStep()) {
+        auto& m = s.by_workspace[per_ws.getColumn(0).getString()];
+        if (m.empty()) {
+            for (auto state : erasure::k_erasure_states) {
+                m[std::string(erasure::to_text(state))] = 0;
+            }
+        }
+        m[per_ws.getColumn(1).getString()] = per_ws.getColumn(2).getInt64();
     }
     SQLite::Statement q(db,
                         "SELECT "
@@ -340,10 +512,10 @@ StatusSummary RequestQueue::status() {
                         "   'suppressed', 'dead') AND deadline_at < ?1),"
                         " (SELECT min(received_at) FROM requests WHERE state IN ('pending', "
                         "   'suppressed')),"
-                        " (SELECT min(next_attempt_at) FROM requests WHERE state IN ('pending', "
-                        "   'suppressed') AND linked_to IS NULL AND next_attempt_at > ?1),"
-                        " (SELECT count(*) FROM requests WHERE state IN ('pending', "
-                        "   'suppressed') AND linked_to IS NULL AND next_attempt_at > ?1)");
+                        " (SELECT min(next_attempt_at) FROM erasures WHERE state IN ('pending', "
+                        "   'suppressed') AND next_attempt_at > ?1),"
+                        " (SELECT count(*) FROM erasures WHERE state IN ('pending', "
+                        "   'suppressed') AND next_attempt_at > ?1)");
     q.bind(1, now);
     q.executeStep();
     s.linked = q.getColumn(0).getInt64();
@@ -357,7 +529,8 @@ StatusSummary RequestQueue::status() {
 std::vector<RequestRow> RequestQueue::list(const ListFilter& filter) {
     std::string sql = std::string("SELECT ") + k_request_columns + k_from + "WHERE 1";
     if (filter.state) {
-        sql += " AND r.state = :state";
+        sql += *filter.state == "pending" ? " AND r.state IN (:state, 'suppressed')"
+                                          : " AND r.state = :state";
     }
     if (filter.overdue_only) {
         sql += " AND r.state IN ('pending', 'suppressed', 'dead') AND r.deadline_at < :now";

@@ -14,9 +14,6 @@
 
 namespace lethe::store {
 
-// The states of a request (DESIGN.md "Data model").
-inline constexpr const char* k_states[] = {"pending", "suppressed", "done", "dead", "cancelled"};
-
 // A validated request on its way into the queue.
 struct NewRequest {
     std::string request_id;
@@ -26,6 +23,9 @@ struct NewRequest {
     std::string source; // "file.csv:12", "cli", "http"
     TimeMs received_at = 0;
     bool received_at_given = true; // false: defaulted to now, so not part of idempotency
+    // The workspaces it applies to, as named by the sender (validated, sorted, unique); nullopt:
+    // every configured workspace.
+    std::optional<std::vector<std::string>> workspaces;
 };
 
 // What inserting a request did.
@@ -42,6 +42,13 @@ struct InsertResult {
     std::string linked_to; // request_id of the active request (linked), else empty
 };
 
+// One erasure of a request: the request in one workspace.
+struct ErasureSummary {
+    std::string workspace;
+    std::string state; // erasure::ErasureState's text
+    std::int64_t attempts = 0;
+};
+
 // A request as stored.
 struct RequestRow {
     std::int64_t id = 0;
@@ -53,13 +60,13 @@ struct RequestRow {
     TimeMs received_at = 0;
     TimeMs deadline_at = 0;
     std::optional<std::string> extended_reason;
-    std::string state;
-    std::optional<std::string> linked_to; // request_id
-    std::int64_t attempts = 0;
-    TimeMs next_attempt_at = 0;
-    std::optional<std::string> lease_owner;
-    std::optional<TimeMs> lease_expires_at;
+    std::string state;                     // erasure::RequestState's text
+    std::optional<std::string> linked_to;  // request_id
+    std::optional<std::string> workspaces; // as named at admission ("a,b"); nullopt: all
+    std::int64_t attempts = 0;             // over all its erasures
+    // Why it is dead, or the latest failure of one of its erasures ("workspace W: ...").
     std::optional<std::string> last_error;
+    std::vector<ErasureSummary> erasures; // by workspace name
     TimeMs created_at = 0;
     TimeMs updated_at = 0;
     std::optional<TimeMs> finished_at;
@@ -71,10 +78,11 @@ TimeMs initial_deadline(TimeMs received_at);
 TimeMs extended_deadline(TimeMs received_at);
 
 // Many inserts in one IMMEDIATE transaction: all of them land, or none (nothing is written
-// until commit(); destruction without commit rolls back).
+// until commit(); destruction without commit rolls back). Each new request gets an erasure in
+// every workspace it applies to, of `configured_workspaces`.
 class WriteBatch {
 public:
-    WriteBatch(Database& db, const Clock& clock);
+    WriteBatch(Database& db, const Clock& clock, std::vector<std::string> configured_workspaces);
     // Inserts one request and its audit entry. Throws SQLite::Exception on database failure.
     InsertResult insert(const NewRequest& r);
     // Makes everything durable.
@@ -88,16 +96,30 @@ private:
     SQLite::Statement m_find_by_request_id;
     SQLite::Statement m_find_active_subject;
     SQLite::Statement m_insert;
+    SQLite::Statement m_insert_erasure;
+    std::vector<std::string> m_workspaces;
 };
+
+// Adds to the active request `request_row` an erasure in each of `workspaces` it lacks, and
+// widens its recorded scope to cover them (nullopt: all); returns how many were added. For a
+// request linked to it with a wider scope: the person is erased everywhere either asked.
+int widen_scope(SQLite::Database& db, AuditAppender& audit, const Clock& clock,
+                std::int64_t request_row, const std::optional<std::vector<std::string>>& scope,
+                const std::vector<std::string>& workspaces);
+
+// The comma-separated text form of a workspace list ("a,b"), as stored.
+std::string scope_text(const std::vector<std::string>& workspaces);
 
 // Counts and times shown by `lethe status`.
 struct StatusSummary {
-    std::map<std::string, std::int64_t> counts; // every state, zero when absent
+    std::map<std::string, std::int64_t> counts; // every request state, zero when absent
     std::int64_t linked = 0;                    // active requests waiting on another request
     std::int64_t overdue = 0;                   // not erased and past the deadline
     std::optional<TimeMs> oldest_pending_received_at;
     std::optional<TimeMs> next_retry_at; // earliest scheduled retry in the future
-    std::int64_t waiting_retry = 0;      // active requests whose next attempt is in the future
+    std::int64_t waiting_retry = 0;      // active erasures whose next attempt is in the future
+    // Per workspace: erasures in each state (every state present, zero when absent).
+    std::map<std::string, std::map<std::string, std::int64_t>> by_workspace;
 };
 
 // Filter for `lethe list`.

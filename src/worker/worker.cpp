@@ -11,20 +11,31 @@
 namespace lethe::worker {
 namespace {
 
-const char* outcome_name(cio::Outcome o) {
+erasure::Outcome lifecycle_outcome(cio::Outcome o) {
     switch (o) {
     case cio::Outcome::success:
-        return "success";
+        return erasure::Outcome::success;
     case cio::Outcome::retryable:
-        return "retryable";
+        return erasure::Outcome::retryable;
     case cio::Outcome::permanent:
-        return "permanent";
+        return erasure::Outcome::permanent;
     case cio::Outcome::auth:
-        return "auth";
+        return erasure::Outcome::auth;
     case cio::Outcome::halt:
-        return "halt";
+        return erasure::Outcome::halt;
     }
-    return "unknown";
+    return erasure::Outcome::halt;
+}
+
+store::CallRecord to_record(const cio::CallResult& result, erasure::Step step) {
+    store::CallRecord rec;
+    rec.step = step;
+    rec.http_status = result.http_status;
+    rec.outcome = lifecycle_outcome(result.outcome);
+    rec.error = result.error;
+    rec.latency_ms = result.latency_ms;
+    rec.already_gone = result.already_gone;
+    return rec;
 }
 
 constexpr TimeMs k_progress_interval_ms = 250;
@@ -51,26 +62,63 @@ WorkerReport Worker::report() const {
     return m_report;
 }
 
-store::CallRecord Worker::to_record(const cio::CallResult& result, const std::string& call) const {
-    store::CallRecord rec;
-    rec.call = call;
-    rec.http_status = result.http_status;
-    rec.outcome = outcome_name(result.outcome);
-    rec.error = result.error;
-    rec.latency_ms = result.latency_ms;
-    rec.already_gone = result.already_gone;
-    return rec;
-}
-
-void Worker::halt(const std::string& reason) {
+void Worker::halt(HaltKind kind, const std::string& reason) {
     {
         std::lock_guard lock(m_mutex);
         if (!m_report.halted) {
             m_report.halted = true;
+            m_report.halt = kind;
             m_report.halt_reason = reason;
         }
     }
     request_stop();
+}
+
+bool Worker::pinned() {
+    if (!m_pin_checker) {
+        return true;
+    }
+    PinResult pin = m_pin_checker();
+    if (pin.failure == HaltKind::none) {
+        if (m_unreachable.exchange(false)) {
+            spdlog::info("workspace {}: reachable again and pinned", m_settings.workspace);
+        }
+        return true;
+    }
+    const std::string reason = "workspace " + m_settings.workspace + ": " + pin.reason;
+    if (pin.failure == HaltKind::unreachable) {
+        // Not an operator's problem, and not the other workspaces': this one waits. A drain run
+        // leaves its erasures for the next run; a service asks again after a poll interval.
+        if (!m_unreachable.exchange(true)) {
+            spdlog::error("{}; no erasure call is made to it until it answers", reason);
+            m_queue.audit_event("workspace.unreachable",
+                                JsonWriter()
+                                    .field("workspace", m_settings.workspace)
+                                    .field("worker", m_queue.owner())
+                                    .field("reason", pin.reason)
+                                    .str());
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            m_report.unreachable_reason = reason;
+        }
+        if (m_settings.once) {
+            std::lock_guard lock(m_mutex);
+            m_report.stop_reason = "unreachable";
+            m_stop = true;
+        } else {
+            wait_until(m_clock.now_ms() + m_settings.poll_interval_ms);
+        }
+        return false;
+    }
+    spdlog::error("{}; no erasure call was made with these credentials", reason);
+    m_queue.audit_event("workspace.pin_failed", JsonWriter()
+                                                    .field("workspace", m_settings.workspace)
+                                                    .field("worker", m_queue.owner())
+                                                    .field("reason", pin.reason)
+                                                    .str());
+    halt(pin.failure, reason);
+    return false;
 }
 
 bool Worker::wait_for_gate() {
@@ -89,12 +137,12 @@ bool Worker::wait_for_gate() {
     }
 }
 
-std::optional<cio::CallResult> Worker::send(ErasureApi& api, const std::string& call,
+std::optional<cio::CallResult> Worker::send(ErasureApi& api, erasure::Step step,
                                             std::string_view identifier) {
     if (!wait_for_gate()) {
         return std::nullopt;
     }
-    return call == "suppress" ? api.suppress(identifier) : api.destroy(identifier);
+    return step == erasure::Step::suppress ? api.suppress(identifier) : api.destroy(identifier);
 }
 
 bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_status) {
@@ -114,163 +162,136 @@ bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_sta
         return false;
     }
     ++m_credential_generation;
-    return true;
+    // New credentials may belong to another workspace: pin them before the first call.
+    return pinned();
 }
 
-std::optional<cio::CallResult> Worker::call_with_reload(ErasureApi& api, const std::string& call,
+std::optional<cio::CallResult> Worker::call_with_reload(ErasureApi& api, erasure::Step step,
                                                         std::string_view identifier) {
     const std::uint64_t generation = m_credential_generation;
-    auto result = send(api, call, identifier);
+    auto result = send(api, step, identifier);
     // Credentials may have been rotated under us: with several calls in flight, all of them are
     // refused at once, and each must get the one re-read, not only the first.
     if (result && result->outcome == cio::Outcome::auth &&
         credentials_renewed(generation, result->http_status)) {
-        result = send(api, call, identifier);
+        result = stopping() ? std::nullopt : send(api, step, identifier);
     }
     return result;
 }
 
-void Worker::give_back(const store::ClaimedRequest& r) {
+void Worker::give_back(const store::ClaimedErasure& e) {
     try {
-        if (m_queue.release(r, nullptr)) {
+        if (m_queue.release(e)) {
             std::lock_guard lock(m_mutex);
             ++m_report.released;
         }
-    } catch (const std::exception& e) {
-        // Not lost: the lease expires and the request is claimed again.
-        spdlog::warn("request {}: lease not released ({}); it expires on its own", r.request_id,
-                     e.what());
+    } catch (const std::exception& ex) {
+        // Not lost: the lease expires and the erasure is claimed again.
+        spdlog::warn("request {} in {}: lease not released ({}); it expires on its own",
+                     e.request_id, e.workspace, ex.what());
     }
 }
 
-Worker::Step Worker::handle(const store::ClaimedRequest& r, const cio::CallResult& result,
-                            const std::string& call) {
-    const store::CallRecord rec = to_record(result, call);
-    const TimeMs now = m_clock.now_ms();
-    bool held = true;
-    switch (result.outcome) {
-    case cio::Outcome::success:
-        if (result.http_status != 429) {
+void Worker::note_rate_limit(const cio::CallResult& result, TimeMs now) {
+    if (result.http_status != 429) {
+        if (result.outcome == cio::Outcome::success) {
             std::lock_guard lock(m_mutex);
             m_consecutive_429 = 0;
         }
-        if (call == "suppress") {
-            held = m_queue.record_suppressed(r, rec);
-            if (held) {
-                return Step::next;
-            }
-        } else {
-            held = m_queue.record_done(r, rec);
-            if (held) {
-                std::lock_guard lock(m_mutex);
-                ++m_report.erased;
-                spdlog::info("request {}: erased (subject {})", r.request_id,
-                             r.subject_digest.substr(0, 16));
-                return Step::finished;
-            }
-        }
-        break;
-    case cio::Outcome::retryable: {
-        if (result.http_status == 429) {
-            std::int64_t n;
-            {
-                std::lock_guard lock(m_mutex);
-                n = ++m_consecutive_429;
-            }
-            TimeMs pause = result.retry_after_ms.value_or(
-                backoff_delay(m_settings.retry, n, m_random) + m_settings.retry.base_ms / 2);
-            m_pacer.pause_until(now + pause);
-            spdlog::warn("Customer.io rate limit (429): pausing every call for {} ms", pause);
-        }
-        if (r.attempt >= m_settings.retry.max_attempts) {
-            std::string reason = call + ": " + result.error + " (attempts exhausted after " +
-                                 std::to_string(r.attempt) + ")";
-            held = m_queue.record_dead(r, &rec, reason);
-            if (held) {
-                std::lock_guard lock(m_mutex);
-                ++m_report.dead;
-                spdlog::error("request {}: dead: {}", r.request_id, reason);
-                return Step::finished;
-            }
-            break;
-        }
-        TimeMs next =
-            next_attempt_time(m_settings.retry, r.attempt, now, result.retry_after_ms, m_random);
-        held = m_queue.record_retry(r, rec, next);
-        if (held) {
-            std::lock_guard lock(m_mutex);
-            ++m_report.retries;
-            spdlog::warn("request {}: {} failed ({}), attempt {}; retry in {} ms", r.request_id,
-                         call, result.error, r.attempt, next - now);
-            return Step::finished;
-        }
-        break;
+        return;
     }
-    case cio::Outcome::permanent: {
-        std::string reason = call + ": " + result.error;
-        held = m_queue.record_dead(r, &rec, reason);
-        if (held) {
-            std::lock_guard lock(m_mutex);
-            ++m_report.dead;
-            spdlog::error("request {}: dead: {}", r.request_id, reason);
-            return Step::finished;
-        }
-        break;
+    std::int64_t n;
+    {
+        std::lock_guard lock(m_mutex);
+        n = ++m_consecutive_429;
     }
-    case cio::Outcome::auth:
-    case cio::Outcome::halt: {
-        // Not the request's fault: give it back uncharged and stop the worker.
-        held = m_queue.release(r, &rec);
-        halt(result.outcome == cio::Outcome::auth
-                 ? "Customer.io refused the credentials (HTTP " +
-                       std::to_string(result.http_status) +
-                       "); check site_id and the Track API key, then run again"
-                 : call + ": " + result.error);
-        if (held) {
-            std::lock_guard lock(m_mutex);
-            ++m_report.released;
-        }
-        return Step::released;
-    }
-    }
-    spdlog::warn("request {}: lease lost (another worker took it over); result dropped",
-                 r.request_id);
-    return Step::finished;
+    TimeMs pause = result.retry_after_ms.value_or(backoff_delay(m_settings.retry, n, m_random) +
+                                                  m_settings.retry.base_ms / 2);
+    m_pacer.pause_until(now + pause);
+    spdlog::warn("workspace {}: Customer.io rate limit (429): pausing its calls for {} ms",
+                 m_settings.workspace, pause);
 }
 
-void Worker::erase(ErasureApi& api, store::ClaimedRequest r) {
-    if (r.attempt > m_settings.retry.max_attempts) {
+void Worker::account(const store::ClaimedErasure& e, const erasure::Decision& d,
+                     const cio::CallResult& result, TimeMs next_attempt_at) {
+    std::lock_guard lock(m_mutex);
+    if (d.lease == erasure::Lease::release_uncharged) {
+        ++m_report.released;
+    } else if (d.next == erasure::ErasureState::done) {
+        ++m_report.erased;
+        spdlog::info("request {}: erased in {} (subject {})", e.request_id, e.workspace,
+                     e.subject_digest.substr(0, 16));
+    } else if (d.next == erasure::ErasureState::dead) {
+        ++m_report.dead;
+        spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d.reason);
+    } else if (d.retry) {
+        ++m_report.retries;
+        spdlog::warn(
+            "request {}: {} in {} failed ({}), attempt {}; retry in {} ms", e.request_id,
+            erasure::to_text(erasure::next_step(e.state).value_or(erasure::Step::suppress)),
+            e.workspace, result.error, e.attempt, next_attempt_at - m_clock.now_ms());
+    }
+}
+
+bool Worker::handle(store::ClaimedErasure& e, erasure::Step step, const cio::CallResult& result) {
+    const TimeMs now = m_clock.now_ms();
+    note_rate_limit(result, now);
+    erasure::Unit unit{e.state, e.attempt, m_settings.retry.max_attempts};
+    erasure::Decision d = erasure::decide(
+        unit, step, {lifecycle_outcome(result.outcome), result.http_status, result.error});
+    TimeMs next = 0;
+    if (d.retry) {
+        next = next_attempt_time(m_settings.retry, e.attempt, now, result.retry_after_ms, m_random);
+    }
+    const store::CallRecord rec = to_record(result, step);
+    const erasure::ErasureState before = e.state;
+    if (!m_queue.apply(e, d, &rec, d.retry ? std::optional<TimeMs>(next) : std::nullopt)) {
+        spdlog::warn("request {} in {}: lease lost (another worker took it over); result dropped",
+                     e.request_id, e.workspace);
+        return false;
+    }
+    store::ClaimedErasure as_before = e;
+    as_before.state = before;
+    account(as_before, d, result, next);
+    if (d.halt != erasure::Halt::none) {
+        // Not the erasure's fault: it was given back uncharged; stop the worker.
+        halt(d.halt == erasure::Halt::credentials ? HaltKind::credentials : HaltKind::environment,
+             d.halt == erasure::Halt::credentials
+                 ? "workspace " + m_settings.workspace +
+                       ": Customer.io refused the credentials (HTTP " +
+                       std::to_string(result.http_status) +
+                       "); check site_id and the Track API key, then run again"
+                 : "workspace " + m_settings.workspace + ": " +
+                       std::string(erasure::to_text(step)) + ": " + result.error);
+    }
+    return d.lease == erasure::Lease::keep;
+}
+
+void Worker::erase(ErasureApi& api, store::ClaimedErasure e) {
+    if (auto d = erasure::decide_before_call({e.state, e.attempt, m_settings.retry.max_attempts})) {
         // Earlier attempts never reported back (the worker died during them).
-        std::string reason = "attempts exhausted after " + std::to_string(r.attempt - 1) +
-                             " (earlier attempts did not finish)";
-        if (m_queue.record_dead(r, nullptr, reason)) {
+        if (m_queue.apply(e, *d, nullptr)) {
             std::lock_guard lock(m_mutex);
             ++m_report.dead;
+            spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d->reason);
         }
         return;
     }
-    if (r.state == "pending") {
-        auto result = call_with_reload(api, "suppress", r.identifier);
+    while (auto step = erasure::next_step(e.state)) {
+        auto result = call_with_reload(api, *step, e.identifier);
         if (!result) {
-            give_back(r);
+            give_back(e);
             return;
         }
-        if (handle(r, *result, "suppress") != Step::next) {
+        if (!handle(e, *step, *result)) {
             return;
         }
-        r.state = "suppressed";
-        if (stopping()) {
-            // Suppressed and committed; the destroy waits for the next run.
-            give_back(r);
+        if (stopping() && erasure::next_step(e.state)) {
+            // This step is committed; the next waits for the next run.
+            give_back(e);
             return;
         }
     }
-    auto result = call_with_reload(api, "destroy", r.identifier);
-    if (!result) {
-        give_back(r);
-        return;
-    }
-    handle(r, *result, "destroy");
 }
 
 bool Worker::wait_until(TimeMs t) {
@@ -288,7 +309,7 @@ bool Worker::wait_until(TimeMs t) {
 void Worker::slot_loop() {
     std::unique_ptr<ErasureApi> api = m_api_factory();
     while (true) {
-        store::ClaimedRequest r;
+        store::ClaimedErasure r;
         {
             std::unique_lock lock(m_mutex);
             m_cv.wait(lock, [&] { return !m_ready.empty() || m_no_more_work; });
@@ -309,7 +330,7 @@ void Worker::slot_loop() {
         } catch (const std::exception& e) {
             // A database failure (disk full, I/O error): stop rather than lose track. The
             // transaction rolled back, so the request is as it was and its lease will expire.
-            halt(std::string("database: ") + e.what());
+            halt(HaltKind::database, std::string("database: ") + e.what());
         }
         {
             std::lock_guard lock(m_mutex);
@@ -337,7 +358,7 @@ void Worker::lease_keeper_loop() {
             continue;
         }
         next_renewal = m_clock.now_ms() + every;
-        const std::vector<store::ClaimedRequest> claims = m_in_flight;
+        const std::vector<store::ClaimedErasure> claims = m_in_flight;
         lock.unlock();
         for (const auto& claim : claims) {
             try {
@@ -363,11 +384,12 @@ void Worker::show_progress(std::int64_t total, TimeMs started_at) {
 
 void Worker::scheduler_loop() {
     const TimeMs run_start = m_clock.now_ms();
-    const std::int64_t total = m_settings.progress ? m_queue.outlook(0).due_now : 0;
+    const std::int64_t total =
+        m_settings.progress ? m_queue.outlook(m_settings.workspace, 0).due_now : 0;
     TimeMs last_progress = 0;
     TimeMs last_summary = run_start;
     while (!stopping()) {
-        if (m_settings.max_erasures > 0 && report().started >= m_settings.max_erasures) {
+        if (budget_exhausted()) {
             std::lock_guard lock(m_mutex);
             m_report.stop_reason = "max";
             break;
@@ -390,11 +412,26 @@ void Worker::scheduler_loop() {
         }
         if (!m_settings.once && now - last_summary >= k_summary_interval_ms) {
             auto r = report();
-            spdlog::info("worker: {} erased, {} retries scheduled, {} dead so far", r.erased,
-                         r.retries, r.dead);
+            spdlog::info("worker {}: {} erased, {} retries scheduled, {} dead so far",
+                         m_settings.workspace, r.erased, r.retries, r.dead);
             last_summary = now;
         }
-        auto claimed = m_queue.claim(m_settings.lease_ms);
+        // Before the first erasure call of the run, and whenever the credentials were re-read
+        // since (the checker asks Customer.io only then): are they this workspace's?
+        if (!pinned()) {
+            if (stopping()) {
+                break;
+            }
+            continue; // unreachable in service mode: pinned() waited; ask again
+        }
+        auto claimed = m_queue.claim(m_settings.workspace, m_settings.lease_ms);
+        if (claimed && !take_start()) {
+            // Another workspace's worker used the last start of --max meanwhile.
+            give_back(*claimed);
+            std::lock_guard lock(m_mutex);
+            m_report.stop_reason = "max";
+            break;
+        }
         if (claimed) {
             m_pacer.started_at(now);
             std::lock_guard lock(m_mutex);
@@ -430,9 +467,9 @@ bool Worker::idle_wait() {
         return true;
     }
     // Drain mode: keep going while a retry falls due within one poll interval, else finish.
-    auto outlook = m_queue.outlook(m_settings.poll_interval_ms);
+    auto outlook = m_queue.outlook(m_settings.workspace, m_settings.poll_interval_ms);
     if (outlook.due_now > 0) {
-        auto next = m_queue.outlook(0).next_attempt_at;
+        auto next = m_queue.outlook(m_settings.workspace, 0).next_attempt_at;
         TimeMs until = next ? std::min(*next, m_clock.now_ms() + m_settings.poll_interval_ms)
                             : m_clock.now_ms() + 10;
         return wait_until(until);
@@ -442,9 +479,24 @@ bool Worker::idle_wait() {
     return false;
 }
 
+bool Worker::take_start() {
+    if (m_settings.budget != nullptr) {
+        return m_settings.budget->take();
+    }
+    return m_settings.max_erasures <= 0 || report().started < m_settings.max_erasures;
+}
+
+bool Worker::budget_exhausted() {
+    if (m_settings.budget != nullptr) {
+        return m_settings.budget->exhausted();
+    }
+    return m_settings.max_erasures > 0 && report().started >= m_settings.max_erasures;
+}
+
 WorkerReport Worker::run() {
     m_queue.audit_event("worker.started", JsonWriter()
                                               .field("worker", m_queue.owner())
+                                              .field("workspace", m_settings.workspace)
                                               .field("mode", m_settings.once ? "once" : "service")
                                               .field("pacing_ms", m_settings.pacing_ms)
                                               .field("concurrency", m_settings.concurrency)
@@ -462,7 +514,7 @@ WorkerReport Worker::run() {
         // A database failure while claiming (disk full, a lock held past the busy timeout):
         // stop cleanly, so the slots and the lease keeper are joined, not torn down by
         // std::terminate, and the run ends with its worker.halted entry.
-        halt(std::string("database: ") + e.what());
+        halt(HaltKind::database, std::string("database: ") + e.what());
     }
     {
         std::lock_guard lock(m_mutex);
@@ -484,12 +536,13 @@ WorkerReport Worker::run() {
 
     WorkerReport r = report();
     try {
-        r.outlook = m_queue.outlook(0);
+        r.outlook = m_queue.outlook(m_settings.workspace, 0);
     } catch (const std::exception& e) {
         spdlog::warn("queue outlook unavailable: {}", e.what());
     }
     JsonWriter detail;
     detail.field("worker", m_queue.owner())
+        .field("workspace", m_settings.workspace)
         .field("reason", r.halted ? std::string("halt") : r.stop_reason)
         .field("erased", r.erased)
         .field("retries", r.retries)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cio/track_client.hpp"
+#include "erasure/lifecycle.hpp"
 #include "store/claims.hpp"
 #include "util/clock.hpp"
 #include "util/random.hpp"
@@ -32,6 +33,46 @@ public:
 // Makes one ErasureApi per in-flight erasure slot.
 using ErasureApiFactory = std::function<std::unique_ptr<ErasureApi>()>;
 
+// Why a worker stopped before it was done.
+enum class HaltKind {
+    none,
+    credentials, // Customer.io refused the credentials (exit 6)
+    pin,         // the workspace is not the one configured: environment, region or URL (exit 8)
+    unreachable, // the pin check got no answer from Customer.io (exit 7)
+    environment, // another problem that is not a request's fault, e.g. a foreign redirect
+    database,    // the database failed (disk full, I/O error)
+};
+
+// The answer of a pin check: is the key's workspace the configured one?
+struct PinResult {
+    HaltKind failure = HaltKind::none; // none: pinned; credentials, pin or environment
+    std::string reason;                // for the audit log and the operator; no secret
+};
+
+// Asks Customer.io which workspace the current credentials belong to (GET
+// /api/v1/accounts/region) and compares it with the configuration. Called before every claim:
+// it must answer from memory while the credentials it last pinned are still in use.
+using PinChecker = std::function<PinResult()>;
+
+// Shares one --max among the workers of several workspaces: a worker takes a start for each
+// erasure it has claimed, and gives the claim back when none is left. Thread-safe.
+class StartBudget {
+public:
+    explicit StartBudget(std::int64_t max) : m_left(max) {}
+    // Takes one start; false (and nothing taken) when none is left.
+    bool take() {
+        std::int64_t left = m_left.load();
+        while (left > 0 && !m_left.compare_exchange_weak(left, left - 1)) {
+        }
+        return left > 0;
+    }
+    // True when no start is left.
+    bool exhausted() const { return m_left.load() <= 0; }
+
+private:
+    std::atomic<std::int64_t> m_left;
+};
+
 // Asked when Customer.io refuses the credentials: re-read them (they may have been rotated) and
 // return true when the next call should be tried with the new ones. Asked at most once per set
 // of credentials, however many calls in flight were refused with it.
@@ -39,6 +80,7 @@ using CredentialReloader = std::function<bool()>;
 
 // Settings of one worker run.
 struct WorkerSettings {
+    std::string workspace = "default"; // the erasures this worker claims
     TimeMs pacing_ms = 100;
     std::int64_t concurrency = 4;
     TimeMs lease_ms = 60'000;
@@ -46,6 +88,7 @@ struct WorkerSettings {
     TimeMs poll_interval_ms = 5'000;
     bool once = false;             // drain what is due and exit (cron)
     std::int64_t max_erasures = 0; // stop after this many started erasures (0: no limit)
+    StartBudget* budget = nullptr; // a --max shared with other workers (overrides max_erasures)
     bool progress = false;         // show a progress line on stderr
 };
 
@@ -57,13 +100,18 @@ struct WorkerReport {
     std::int64_t dead = 0;     // requests moved to dead
     std::int64_t released = 0; // handed back unfinished (stop or halt)
     bool halted = false;       // credentials refused or another condition that stops the worker
+    HaltKind halt = HaltKind::none;
     std::string halt_reason;
-    std::string stop_reason;     // "drained", "signal", "max", "halt"
+    // Set when the pin check got no answer: this workspace's erasures wait (other workspaces
+    // are not held back).
+    std::string unreachable_reason;
+    std::string stop_reason;     // "drained", "signal", "max", "halt", "unreachable"
     store::QueueOutlook outlook; // what is left when the run ended
 };
 
-// Takes requests from the queue and erases each one: suppress, then destroy. Erasures run on
-// `concurrency` threads; a scheduler starts them on the pacing schedule.
+// Takes the erasures of one workspace from the queue and makes each one's calls: suppress, then
+// destroy, as erasure::decide() rules. Erasures run on `concurrency` threads; a scheduler starts
+// them on the workspace's pacing schedule, and a 429 pauses only this workspace.
 class Worker {
 public:
     // `sleeper` paces calls during a 429 pause; with a FakeClock the unit tests never wait.
@@ -75,31 +123,42 @@ public:
 
     // Installs the credential reloader asked on 401/403 before halting.
     void set_credential_reloader(CredentialReloader reloader) { m_reloader = std::move(reloader); }
+    // Installs the pin check made before each claim (see PinChecker) and after a credential
+    // re-read on 401/403.
+    void set_pin_checker(PinChecker checker) { m_pin_checker = std::move(checker); }
     // Runs until drained (once), stopped, halted or --max reached.
     WorkerReport run();
     // Asks the run to stop: no new erasures, in-flight calls finish, leases are released.
     // Safe from any thread.
     void request_stop();
     // Processes one claimed request synchronously with `api` (the unit tests' entry point).
-    void erase(ErasureApi& api, store::ClaimedRequest request);
+    void erase(ErasureApi& api, store::ClaimedErasure erasure);
     // Counters so far.
     WorkerReport report() const;
 
 private:
-    enum class Step { next, finished, released };
-    Step handle(const store::ClaimedRequest& r, const cio::CallResult& result,
-                const std::string& call);
-    store::CallRecord to_record(const cio::CallResult& result, const std::string& call) const;
+    // Applies the decision for a call's result; true when the erasure goes on in this claim.
+    bool handle(store::ClaimedErasure& e, erasure::Step step, const cio::CallResult& result);
+    // Counts and logs what an applied decision did.
+    void account(const store::ClaimedErasure& e, const erasure::Decision& d,
+                 const cio::CallResult& result, TimeMs next_attempt_at);
+    // Notes a 429 (pausing the workspace) or a success (ending a run of 429s).
+    void note_rate_limit(const cio::CallResult& result, TimeMs now);
     // The call's result, after one retry with re-read credentials on 401/403; nullopt when the
     // call was not sent because a stop was requested during a 429 pause.
-    std::optional<cio::CallResult> call_with_reload(ErasureApi& api, const std::string& call,
+    std::optional<cio::CallResult> call_with_reload(ErasureApi& api, erasure::Step step,
                                                     std::string_view identifier);
-    std::optional<cio::CallResult> send(ErasureApi& api, const std::string& call,
+    std::optional<cio::CallResult> send(ErasureApi& api, erasure::Step step,
                                         std::string_view identifier);
     bool credentials_renewed(std::uint64_t refused_generation, long http_status);
+    // Runs the pin check (when installed); halts and records it when it fails.
+    bool pinned();
     bool wait_for_gate();
-    void give_back(const store::ClaimedRequest& r);
-    void halt(const std::string& reason);
+    void give_back(const store::ClaimedErasure& e);
+    void halt(HaltKind kind, const std::string& reason);
+    // Takes a start from the --max budget for a claimed erasure; false when none is left.
+    bool take_start();
+    bool budget_exhausted();
     bool stopping() const { return m_stop.load(); }
 
     void scheduler_loop();
@@ -117,15 +176,17 @@ private:
     Random& m_random;
     Pacer m_pacer;
     CredentialReloader m_reloader;
+    PinChecker m_pin_checker;
 
     std::atomic<bool> m_stop{false};
+    std::atomic<bool> m_unreachable{false};                // the last pin check got no answer
     std::mutex m_reload_mutex;                             // one credential re-read at a time
     std::atomic<std::uint64_t> m_credential_generation{0}; // bumped by each successful re-read
     std::optional<std::uint64_t> m_reload_tried_for; // the generation last re-read on a refusal
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
-    std::vector<store::ClaimedRequest> m_ready;     // claimed, waiting for a free slot
-    std::vector<store::ClaimedRequest> m_in_flight; // being erased (leases to renew)
+    std::vector<store::ClaimedErasure> m_ready;     // claimed, waiting for a free slot
+    std::vector<store::ClaimedErasure> m_in_flight; // being erased (leases to renew)
     bool m_no_more_work = false;                    // the scheduler has stopped claiming
     bool m_slots_done = false; // every slot has finished: no lease left to renew
     WorkerReport m_report;

@@ -7,6 +7,8 @@
 #include "util/time.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <string>
+#include <vector>
 
 namespace lethe::test {
 
@@ -28,8 +30,11 @@ struct StoreFixture {
         return r;
     }
 
+    // The configured workspaces new requests get erasures in.
+    std::vector<std::string> workspaces{"default"};
+
     store::InsertResult insert(const store::NewRequest& r) {
-        store::WriteBatch batch(db, clock);
+        store::WriteBatch batch(db, clock, workspaces);
         auto result = batch.insert(r);
         batch.commit();
         return result;
@@ -41,6 +46,28 @@ struct StoreFixture {
         SQLite::Statement q(db.db(), "SELECT state FROM requests WHERE request_id = ?");
         q.bind(1, request_id);
         return q.executeStep() ? q.getColumn(0).getString() : "(none)";
+    }
+
+    // The state of the request's erasure in `workspace`, or "(none)".
+    std::string erasure_state(const std::string& request_id,
+                              const std::string& workspace = "default") {
+        SQLite::Statement q(db.db(), "SELECT e.state FROM erasures e JOIN requests r ON r.id = "
+                                     "e.request WHERE r.request_id = ? AND e.workspace = ?");
+        q.bind(1, request_id);
+        q.bind(2, workspace);
+        return q.executeStep() ? q.getColumn(0).getString() : "(none)";
+    }
+
+    // One integer column of the request's erasure in `workspace` (attempts, next_attempt_at, ...).
+    std::int64_t erasure_int(const std::string& request_id, const std::string& column,
+                             const std::string& workspace = "default") {
+        SQLite::Statement q(db.db(),
+                            "SELECT e." + column +
+                                " FROM erasures e JOIN requests r ON "
+                                "r.id = e.request WHERE r.request_id = ? AND e.workspace = ?");
+        q.bind(1, request_id);
+        q.bind(2, workspace);
+        return q.executeStep() && !q.getColumn(0).isNull() ? q.getColumn(0).getInt64() : -1;
     }
 };
 

@@ -16,7 +16,10 @@ TEST_CASE("insert creates a pending request with its audit entry", "[store][requ
     CHECK(row->state == "pending");
     CHECK(row->identifier == "alice");
     CHECK(row->deadline_at == add_calendar_months(r.received_at, 1));
-    CHECK(row->next_attempt_at == f.clock.now_ms());
+    CHECK(f.erasure_int("R1", "next_attempt_at") == f.clock.now_ms()); // due at once
+    REQUIRE(row->erasures.size() == 1);
+    CHECK(row->erasures[0].workspace == "default");
+    CHECK(row->erasures[0].state == "pending");
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'request.received' AND "
                   "request_ref = 'R1' AND subject_digest = 'digest-alice'") == 1);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE detail LIKE '%alice%'") == 0);
@@ -55,7 +58,7 @@ TEST_CASE("a second request for an active subject is linked, not erased twice",
 TEST_CASE("a batch that is not committed leaves nothing behind", "[store][requests]") {
     test::StoreFixture f;
     {
-        store::WriteBatch batch(f.db, f.clock);
+        store::WriteBatch batch(f.db, f.clock, f.workspaces);
         batch.insert(f.request("R1", "alice"));
         batch.insert(f.request("R2", "bob"));
     }

@@ -70,7 +70,7 @@ struct WorkerFixture : test::StoreFixture {
                   random};
 
     void erase_next() {
-        auto claimed = queue.claim(60'000);
+        auto claimed = queue.claim("default", 60'000);
         REQUIRE(claimed);
         worker.erase(api, *claimed);
     }
@@ -122,10 +122,12 @@ TEST_CASE("a retryable suppress failure schedules a retry and never destroys", "
     CHECK(f.api.calls == std::vector<std::string>{"suppress alice"});
     auto r = f.row("R1");
     CHECK(r->state == "pending");
+    CHECK(f.erasure_state("R1") == "pending");
     CHECK(r->attempts == 1);
-    CHECK(r->next_attempt_at == t0 + 1'000); // FixedRandom gives the top of the jitter range
-    CHECK(r->last_error == "suppress: HTTP 503");
-    CHECK_FALSE(r->lease_owner.has_value());
+    // FixedRandom gives the top of the jitter range.
+    CHECK(f.erasure_int("R1", "next_attempt_at") == t0 + 1'000);
+    CHECK(r->last_error == "workspace default: suppress: HTTP 503");
+    CHECK(f.erasure_int("R1", "lease_expires_at") == -1);
 }
 
 TEST_CASE("a destroy failure after a committed suppress resumes at destroy", "[worker]") {
@@ -133,7 +135,7 @@ TEST_CASE("a destroy failure after a committed suppress resumes at destroy", "[w
     f.insert(f.request("R1", "alice"));
     f.api.script = {k_ok, result(cio::Outcome::retryable, 0, "timeout")};
     f.erase_next();
-    CHECK(f.state_of("R1") == "suppressed");
+    CHECK(f.erasure_state("R1") == "suppressed");
     f.clock.advance(2'000);
     f.api.calls.clear();
     f.erase_next();
@@ -147,7 +149,7 @@ TEST_CASE("429 with Retry-After: the later time wins and the whole worker pauses
     f.api.script = {result(cio::Outcome::retryable, 429, "HTTP 429", 30'000)};
     const TimeMs t0 = f.clock.now_ms();
     f.erase_next();
-    CHECK(f.row("R1")->next_attempt_at == t0 + 30'000);
+    CHECK(f.erasure_int("R1", "next_attempt_at") == t0 + 30'000);
     // Another request claimed now waits (on the fake clock) until the pause is over.
     f.insert(f.request("R2", "bob"));
     f.erase_next();
@@ -161,7 +163,7 @@ TEST_CASE("a permanent error makes the request dead with the reason", "[worker]"
     f.api.script = {result(cio::Outcome::permanent, 400, "HTTP 400: identifier invalid")};
     f.erase_next();
     CHECK(f.state_of("R1") == "dead");
-    CHECK(f.row("R1")->last_error == "suppress: HTTP 400: identifier invalid");
+    CHECK(f.row("R1")->last_error == "workspace default: suppress: HTTP 400: identifier invalid");
     CHECK(f.api.calls.size() == 1);
 }
 
@@ -181,7 +183,7 @@ TEST_CASE("a request whose earlier attempts died with their worker goes dead", "
     WorkerFixture f;
     f.insert(f.request("R1", "alice"));
     for (int i = 0; i < 3; ++i) {
-        REQUIRE(f.queue.claim(1'000)); // claimed, then the worker "dies"
+        REQUIRE(f.queue.claim("default", 1'000)); // claimed, then the worker "dies"
         f.clock.advance(1'000);
     }
     f.erase_next();
@@ -196,11 +198,12 @@ TEST_CASE("401 halts the worker; the request is released, not failed or charged"
     f.erase_next();
     auto rep = f.worker.report();
     CHECK(rep.halted);
+    CHECK(rep.halt == HaltKind::credentials);
     CHECK(rep.halt_reason.find("credentials") != std::string::npos);
     auto r = f.row("R1");
     CHECK(r->state == "pending");
     CHECK(r->attempts == 0);
-    CHECK_FALSE(r->lease_owner.has_value());
+    CHECK(f.erasure_int("R1", "lease_expires_at") == -1);
 }
 
 TEST_CASE("on 401 the credentials are re-read once; rotated ones carry on", "[worker]") {
@@ -294,7 +297,7 @@ TEST_CASE("a stop during a 429 pause sends nothing and gives the request back un
     auto r2 = f.row("R2");
     CHECK(r2->state == "pending");
     CHECK(r2->attempts == 0);
-    CHECK_FALSE(r2->lease_owner.has_value());
+    CHECK(f.erasure_int("R2", "lease_expires_at") == -1);
     CHECK(f.worker.report().released == 1);
 }
 
@@ -304,7 +307,7 @@ TEST_CASE("a destroy waiting at a 429 pause is not sent on stop; suppress stays 
     f.insert(f.request("R1", "alice"));
     f.api.script = {k_ok, result(cio::Outcome::retryable, 503)};
     f.erase_next(); // R1 suppressed, its destroy to be retried in 1 s
-    REQUIRE(f.state_of("R1") == "suppressed");
+    REQUIRE(f.erasure_state("R1") == "suppressed");
     f.insert(f.request("R2", "bob"));
     f.api.script = {result(cio::Outcome::retryable, 429, "HTTP 429", 3'600'000)};
     f.erase_next(); // R2's suppress gets a 429: every call pauses for an hour
@@ -314,9 +317,9 @@ TEST_CASE("a destroy waiting at a 429 pause is not sent on stop; suppress stays 
     f.erase_next(); // R1 is due; its destroy would wait at the pause
     CHECK(f.api.calls.empty());
     auto r1 = f.row("R1");
-    CHECK(r1->state == "suppressed");
+    CHECK(f.erasure_state("R1") == "suppressed");
     CHECK(r1->attempts == 1); // the unsent destroy was not charged
-    CHECK_FALSE(r1->lease_owner.has_value());
+    CHECK(f.erasure_int("R1", "lease_expires_at") == -1);
 }
 
 TEST_CASE("on 401 the credentials are re-read once per set, and not again if unchanged",
@@ -397,12 +400,13 @@ TEST_CASE("a database failure while claiming halts the run cleanly", "[worker]")
     f.insert(f.request("R1", "alice"));
     // The claim statement fails (here: its table is gone). Before, the exception left run() with
     // the slot threads still running: std::terminate, and no worker.halted entry.
-    f.db.db().exec("ALTER TABLE requests RENAME TO requests_elsewhere");
+    f.db.db().exec("ALTER TABLE erasures RENAME TO erasures_elsewhere");
     auto rep = f.run([] { return std::make_unique<ScriptedApi>(); });
     CHECK(rep.halted);
+    CHECK(rep.halt == HaltKind::database);
     CHECK(rep.halt_reason.find("database: ") == 0);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'worker.halted'") == 1);
-    f.db.db().exec("ALTER TABLE requests_elsewhere RENAME TO requests");
+    f.db.db().exec("ALTER TABLE erasures_elsewhere RENAME TO erasures");
     CHECK(f.state_of("R1") == "pending");
 }
 
@@ -428,7 +432,8 @@ TEST_CASE("leases are renewed until the last erasure in flight ends, after --max
             std::this_thread::sleep_for(std::chrono::milliseconds(900));
             lease_left_at_end =
                 f.db.db()
-                    .execAndGet("SELECT lease_expires_at FROM requests WHERE request_id = 'R1'")
+                    .execAndGet("SELECT e.lease_expires_at FROM erasures e JOIN requests r ON "
+                                "r.id = e.request WHERE r.request_id = 'R1'")
                     .getInt64() -
                 f.real_clock.now_ms();
         };
@@ -438,4 +443,93 @@ TEST_CASE("leases are renewed until the last erasure in flight ends, after --max
     CHECK(rep.erased == 1);
     REQUIRE(lease_left_at_end);
     CHECK(*lease_left_at_end > 0); // still held: renewed while the scheduler had stopped
+}
+
+TEST_CASE("a failed pin check halts before any call and charges nothing", "[worker][pin]") {
+    RealTimeFixture f;
+    f.insert(f.request("R1", "alice"));
+    int checks = 0;
+    std::vector<std::string> calls;
+    auto rep = f.run(
+        [&] {
+            auto api = std::make_unique<ScriptedApi>();
+            return std::unique_ptr<ErasureApi>(std::move(api));
+        },
+        [&](Worker& w) {
+            w.set_pin_checker([&] {
+                ++checks;
+                return PinResult{HaltKind::pin, "the Track API key belongs to environment 202, "
+                                                "not 101"};
+            });
+        });
+    CHECK(checks == 1);
+    CHECK(rep.halted);
+    CHECK(rep.halt == HaltKind::pin);
+    CHECK(rep.halt_reason == "workspace default: the Track API key belongs to environment 202, not "
+                             "101");
+    CHECK(rep.started == 0);
+    CHECK(f.erasure_int("R1", "attempts") == 0);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'workspace.pin_failed' AND detail "
+                  "LIKE '%\"workspace\":\"default\"%'") == 1);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event LIKE 'call.%'") == 0);
+}
+
+TEST_CASE("credentials re-read on 401 are pinned before the call is sent again", "[worker][pin]") {
+    WorkerFixture f;
+    f.insert(f.request("R1", "alice"));
+    int checks = 0;
+    f.worker.set_credential_reloader([] { return true; });
+    f.worker.set_pin_checker([&] {
+        ++checks;
+        return PinResult{HaltKind::pin, "the Track API key belongs to environment 7, not 101"};
+    });
+    f.api.script = {result(cio::Outcome::auth, 401)};
+    f.erase_next();
+    CHECK(checks == 1);
+    CHECK(f.api.calls == std::vector<std::string>{"suppress alice"}); // not sent again
+    CHECK(f.worker.report().halt == HaltKind::pin);
+    CHECK(f.erasure_state("R1") == "pending");
+    CHECK(f.erasure_int("R1", "attempts") == 0);
+}
+
+TEST_CASE("workspaces are independent: a 429 pauses only its own workspace", "[worker]") {
+    test::StoreFixture f;
+    f.workspaces = {"eu", "us"};
+    f.insert(f.request("R1", "alice"));
+    FixedRandom random;
+    store::WorkerQueue queue(f.db, f.clock, "w");
+    WorkerSettings s;
+    s.retry = {1'000, 60'000, 3};
+    s.workspace = "eu";
+    Worker eu(
+        queue, [] { return std::unique_ptr<ErasureApi>(); }, s, f.clock, f.clock, random);
+    s.workspace = "us";
+    Worker us(
+        queue, [] { return std::unique_ptr<ErasureApi>(); }, s, f.clock, f.clock, random);
+    ScriptedApi eu_api;
+    ScriptedApi us_api;
+    eu_api.script = {result(cio::Outcome::retryable, 429, "HTTP 429", 3'600'000)};
+    auto first = queue.claim("eu", 60'000);
+    REQUIRE(first);
+    eu.erase(eu_api, *first);
+    const TimeMs after_429 = f.clock.now_ms();
+    auto other = queue.claim("us", 60'000);
+    REQUIRE(other);
+    us.erase(us_api, *other);
+    CHECK(f.clock.now_ms() == after_429); // us did not wait out eu's hour
+    CHECK(us_api.calls == std::vector<std::string>{"suppress alice", "destroy alice"});
+    CHECK(f.erasure_state("R1", "us") == "done");
+    CHECK(f.erasure_state("R1", "eu") == "pending");
+    CHECK(f.state_of("R1") == "pending");
+}
+
+TEST_CASE("--max is shared by the workers of several workspaces", "[worker]") {
+    StartBudget budget(3);
+    int taken = 0;
+    while (budget.take()) {
+        ++taken;
+    }
+    CHECK(taken == 3);
+    CHECK(budget.exhausted());
+    CHECK_FALSE(budget.take()); // never below zero
 }
