@@ -1,5 +1,6 @@
 #include "audit/report.hpp"
 
+#include "erasure/lifecycle.hpp"
 #include "store/audit_queries.hpp"
 #include "util/error.hpp"
 #include "util/time.hpp"
@@ -249,7 +250,7 @@ Report build_report(store::Database& db, const Clock& clock, const ReportOptions
         if (auto it = days.find(day_of(q.received_at)); it != days.end()) {
             ++it->second.received;
         }
-        const bool active = q.state == "pending" || q.state == "suppressed";
+        const bool active = q.state == "pending" || q.state == "suppressed"; // schema 1
         if (q.state == "done") {
             ++r.erased;
             const TimeMs finished = q.finished_at.value_or(q.received_at);
@@ -298,6 +299,14 @@ Report build_report(store::Database& db, const Clock& clock, const ReportOptions
     };
     std::sort(r.overdue.begin(), r.overdue.end(), by_deadline);
     std::sort(r.at_risk.begin(), r.at_risk.end(), by_deadline);
+    for (const auto& [workspace, counts] : store::report_workspace_counts(db, r.since, r.until)) {
+        auto& row = r.workspaces[workspace];
+        for (auto state : erasure::k_erasure_states) {
+            const std::string name(erasure::to_text(state));
+            auto it = counts.find(name);
+            row[name] = it == counts.end() ? 0 : it->second;
+        }
+    }
     return r;
 }
 
@@ -326,6 +335,16 @@ std::string report_text(const Report& r) {
              std::to_string(r.missed_open) + ")\n";
     } else {
         s += "n/a (no request has been erased or passed its deadline)\n";
+    }
+    if (!r.workspaces.empty()) {
+        s += "\nper workspace (erasures of these requests):\n";
+        for (const auto& [workspace, counts] : r.workspaces) {
+            s += "  " + pad_right(workspace, 24);
+            for (const auto& [state, n] : counts) {
+                s += " " + state + " " + std::to_string(n);
+            }
+            s += "\n";
+        }
     }
     const TimeMs now = r.generated_at;
     s += "\noverdue (" + std::to_string(r.overdue.size()) + "):\n";
@@ -371,8 +390,33 @@ std::string report_json(const Report& r) {
         days.push_back({{"day", date_only(d.day)}, {"received", d.received}, {"erased", d.erased}});
     }
     j["days"] = std::move(days);
+    j["workspaces"] = r.workspaces;
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
+
+namespace {
+
+// Each workspace's erasures of the period's requests, by state.
+std::string workspace_table(const Report& r) {
+    if (r.workspaces.empty()) {
+        return "<p class=\"none\">No erasure has been planned for these requests yet.</p>\n";
+    }
+    std::string s = "<table>\n<tr><th>Workspace</th>";
+    for (auto state : erasure::k_erasure_states) {
+        s += "<th>" + std::string(erasure::to_text(state)) + "</th>";
+    }
+    s += "</tr>\n";
+    for (const auto& [workspace, counts] : r.workspaces) {
+        s += "<tr><td class=\"id\">" + html_escape(workspace) + "</td>";
+        for (const auto& [state, n] : counts) {
+            s += "<td>" + std::to_string(n) + "</td>";
+        }
+        s += "</tr>\n";
+    }
+    return s + "</table>\n";
+}
+
+} // namespace
 
 std::string report_html(const Report& r) {
     const std::string period = date_only(r.since) + " to " + date_only(r.until - 1);
@@ -442,6 +486,7 @@ td.id { font-family: ui-monospace, Menlo, Consolas, monospace; }
          "at risk (deadline within " + std::to_string(r.at_risk_days) + " days)",
          r.at_risk.empty() ? "" : "warn");
     s += "</div>\n<h2>Requests per day</h2>\n" + chart_svg(r);
+    s += "<h2>Per workspace</h2>\n" + workspace_table(r);
     s += "<h2>Overdue requests</h2>\n" + item_table(r.overdue, r.generated_at, true);
     s += "<h2>At-risk requests</h2>\n" + item_table(r.at_risk, r.generated_at, false);
     s += "<h2>How to read this report</h2>\n<ul class=\"notes\">\n"

@@ -4,6 +4,7 @@
 #include "util/clock.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,9 @@ struct Report {
     std::vector<ReportItem> overdue;             // most overdue first
     std::vector<ReportItem> at_risk;             // nearest deadline first
     std::vector<ReportDay> days;
+    // Per workspace: erasures of these requests by state (pending, suppressed, done, dead,
+    // cancelled; zero when absent).
+    std::map<std::string, std::map<std::string, std::int64_t>> workspaces;
 };
 
 // Computes the report over the requests received in [since, until); states are as of now.

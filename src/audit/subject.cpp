@@ -64,6 +64,9 @@ std::string subject_text(const SubjectHistory& h) {
             out += "  (linked to " + *r.linked_to + ")";
         }
         out += "\n";
+        for (const auto& [workspace, state] : r.erasures) {
+            out += "    workspace " + pad(workspace, 32) + " " + state + "\n";
+        }
     }
     out += "\nhistory (audit log):\n";
     for (const auto& e : h.entries) {
@@ -96,6 +99,10 @@ std::string subject_json(const SubjectHistory& h) {
         o["finished_at"] = r.finished_at ? nlohmann::json(format_iso8601_ms(*r.finished_at))
                                          : nlohmann::json(nullptr);
         o["linked_to"] = r.linked_to ? nlohmann::json(*r.linked_to) : nlohmann::json(nullptr);
+        o["erasures"] = nlohmann::json::array();
+        for (const auto& [workspace, state] : r.erasures) {
+            o["erasures"].push_back({{"workspace", workspace}, {"state", state}});
+        }
         j["requests"].push_back(std::move(o));
     }
     j["entries"] = nlohmann::json::array();

@@ -22,6 +22,7 @@ MetricsSnapshot DatabaseStatus::metrics() {
     store::StatusSummary summary = store::RequestQueue(m_db, m_clock).status();
     MetricsSnapshot m;
     m.requests_by_state = summary.counts;
+    m.erasures_by_workspace = summary.by_workspace;
     m.overdue = summary.overdue;
     if (summary.oldest_pending_received_at) {
         m.oldest_pending_seconds =

@@ -1,5 +1,8 @@
 #include "serve/metrics.hpp"
 
+#include <set>
+#include <tuple>
+
 namespace lethe::serve {
 namespace {
 
@@ -32,6 +35,23 @@ void sample(std::string& out, const char* name, const std::string& labels, std::
     out.append(" ").append(std::to_string(value)).append("\n");
 }
 
+// Every workspace the snapshot knows of, so each counter has a sample (0) from the start.
+std::set<std::string> known_workspaces(const MetricsSnapshot& m) {
+    std::set<std::string> out;
+    for (const auto& [w, states] : m.erasures_by_workspace) {
+        out.insert(w);
+    }
+    for (const auto& [key, count] : m.calls.calls) {
+        out.insert(std::get<0>(key));
+    }
+    return out;
+}
+
+std::int64_t value_or_zero(const std::map<std::string, std::int64_t>& m, const std::string& key) {
+    auto it = m.find(key);
+    return it == m.end() ? 0 : it->second;
+}
+
 } // namespace
 
 std::string render_metrics(const MetricsSnapshot& m) {
@@ -40,19 +60,40 @@ std::string render_metrics(const MetricsSnapshot& m) {
     for (const auto& [state, count] : m.requests_by_state) {
         sample(out, "lethe_requests", "state=\"" + label_value(state) + "\"", count);
     }
-    header(
-        out, "lethe_erasures_total", "counter",
-        "People erased: successful destroy calls (linked duplicate requests not counted again).");
-    sample(out, "lethe_erasures_total", "", m.calls.erasures);
+    header(out, "lethe_workspace_erasures", "gauge",
+           "Erasures (a request in one workspace) by workspace and state.");
+    for (const auto& [workspace, states] : m.erasures_by_workspace) {
+        for (const auto& [state, count] : states) {
+            sample(out, "lethe_workspace_erasures",
+                   "workspace=\"" + label_value(workspace) + "\",state=\"" + label_value(state) +
+                       "\"",
+                   count);
+        }
+    }
+    header(out, "lethe_erasures_total", "counter",
+           "People erased, by workspace: successful destroy calls (linked duplicate requests not "
+           "counted again).");
+    const std::set<std::string> workspaces = known_workspaces(m);
+    for (const auto& workspace : workspaces) {
+        sample(out, "lethe_erasures_total", "workspace=\"" + label_value(workspace) + "\"",
+               value_or_zero(m.calls.erasures, workspace));
+    }
     header(out, "lethe_api_calls_total", "counter",
-           "Track API calls by call and HTTP status (code=\"none\": no HTTP response).");
+           "Track API calls by workspace, call and HTTP status (code=\"none\": no HTTP "
+           "response).");
     for (const auto& [key, count] : m.calls.calls) {
+        const auto& [workspace, call, code] = key;
         sample(out, "lethe_api_calls_total",
-               "call=\"" + label_value(key.first) + "\",code=\"" + label_value(key.second) + "\"",
+               "workspace=\"" + label_value(workspace) + "\",call=\"" + label_value(call) +
+                   "\",code=\"" + label_value(code) + "\"",
                count);
     }
-    header(out, "lethe_retries_total", "counter", "Failed calls scheduled for a later attempt.");
-    sample(out, "lethe_retries_total", "", m.calls.retries);
+    header(out, "lethe_retries_total", "counter",
+           "Failed calls scheduled for a later attempt, by workspace.");
+    for (const auto& workspace : workspaces) {
+        sample(out, "lethe_retries_total", "workspace=\"" + label_value(workspace) + "\"",
+               value_or_zero(m.calls.retries, workspace));
+    }
     header(out, "lethe_oldest_pending_seconds", "gauge",
            "Seconds since the oldest active (pending or suppressed) request was received; 0 when "
            "none.");

@@ -11,6 +11,8 @@ namespace lethe::serve {
 // Everything /metrics shows, gathered from the database at one moment.
 struct MetricsSnapshot {
     std::map<std::string, std::int64_t> requests_by_state; // every state, zero when absent
+    // workspace → erasure state → erasures (every state of a known workspace, zero when absent)
+    std::map<std::string, std::map<std::string, std::int64_t>> erasures_by_workspace;
     store::CallTally calls;
     std::int64_t oldest_pending_seconds = 0; // age of the oldest active request; 0 when none
     std::int64_t overdue = 0;                // not erased and past the deadline

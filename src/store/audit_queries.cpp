@@ -127,9 +127,11 @@ void for_each_subject_entry(Database& db, std::string_view digest,
 
 std::vector<SubjectRequest> subject_requests(Database& db, std::string_view digest) {
     SQLite::Statement q(db.db(), "SELECT r.request_id, r.state, r.received_at, r.deadline_at, "
-                                 "r.finished_at, p.request_id FROM requests r LEFT JOIN requests "
-                                 "p ON p.id = r.linked_to WHERE r.subject_digest = ? "
+                                 "r.finished_at, p.request_id, r.id FROM requests r LEFT JOIN "
+                                 "requests p ON p.id = r.linked_to WHERE r.subject_digest = ? "
                                  "ORDER BY r.received_at, r.id");
+    SQLite::Statement erasures(db.db(), "SELECT workspace, state FROM erasures WHERE request = ? "
+                                        "ORDER BY workspace");
     q.bind(1, std::string(digest));
     std::vector<SubjectRequest> out;
     while (q.executeStep()) {
@@ -141,6 +143,15 @@ std::vector<SubjectRequest> subject_requests(Database& db, std::string_view dige
         r.finished_at = optional_time(q.getColumn(4));
         if (!q.getColumn(5).isNull()) {
             r.linked_to = q.getColumn(5).getString();
+        }
+        if (r.state == "suppressed") {
+            r.state = "pending"; // schema 1, before the first run after the upgrade
+        }
+        erasures.reset();
+        erasures.bind(1, q.getColumn(6).getInt64());
+        while (erasures.executeStep()) {
+            r.erasures.emplace_back(erasures.getColumn(0).getString(),
+                                    erasures.getColumn(1).getString());
         }
         out.push_back(std::move(r));
     }
@@ -164,6 +175,20 @@ void for_each_report_request(Database& db, TimeMs since, TimeMs until,
         r.linked = q.getColumn(5).getInt() != 0;
         fn(r);
     }
+}
+
+std::map<std::string, std::map<std::string, std::int64_t>>
+report_workspace_counts(Database& db, TimeMs since, TimeMs until) {
+    SQLite::Statement q(db.db(), "SELECT e.workspace, e.state, count(*) FROM erasures e JOIN "
+                                 "requests r ON r.id = e.request WHERE r.received_at >= ? AND "
+                                 "r.received_at < ? GROUP BY e.workspace, e.state");
+    q.bind(1, since);
+    q.bind(2, until);
+    std::map<std::string, std::map<std::string, std::int64_t>> out;
+    while (q.executeStep()) {
+        out[q.getColumn(0).getString()][q.getColumn(1).getString()] = q.getColumn(2).getInt64();
+    }
+    return out;
 }
 
 std::optional<TimeMs> earliest_received_at(Database& db) {

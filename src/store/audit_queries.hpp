@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,7 +86,13 @@ struct SubjectRequest {
     TimeMs deadline_at = 0;
     std::optional<TimeMs> finished_at;
     std::optional<std::string> linked_to; // request_id of the active request it waits on
+    // Each workspace's erasure of it: (workspace, state), by workspace name.
+    std::vector<std::pair<std::string, std::string>> erasures;
 };
+
+// Per workspace, the erasures of the requests received in [since, until) by state.
+std::map<std::string, std::map<std::string, std::int64_t>>
+report_workspace_counts(Database& db, TimeMs since, TimeMs until);
 
 // The requests whose subject_digest is `digest`, oldest first.
 std::vector<SubjectRequest> subject_requests(Database& db, std::string_view digest);

@@ -13,6 +13,7 @@ void tally_calls(Database& db, CallTally& tally) {
     SQLite::Transaction snapshot(db.db(), SQLite::TransactionBehavior::DEFERRED);
     const std::int64_t head = read_chain_head(db.db()).size;
     SQLite::Statement q(db.db(), "SELECT substr(event, 6), json_extract(detail, '$.status'), "
+                                 " COALESCE(json_extract(detail, '$.workspace'), 'default'), "
                                  " json_extract(detail, '$.outcome'), "
                                  " json_extract(detail, '$.next_attempt_at') IS NOT NULL "
                                  "FROM audit_log WHERE seq > ?1 AND seq <= ?2 "
@@ -22,13 +23,14 @@ void tally_calls(Database& db, CallTally& tally) {
     while (q.executeStep()) {
         const std::string call = q.getColumn(0).getString();
         const std::int64_t status = q.getColumn(1).isNull() ? 0 : q.getColumn(1).getInt64();
-        const std::string outcome = q.getColumn(2).isNull() ? "" : q.getColumn(2).getString();
-        ++tally.calls[{call, status == 0 ? "none" : std::to_string(status)}];
+        const std::string workspace = q.getColumn(2).getString();
+        const std::string outcome = q.getColumn(3).isNull() ? "" : q.getColumn(3).getString();
+        ++tally.calls[{workspace, call, status == 0 ? "none" : std::to_string(status)}];
         if (call == "destroy" && outcome == "success") {
-            ++tally.erasures;
+            ++tally.erasures[workspace];
         }
-        if (q.getColumn(3).getInt() != 0) {
-            ++tally.retries;
+        if (q.getColumn(4).getInt() != 0) {
+            ++tally.retries[workspace];
         }
     }
     tally.last_seq = head;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 
 // Read-side queries for `lethe serve`'s /metrics and /healthz.
@@ -13,10 +14,13 @@ namespace lethe::store {
 // Counts over the worker's call entries in the audit log ("call.suppress", "call.destroy").
 struct CallTally {
     std::int64_t last_seq = 0; // entries up to this seq are counted
-    // (call, HTTP status) → entries; status "none" when the call got no HTTP response.
-    std::map<std::pair<std::string, std::string>, std::int64_t> calls;
-    std::int64_t erasures = 0; // successful destroy calls: one per person erased
-    std::int64_t retries = 0;  // failed calls with a next attempt scheduled
+    // (workspace, call, HTTP status) → entries; status "none" when the call got no HTTP response;
+    // workspace "default" for entries of schema 1, which had one workspace.
+    std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> calls;
+    // Per workspace: successful destroy calls, one per person erased there.
+    std::map<std::string, std::int64_t> erasures;
+    // Per workspace: failed calls with a next attempt scheduled.
+    std::map<std::string, std::int64_t> retries;
 };
 
 // Adds the call entries after tally.last_seq and moves last_seq to the head of the log, in one

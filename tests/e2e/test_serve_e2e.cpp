@@ -47,7 +47,11 @@ std::string openssl_signature(const std::string& secret, const std::string& mess
 }
 
 std::string metric_line(const std::string& metrics, const std::string& name) {
+    // The first sample of the metric, with or without labels.
     auto pos = metrics.find("\n" + name + " ");
+    if (pos == std::string::npos) {
+        pos = metrics.find("\n" + name + "{");
+    }
     if (pos == std::string::npos) {
         return "(missing)";
     }
@@ -224,15 +228,19 @@ TEST_CASE("serve: /healthz and /metrics", "[e2e][serve]") {
     CHECK(metrics->status == 200);
     CHECK(metrics->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
     const std::string& text = metrics->body;
-    for (const char* state : {"pending", "suppressed", "done", "dead", "cancelled"}) {
+    for (const char* state : {"pending", "done", "dead", "cancelled"}) {
         INFO(state);
         CHECK(text.find("lethe_requests{state=\"" + std::string(state) + "\"} ") !=
               std::string::npos);
     }
     CHECK(text.find("lethe_requests{state=\"pending\"} 3\n") != std::string::npos);
     CHECK(metric_line(text, "lethe_audit_entries") == "lethe_audit_entries 3");
-    CHECK(metric_line(text, "lethe_erasures_total") == "lethe_erasures_total 0");
-    CHECK(metric_line(text, "lethe_retries_total") == "lethe_retries_total 0");
+    CHECK(metric_line(text, "lethe_erasures_total") ==
+          "lethe_erasures_total{workspace=\"default\"} 0");
+    CHECK(metric_line(text, "lethe_retries_total") ==
+          "lethe_retries_total{workspace=\"default\"} 0");
+    CHECK(text.find("lethe_workspace_erasures{workspace=\"default\",state=\"pending\"} 3\n") !=
+          std::string::npos);
     // Received 2026-01-01, so more than a month ago when the test runs after 2026-02-01.
     CHECK(metric_line(text, "lethe_overdue_requests") == "lethe_overdue_requests 3");
     CHECK(metric_line(text, "lethe_oldest_pending_seconds").size() > 30);
@@ -377,11 +385,12 @@ TEST_CASE("serve --with-worker erases a posted request end to end", "[e2e][serve
     }
     CHECK(calls == std::vector<std::string>{"suppress", "destroy"});
     auto metrics = s.client().Get("/metrics")->body;
-    CHECK(metric_line(metrics, "lethe_erasures_total") == "lethe_erasures_total 1");
-    CHECK(metrics.find("lethe_api_calls_total{call=\"suppress\",code=\"200\"} 1") !=
-          std::string::npos);
-    CHECK(metrics.find("lethe_api_calls_total{call=\"destroy\",code=\"200\"} 1") !=
-          std::string::npos);
+    CHECK(metric_line(metrics, "lethe_erasures_total") ==
+          "lethe_erasures_total{workspace=\"default\"} 1");
+    CHECK(metrics.find("lethe_api_calls_total{workspace=\"default\",call=\"suppress\",code="
+                       "\"200\"} 1") != std::string::npos);
+    CHECK(metrics.find("lethe_api_calls_total{workspace=\"default\",call=\"destroy\",code="
+                       "\"200\"} 1") != std::string::npos);
     auto stopped = s.stop();
     CHECK(stopped.exit_code == 0);
     CHECK(stopped.out.find("erased 1") != std::string::npos);

@@ -1,8 +1,10 @@
 #include "../store/fixture.hpp"
+#include "erasure/lifecycle.hpp"
 #include "serve/database_status.hpp"
 #include "serve/metrics.hpp"
 #include "store/claims.hpp"
 #include "store/metrics_queries.hpp"
+#include "store/migrations.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,8 +17,18 @@ bool contains(const std::string& text, const std::string& line) {
     return text.find(line) != std::string::npos;
 }
 
-store::CallRecord call(const std::string& name, long status, const std::string& outcome) {
-    return {name, status, outcome, outcome == "success" ? "" : "HTTP error", 12, false};
+// Decides and applies one call of claim `e` with `outcome`, as the worker does.
+bool apply_call(store::WorkerQueue& queue, store::ClaimedErasure& e, erasure::Outcome outcome,
+                long status, TimeMs next_attempt_at = 0) {
+    const auto step = *erasure::next_step(e.state);
+    store::CallRecord rec;
+    rec.step = step;
+    rec.http_status = status;
+    rec.outcome = outcome;
+    rec.error = outcome == erasure::Outcome::success ? "" : "HTTP error";
+    rec.latency_ms = 12;
+    auto d = erasure::decide({e.state, e.attempt, 5}, step, {outcome, status, rec.error});
+    return queue.apply(e, d, &rec, d.retry ? std::optional<TimeMs>(next_attempt_at) : std::nullopt);
 }
 
 } // namespace
@@ -24,10 +36,11 @@ store::CallRecord call(const std::string& name, long status, const std::string& 
 TEST_CASE("metrics render in the Prometheus text format", "[serve][metrics]") {
     serve::MetricsSnapshot m;
     m.requests_by_state = {{"pending", 3}, {"done", 10}};
-    m.calls.calls[{"suppress", "200"}] = 11;
-    m.calls.calls[{"destroy", "none"}] = 2;
-    m.calls.erasures = 10;
-    m.calls.retries = 4;
+    m.calls.calls[{"us-main", "suppress", "200"}] = 11;
+    m.calls.calls[{"us-main", "destroy", "none"}] = 2;
+    m.calls.erasures["us-main"] = 10;
+    m.calls.retries["us-main"] = 4;
+    m.erasures_by_workspace["eu-main"] = {{"pending", 2}, {"done", 0}};
     m.oldest_pending_seconds = 86400;
     m.overdue = 1;
     m.audit_entries = 57;
@@ -36,11 +49,17 @@ TEST_CASE("metrics render in the Prometheus text format", "[serve][metrics]") {
     CHECK(contains(text, "# TYPE lethe_requests gauge\n"));
     CHECK(contains(text, "\nlethe_requests{state=\"pending\"} 3\n"));
     CHECK(contains(text, "\nlethe_requests{state=\"done\"} 10\n"));
-    CHECK(contains(text, "# TYPE lethe_erasures_total counter\nlethe_erasures_total 10\n"));
+    CHECK(contains(text, "# TYPE lethe_erasures_total counter\n"
+                         "lethe_erasures_total{workspace=\"eu-main\"} 0\n"
+                         "lethe_erasures_total{workspace=\"us-main\"} 10\n"));
     CHECK(contains(text, "# TYPE lethe_api_calls_total counter\n"));
-    CHECK(contains(text, "\nlethe_api_calls_total{call=\"suppress\",code=\"200\"} 11\n"));
-    CHECK(contains(text, "\nlethe_api_calls_total{call=\"destroy\",code=\"none\"} 2\n"));
-    CHECK(contains(text, "# TYPE lethe_retries_total counter\nlethe_retries_total 4\n"));
+    CHECK(contains(text, "\nlethe_api_calls_total{workspace=\"us-main\",call=\"suppress\",code="
+                         "\"200\"} 11\n"));
+    CHECK(contains(text, "\nlethe_api_calls_total{workspace=\"us-main\",call=\"destroy\",code="
+                         "\"none\"} 2\n"));
+    CHECK(contains(text, "\nlethe_retries_total{workspace=\"us-main\"} 4\n"));
+    CHECK(
+        contains(text, "\nlethe_workspace_erasures{workspace=\"eu-main\",state=\"pending\"} 2\n"));
     CHECK(contains(text, "\nlethe_oldest_pending_seconds 86400\n"));
     CHECK(contains(text, "# TYPE lethe_overdue_requests gauge\nlethe_overdue_requests 1\n"));
     CHECK(contains(text, "# TYPE lethe_audit_entries gauge\nlethe_audit_entries 57\n"));
@@ -71,33 +90,32 @@ TEST_CASE("call counts come from the audit log, one scrape adding only new entri
     CHECK(tally.last_seq == 2);
     CHECK(store::audit_entry_count(f.db) == 2);
 
-    auto r1 = queue.claim(60'000);
+    using erasure::Outcome;
+    auto r1 = queue.claim("default", 60'000);
     REQUIRE(r1);
-    REQUIRE(queue.record_retry(*r1, call("suppress", 503, "retryable"), f.clock.now_ms()));
-    auto again = queue.claim(60'000);
+    REQUIRE(apply_call(queue, *r1, Outcome::retryable, 503, f.clock.now_ms()));
+    auto again = queue.claim("default", 60'000);
     REQUIRE(again);
-    REQUIRE(queue.record_suppressed(*again, call("suppress", 200, "success")));
-    again->state = "suppressed";
-    REQUIRE(queue.record_done(*again, call("destroy", 200, "success")));
+    REQUIRE(apply_call(queue, *again, Outcome::success, 200));
+    REQUIRE(apply_call(queue, *again, Outcome::success, 200));
 
     store::tally_calls(f.db, tally);
-    CHECK(tally.calls[{"suppress", "503"}] == 1);
-    CHECK(tally.calls[{"suppress", "200"}] == 1);
-    CHECK(tally.calls[{"destroy", "200"}] == 1);
-    CHECK(tally.retries == 1);
-    CHECK(tally.erasures == 1);
+    CHECK(tally.calls[{"default", "suppress", "503"}] == 1);
+    CHECK(tally.calls[{"default", "suppress", "200"}] == 1);
+    CHECK(tally.calls[{"default", "destroy", "200"}] == 1);
+    CHECK(tally.retries["default"] == 1);
+    CHECK(tally.erasures["default"] == 1);
     CHECK(tally.last_seq == store::audit_entry_count(f.db));
 
     // Nothing new: the totals stay; a network failure counts as code "none".
     store::tally_calls(f.db, tally);
-    CHECK(tally.calls[{"suppress", "200"}] == 1);
-    auto r2 = queue.claim(60'000);
+    CHECK(tally.calls[{"default", "suppress", "200"}] == 1);
+    auto r2 = queue.claim("default", 60'000);
     REQUIRE(r2);
-    const store::CallRecord failed = call("suppress", 0, "permanent");
-    REQUIRE(queue.record_dead(*r2, &failed, "gave up"));
+    REQUIRE(apply_call(queue, *r2, Outcome::permanent, 0));
     store::tally_calls(f.db, tally);
-    CHECK(tally.calls[{"suppress", "none"}] == 1);
-    CHECK(tally.retries == 1);
+    CHECK(tally.calls[{"default", "suppress", "none"}] == 1);
+    CHECK(tally.retries["default"] == 1);
 
     // A fresh tally over the whole log agrees with the incremental one.
     store::CallTally full;
@@ -117,7 +135,8 @@ TEST_CASE("DatabaseStatus reports states, overdue, oldest pending and health", "
     auto m = status.metrics();
     CHECK(m.requests_by_state.at("pending") == 2);
     CHECK(m.requests_by_state.at("done") == 0);
-    CHECK(m.requests_by_state.size() == 5);
+    CHECK(m.requests_by_state.size() == 4); // pending, done, dead, cancelled
+    CHECK(m.erasures_by_workspace.at("default").at("pending") == 2);
     CHECK(m.overdue == 1);
     CHECK(m.oldest_pending_seconds == 40LL * 86'400);
     CHECK(m.audit_entries == 2);
@@ -126,5 +145,6 @@ TEST_CASE("DatabaseStatus reports states, overdue, oldest pending and health", "
     f.db.db().exec("PRAGMA user_version = 99");
     auto h = status.health();
     CHECK_FALSE(h.ok);
-    CHECK(h.reason == "database schema version 99, expected 1");
+    CHECK(h.reason ==
+          "database schema version 99, expected " + std::to_string(store::latest_schema_version()));
 }
