@@ -83,33 +83,12 @@ bool Worker::pinned() {
         if (m_unreachable.exchange(false)) {
             spdlog::info("workspace {}: reachable again and pinned", m_settings.workspace);
         }
+        m_pin_failures = 0;
         return true;
     }
     const std::string reason = "workspace " + m_settings.workspace + ": " + pin.reason;
     if (pin.failure == HaltKind::unreachable) {
-        // Not an operator's problem, and not the other workspaces': this one waits. A drain run
-        // leaves its erasures for the next run; a service asks again after a poll interval.
-        if (!m_unreachable.exchange(true)) {
-            spdlog::error("{}; no erasure call is made to it until it answers", reason);
-            m_queue.audit_event("workspace.unreachable",
-                                JsonWriter()
-                                    .field("workspace", m_settings.workspace)
-                                    .field("worker", m_queue.owner())
-                                    .field("reason", pin.reason)
-                                    .str());
-        }
-        {
-            std::lock_guard lock(m_mutex);
-            m_report.unreachable_reason = reason;
-        }
-        if (m_settings.once) {
-            std::lock_guard lock(m_mutex);
-            m_report.stop_reason = "unreachable";
-            m_stop = true;
-        } else {
-            wait_until(m_clock.now_ms() + m_settings.poll_interval_ms);
-        }
-        return false;
+        return pin_unreachable(pin, reason);
     }
     spdlog::error("{}; no erasure call was made with these credentials", reason);
     m_queue.audit_event("workspace.pin_failed", JsonWriter()
@@ -118,6 +97,40 @@ bool Worker::pinned() {
                                                     .field("reason", pin.reason)
                                                     .str());
     halt(pin.failure, reason);
+    return false;
+}
+
+bool Worker::pin_unreachable(const PinResult& pin, const std::string& reason) {
+    // Not an operator's problem, and not the other workspaces': this one waits. The question is
+    // asked again after a short backoff (a 503 or a 429 of the moment); a drain run gives up
+    // after max_attempts tries and leaves the workspace's erasures for the next run, a service
+    // keeps asking.
+    const std::int64_t failures = ++m_pin_failures;
+    if (!m_unreachable.exchange(true)) {
+        spdlog::warn("{}; asking again before any erasure call is made to it", reason);
+    }
+    if (m_settings.once && failures >= m_settings.retry.max_attempts) {
+        spdlog::error("{}; no erasure call was made to it in this run", reason);
+        m_queue.audit_event("workspace.unreachable", JsonWriter()
+                                                         .field("workspace", m_settings.workspace)
+                                                         .field("worker", m_queue.owner())
+                                                         .field("reason", pin.reason)
+                                                         .field("attempts", failures)
+                                                         .str());
+        std::lock_guard lock(m_mutex);
+        m_report.unreachable_reason = reason;
+        m_report.stop_reason = "unreachable";
+        m_stop = true;
+        return false;
+    }
+    RetryPolicy quick = m_settings.retry;
+    quick.base_ms = std::min<TimeMs>(quick.base_ms, 1'000);
+    quick.max_ms = std::min<TimeMs>(quick.max_ms, 2'000);
+    TimeMs delay = backoff_delay(quick, std::min<std::int64_t>(failures, 20), m_random);
+    if (!m_settings.once && failures >= m_settings.retry.max_attempts) {
+        delay = std::max(delay, m_settings.poll_interval_ms);
+    }
+    wait_until(m_clock.now_ms() + delay);
     return false;
 }
 

@@ -153,6 +153,9 @@ private:
     bool credentials_renewed(std::uint64_t refused_generation, long http_status);
     // Runs the pin check (when installed); halts and records it when it fails.
     bool pinned();
+    // A pin check that got no answer: waits and returns false (the caller asks again), or stops
+    // this worker when a drain run has asked max_attempts times.
+    bool pin_unreachable(const PinResult& pin, const std::string& reason);
     bool wait_for_gate();
     void give_back(const store::ClaimedErasure& e);
     void halt(HaltKind kind, const std::string& reason);
@@ -180,6 +183,7 @@ private:
 
     std::atomic<bool> m_stop{false};
     std::atomic<bool> m_unreachable{false};                // the last pin check got no answer
+    std::atomic<std::int64_t> m_pin_failures{0};           // pin checks without an answer in a row
     std::mutex m_reload_mutex;                             // one credential re-read at a time
     std::atomic<std::uint64_t> m_credential_generation{0}; // bumped by each successful re-read
     std::optional<std::uint64_t> m_reload_tried_for; // the generation last re-read on a refusal

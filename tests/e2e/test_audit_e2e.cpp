@@ -332,8 +332,8 @@ TEST_CASE("worker run, subject look-up, report figures and no raw identifier any
             CHECK(e["request_ref"] == "T-5D");
             events.insert(e["event"].get<std::string>());
         }
-        for (const char* e : {"request.received", "call.suppress", "request.suppressed",
-                              "call.destroy", "request.done"}) {
+        for (const char* e : {"request.received", "call.suppress", "erasure.suppressed",
+                              "call.destroy", "erasure.done", "request.done"}) {
             CHECK(events.count(e) == 1);
         }
         CHECK(r.out.find("ben@example.com") == std::string::npos);

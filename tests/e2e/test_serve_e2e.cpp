@@ -1,6 +1,7 @@
 #include "certificate.hpp"
 #include "sandbox_fixture.hpp"
 #include "serve_fixture.hpp"
+#include "store/migrations.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <atomic>
@@ -235,12 +236,11 @@ TEST_CASE("serve: /healthz and /metrics", "[e2e][serve]") {
     }
     CHECK(text.find("lethe_requests{state=\"pending\"} 3\n") != std::string::npos);
     CHECK(metric_line(text, "lethe_audit_entries") == "lethe_audit_entries 3");
-    CHECK(metric_line(text, "lethe_erasures_total") ==
-          "lethe_erasures_total{workspace=\"default\"} 0");
-    CHECK(metric_line(text, "lethe_retries_total") ==
-          "lethe_retries_total{workspace=\"default\"} 0");
-    CHECK(text.find("lethe_workspace_erasures{workspace=\"default\",state=\"pending\"} 3\n") !=
-          std::string::npos);
+    // This intake has no workspace configured: its requests get their erasures from the worker's
+    // next run (WorkerQueue::plan), so no workspace has a sample yet.
+    CHECK(text.find("# TYPE lethe_erasures_total counter\n") != std::string::npos);
+    CHECK(text.find("# TYPE lethe_retries_total counter\n") != std::string::npos);
+    CHECK(text.find("lethe_workspace_erasures{") == std::string::npos);
     // Received 2026-01-01, so more than a month ago when the test runs after 2026-02-01.
     CHECK(metric_line(text, "lethe_overdue_requests") == "lethe_overdue_requests 3");
     CHECK(metric_line(text, "lethe_oldest_pending_seconds").size() > 30);
@@ -254,7 +254,9 @@ TEST_CASE("serve: /healthz and /metrics", "[e2e][serve]") {
     }
     health = c.Get("/healthz");
     CHECK(health->status == 503);
-    CHECK(json::parse(health->body)["reason"] == "database schema version 42, expected 1");
+    CHECK(json::parse(health->body)["reason"] ==
+          "database schema version 42, expected " +
+              std::to_string(lethe::store::latest_schema_version()));
     CHECK(s.stop().exit_code == 0);
 }
 
