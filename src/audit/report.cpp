@@ -306,6 +306,8 @@ Report build_report(store::Database& db, const Clock& clock, const ReportOptions
             auto it = counts.find(name);
             row[name] = it == counts.end() ? 0 : it->second;
         }
+        auto unverified = counts.find("unverified");
+        row["unverified"] = unverified == counts.end() ? 0 : unverified->second;
     }
     return r;
 }
@@ -340,9 +342,11 @@ std::string report_text(const Report& r) {
         s += "\nper workspace (erasures of these requests):\n";
         for (const auto& [workspace, counts] : r.workspaces) {
             s += "  " + pad_right(workspace, 24);
-            for (const auto& [state, n] : counts) {
-                s += " " + state + " " + std::to_string(n);
+            for (auto state : erasure::k_erasure_states) {
+                const std::string name(erasure::to_text(state));
+                s += " " + name + " " + std::to_string(counts.at(name));
             }
+            s += " (unverified " + std::to_string(counts.at("unverified")) + ")";
             s += "\n";
         }
     }
@@ -405,13 +409,15 @@ std::string workspace_table(const Report& r) {
     for (auto state : erasure::k_erasure_states) {
         s += "<th>" + std::string(erasure::to_text(state)) + "</th>";
     }
-    s += "</tr>\n";
+    s += "<th>of done: unverified</th></tr>\n";
     for (const auto& [workspace, counts] : r.workspaces) {
         s += "<tr><td class=\"id\">" + html_escape(workspace) + "</td>";
-        for (const auto& [state, n] : counts) {
-            s += "<td>" + std::to_string(n) + "</td>";
+        for (auto state : erasure::k_erasure_states) {
+            s += "<td>" + std::to_string(counts.at(std::string(erasure::to_text(state)))) + "</td>";
         }
-        s += "</tr>\n";
+        const std::int64_t unverified = counts.at("unverified");
+        s += std::string(unverified > 0 ? "<td class=\"warn\">" : "<td>") +
+             std::to_string(unverified) + "</td></tr>\n";
     }
     return s + "</table>\n";
 }

@@ -461,6 +461,16 @@ CallResult TrackClient::destroy(std::string_view identifier) {
     return r;
 }
 
+CallResult TrackClient::entity(std::string_view action, const Target& who) {
+    if (who.value.empty()) {
+        return refused_identifier();
+    }
+    const nlohmann::json body = {{"type", "person"},
+                                 {"action", std::string(action)},
+                                 {"identifiers", {{who.id_type, who.value}}}};
+    return send("POST", "/api/v2/entity", body.dump(), who.value).call;
+}
+
 RegionInfo TrackClient::region() {
     RegionInfo info;
     Exchange ex = send("GET", "/api/v1/accounts/region", "", {});

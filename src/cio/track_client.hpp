@@ -32,6 +32,12 @@ struct CallResult {
     bool already_gone = false; // destroy answered 404: the person no longer exists
 };
 
+// A typed identifier of a person, as Track API v2 and the App API take it.
+struct Target {
+    std::string id_type; // "id" | "email" | "cio_id"
+    std::string value;
+};
+
 // Track API credentials (HTTP Basic `site_id:api_key`).
 struct Credentials {
     std::string site_id;
@@ -104,6 +110,12 @@ public:
     // DELETE /api/v1/customers/{id}; a 404 is success with already_gone. Same refusals as
     // suppress.
     CallResult destroy(std::string_view identifier);
+
+    // POST /api/v2/entity {"type": "person", "action": ACTION, "identifiers": {TYPE: VALUE}}
+    // with ACTION "suppress" or "delete": the identifier's type is explicit, so no workspace
+    // setting can misread it. A 400 (e.g. e-mail is not an identifier of the workspace) is a
+    // permanent failure.
+    CallResult entity(std::string_view action, const Target& who);
 
     // GET /api/v1/accounts/region: checks the credentials and reports the workspace's region.
     // A 2xx whose body is not the expected JSON is a permanent failure.

@@ -133,6 +133,7 @@ public:
         out << "backoff_base_ms = " << w.backoff_base_ms << "\n";
         out << "backoff_max_ms = " << w.backoff_max_ms << "\n";
         out << "poll_interval_ms = " << w.poll_interval_ms << "\n";
+        out << "verify_window_s = " << w.verify_window_s << "\n";
 
         const auto& a = c.audit;
         out << "\n[audit]\n";

@@ -21,7 +21,8 @@ std::vector<std::string> state_names() {
 std::string erasure_column(const store::RequestRow& r) {
     std::string out;
     for (const auto& e : r.erasures) {
-        out += (out.empty() ? "" : " ") + e.workspace + ":" + e.state;
+        out += (out.empty() ? "" : " ") + e.workspace + ":" + e.state +
+               (e.verified == false ? "(unverified)" : "");
     }
     return out.empty() ? "-" : out;
 }
@@ -95,7 +96,10 @@ private:
         j["erasures"] = nlohmann::json::array();
         for (const auto& e : r.erasures) {
             j["erasures"].push_back(
-                {{"workspace", e.workspace}, {"state", e.state}, {"attempts", e.attempts}});
+                {{"workspace", e.workspace},
+                 {"state", e.state},
+                 {"attempts", e.attempts},
+                 {"verified", e.verified ? nlohmann::json(*e.verified) : nlohmann::json(nullptr)}});
         }
         std::cout << j.dump() << "\n";
     }

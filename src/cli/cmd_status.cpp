@@ -76,7 +76,7 @@ private:
         for (auto st : erasure::k_erasure_states) {
             std::cout << erasure::to_text(st) << "  ";
         }
-        std::cout << "\n";
+        std::cout << "unverified\n";
         for (const auto& [name, counts] : s.by_workspace) {
             std::cout << "  " << name << std::string(width - name.size() + 2, ' ');
             for (auto st : erasure::k_erasure_states) {
@@ -85,7 +85,7 @@ private:
                 std::cout << n
                           << std::string(state.size() + 2 - std::min(n.size(), state.size()), ' ');
             }
-            std::cout << "\n";
+            std::cout << counts.at("unverified") << "\n";
         }
     }
 

@@ -1,5 +1,6 @@
 #include "cli/track_api.hpp"
 
+#include "cio/app_client.hpp"
 #include "cio/pin.hpp"
 #include "config/secrets.hpp"
 #include "lethe_version.h"
@@ -29,13 +30,13 @@ public:
           m_client(m_http, owner.endpoint(), owner.credentials(), clock), m_generation(generation),
           m_seen(generation.load()) {}
 
-    cio::CallResult suppress(std::string_view identifier) override {
+    cio::CallResult suppress(const cio::Target& who) override {
         refresh();
-        return m_client.suppress(identifier);
+        return m_client.entity("suppress", who);
     }
-    cio::CallResult destroy(std::string_view identifier) override {
+    cio::CallResult destroy(const cio::Target& who) override {
         refresh();
-        return m_client.destroy(identifier);
+        return m_client.entity("delete", who);
     }
     cio::RegionInfo region() {
         refresh();
@@ -56,6 +57,22 @@ private:
     cio::TrackClient m_client;
     const std::atomic<std::uint64_t>& m_generation;
     std::uint64_t m_seen;
+};
+
+// One slot's App API reads, on its own connection.
+class AppVerifyApi final : public worker::VerifyApi {
+public:
+    AppVerifyApi(const config::WorkspaceSection& ws, const std::string& key, const Clock& clock)
+        : m_http(curl_options(ws)),
+          m_client(m_http, {ws.app_url, ws.allow_insecure_loopback}, key, clock) {}
+    cio::Lookup find(const cio::Target& who) override { return m_client.find(who); }
+    cio::Lookup present(const std::vector<std::string>& cio_ids) override {
+        return m_client.present(cio_ids);
+    }
+
+private:
+    net::CurlHttpClient m_http;
+    cio::AppClient m_client;
 };
 
 } // namespace
@@ -85,6 +102,11 @@ TrackApi::TrackApi(const config::Config& cfg, const config::WorkspaceSection& ws
                           ": must be set");
     }
     m_credentials = resolve();
+    if (auto app = config::resolve_app_api_key(cfg, ws)) {
+        cio::validate_endpoint({ws.app_url, ws.allow_insecure_loopback},
+                               workspace_key(ws, "app_url"));
+        m_app_key = app->value;
+    }
 }
 
 cio::Credentials TrackApi::resolve() const {
@@ -116,6 +138,15 @@ bool TrackApi::reload_credentials() {
             m_ws.name, e.what());
         return false;
     }
+}
+
+worker::VerifyApiFactory TrackApi::verify_factory() {
+    if (!m_app_key) {
+        return {};
+    }
+    return [this]() -> std::unique_ptr<worker::VerifyApi> {
+        return std::make_unique<AppVerifyApi>(m_ws, *m_app_key, m_clock);
+    };
 }
 
 worker::ErasureApiFactory TrackApi::factory() {

@@ -30,6 +30,11 @@ public:
     TrackApi(const config::Config& cfg, const config::WorkspaceSection& ws, const Clock& clock);
     // Makes ErasureApi instances that always use the latest credentials.
     worker::ErasureApiFactory factory();
+    // Makes VerifyApi instances (App API) when the workspace has an App API key; else an empty
+    // function: its erasures are then unverified.
+    worker::VerifyApiFactory verify_factory();
+    // True when the workspace has an App API key (resolve and verify).
+    bool verifies() const { return m_app_key.has_value(); }
     // A client for a single call (e.g. `lethe check`).
     std::unique_ptr<worker::ErasureApi> make();
     // Re-reads the credentials; true when they changed. Never throws: a failed re-read keeps
@@ -58,6 +63,7 @@ private:
     mutable std::mutex m_mutex;
     cio::Credentials m_credentials;
     std::atomic<std::uint64_t> m_generation{0};
+    std::optional<std::string> m_app_key; // the App API key, when configured
     std::mutex m_pin_mutex;
     std::optional<std::uint64_t> m_pinned_generation; // the credentials pin() last accepted
 };

@@ -27,6 +27,7 @@ worker::WorkerSettings settings_from(const config::WorkerSection& w, const std::
     s.lease_ms = w.lease_seconds * 1000;
     s.retry = {w.backoff_base_ms, w.backoff_max_ms, w.max_attempts};
     s.poll_interval_ms = w.poll_interval_ms;
+    s.verify_window_ms = w.verify_window_s * 1000;
     s.once = once;
     s.budget = budget;
     s.progress = once && ::isatty(STDERR_FILENO) != 0;
@@ -110,6 +111,12 @@ WorkerRun::WorkerRun(Context& ctx, bool once, std::int64_t max)
         TrackApi* api = lane.api.get();
         lane.worker->set_credential_reloader([api] { return api->reload_credentials(); });
         lane.worker->set_pin_checker([api] { return api->pin(); });
+        lane.worker->set_verify_api_factory(api->verify_factory());
+        if (!api->verifies()) {
+            spdlog::warn("workspace {}: no App API key, so its erasures cannot be verified: they "
+                         "are recorded as unverified (see docs/verification.md)",
+                         ws.name);
+        }
         m_lanes.push_back(std::move(lane));
     }
 }

@@ -293,6 +293,7 @@ void read_worker(SectionReader& r, WorkerSection& s) {
     r.integer("backoff_base_ms", s.backoff_base_ms, 1, 3'600'000);
     r.integer("backoff_max_ms", s.backoff_max_ms, 1, 86'400'000);
     r.integer("poll_interval_ms", s.poll_interval_ms, 1, 3'600'000);
+    r.integer("verify_window_s", s.verify_window_s, 0, 7 * 86'400);
     if (s.backoff_max_ms < s.backoff_base_ms) {
         const toml::node* n =
             r.node("backoff_max_ms") ? r.node("backoff_max_ms") : r.node("backoff_base_ms");

@@ -53,6 +53,7 @@ struct WorkerSection {
     std::int64_t backoff_base_ms = 1'000;
     std::int64_t backoff_max_ms = 3'600'000;
     std::int64_t poll_interval_ms = 5'000;
+    std::int64_t verify_window_s = 1'800; // re-check a profile still present this long
 };
 
 // [audit]

@@ -24,25 +24,35 @@ enum class RequestState {
     cancelled, // cancelled before any erasure made progress
 };
 
-// State of one erasure (a request in one workspace).
+// State of one erasure (a request in one workspace). With an App API key the steps are
+// resolve → suppress → destroy → verify; without one, suppress → destroy (unverified).
 enum class ErasureState {
-    pending,    // suppress next
+    pending,    // resolve next (suppress next when the workspace has no App API key)
+    resolved,   // every profile the identifier refers to is known; suppress next
     suppressed, // suppress succeeded and is committed; destroy next
-    done,       // suppressed and destroyed
-    dead,       // failed for good (permanent error, attempts exhausted)
+    erased,     // suppressed and destroyed; verify next (read back that nothing remains)
+    done,       // erased, and verified gone (or, without an App API key, unverified)
+    dead,       // failed for good (permanent error, attempts exhausted, still present)
     cancelled,  // the request was cancelled
 };
 
-// The Customer.io call an erasure makes next.
-enum class Step { suppress, destroy };
+// What an erasure does next.
+enum class Step {
+    resolve,  // App API: find every profile the identifier refers to
+    suppress, // Track API: suppress each profile (by cio_id) and the identifier itself
+    destroy,  // Track API: delete each profile
+    verify,   // App API: the identifier finds nobody, and no erased profile remains
+};
 
 // How one call ended, as far as the lifecycle cares.
 enum class Outcome {
-    success,   // 2xx (a destroy's 404 too: the person is not there)
-    retryable, // network error, timeout, 408, 429, 5xx
-    permanent, // other 4xx: this erasure cannot succeed as it is
-    auth,      // 401/403: the credentials are refused; not the erasure's fault
-    halt,      // an environment problem (e.g. a redirect to a foreign host); not its fault
+    success,       // 2xx (a destroy's 404 too: the person is not there)
+    retryable,     // network error, timeout, 408, 429, 5xx
+    permanent,     // other 4xx: this erasure cannot succeed as it is
+    auth,          // 401/403: the credentials are refused; not the erasure's fault
+    halt,          // an environment problem (e.g. a redirect to a foreign host); not its fault
+    rate_limited,  // 429: the workspace's limit, not the erasure's: retried, never charged
+    still_present, // verify: a profile is still there
 };
 
 // What the worker must do after a decision, besides applying it.
@@ -56,13 +66,18 @@ enum class Halt {
 enum class Event {
     request_planned,    // a request of schema 1 got its erasures (the first run after an upgrade)
     erasure_planned,    // an active request got an erasure in a workspace it lacked
+    call_resolve,       // each App API read that resolves the identifier
     call_suppress,      // each suppress call, with its status and outcome
     call_destroy,       // each destroy call
+    call_verify,        // each App API read that verifies
+    erasure_resolved,   // the profiles the identifier refers to are known (how many)
     erasure_suppressed, // suppress succeeded in a workspace
-    erasure_done,       // suppress and destroy succeeded in a workspace
-    erasure_dead,       // the erasure in a workspace failed for good
-    request_done,       // every erasure of the request is done
-    request_dead,       // an erasure of the request is dead
+    erasure_erased,     // suppress and destroy succeeded: verification follows
+    erasure_still_present, // verification found a profile: checked again, or erased again
+    erasure_done,          // done in a workspace: verified gone, or unverified (no App API key)
+    erasure_dead,          // the erasure in a workspace failed for good
+    request_done,          // every erasure of the request is done
+    request_dead,          // an erasure of the request is dead
 };
 
 // What happens to the lease after a decision.
@@ -85,24 +100,30 @@ std::optional<ErasureState> parse_erasure_state(std::string_view text);
 // Every value, for tables and exhaustive tests.
 inline constexpr RequestState k_request_states[] = {RequestState::pending, RequestState::done,
                                                     RequestState::dead, RequestState::cancelled};
-inline constexpr ErasureState k_erasure_states[] = {ErasureState::pending, ErasureState::suppressed,
-                                                    ErasureState::done, ErasureState::dead,
-                                                    ErasureState::cancelled};
-inline constexpr Outcome k_outcomes[] = {Outcome::success, Outcome::retryable, Outcome::permanent,
-                                         Outcome::auth, Outcome::halt};
+inline constexpr ErasureState k_erasure_states[] = {
+    ErasureState::pending, ErasureState::resolved, ErasureState::suppressed, ErasureState::erased,
+    ErasureState::done,    ErasureState::dead,     ErasureState::cancelled};
+inline constexpr Outcome k_outcomes[] = {
+    Outcome::success, Outcome::retryable,    Outcome::permanent,    Outcome::auth,
+    Outcome::halt,    Outcome::rate_limited, Outcome::still_present};
 
 // True for the states in which an erasure still has work to do.
 bool is_active(ErasureState s);
-// The call an active erasure makes next; nullopt for a finished one.
-std::optional<Step> next_step(ErasureState s);
+// The step an active erasure makes next, `verified` when its workspace has an App API key;
+// nullopt for a finished one (and for `resolved`/`erased`, which only verified erasures reach,
+// when `verified` is false).
+std::optional<Step> next_step(ErasureState s, bool verified);
 // The audit event of a call.
 Event call_event(Step s);
 
 // A claimed erasure, as decide() needs to see it.
 struct Unit {
     ErasureState state = ErasureState::pending;
-    std::int64_t attempt = 1;      // this attempt's number, counting it
-    std::int64_t max_attempts = 1; // attempts allowed before the erasure is dead
+    std::int64_t attempt = 1;        // this attempt of the current step, counting it
+    std::int64_t max_attempts = 1;   // attempts allowed per step before the erasure is dead
+    bool verified = false;           // the workspace has an App API key: resolve and verify
+    bool verify_window_over = false; // verify: [worker] verify_window_s has passed since erased
+    bool erase_round_left = false;   // verify: it may still be erased once more
 };
 
 // One call's result, as decide() needs to see it.
@@ -117,6 +138,7 @@ struct Decision {
     ErasureState next = ErasureState::pending; // the erasure's state after the call
     Lease lease = Lease::release;
     bool retry = false;        // schedule another attempt (the worker picks the time)
+    bool new_step = false;     // the step changed or starts over: its attempts count from 0
     Halt halt = Halt::none;    // stop the worker after applying this
     std::vector<Event> events; // in order; the call's own event first
     std::string reason;        // why the erasure is dead (next == dead); no personal data

@@ -130,8 +130,10 @@ std::vector<SubjectRequest> subject_requests(Database& db, std::string_view dige
                                  "r.finished_at, p.request_id, r.id FROM requests r LEFT JOIN "
                                  "requests p ON p.id = r.linked_to WHERE r.subject_digest = ? "
                                  "ORDER BY r.received_at, r.id");
-    SQLite::Statement erasures(db.db(), "SELECT workspace, state FROM erasures WHERE request = ? "
-                                        "ORDER BY workspace");
+    SQLite::Statement erasures(db.db(), "SELECT workspace, state || CASE WHEN state = 'done' "
+                                        "AND verified = 1 THEN ' (verified)' WHEN state = "
+                                        "'done' AND verified = 0 THEN ' (unverified)' ELSE '' "
+                                        "END FROM erasures WHERE request = ? ORDER BY workspace");
     q.bind(1, std::string(digest));
     std::vector<SubjectRequest> out;
     while (q.executeStep()) {
@@ -180,8 +182,12 @@ void for_each_report_request(Database& db, TimeMs since, TimeMs until,
 std::map<std::string, std::map<std::string, std::int64_t>>
 report_workspace_counts(Database& db, TimeMs since, TimeMs until) {
     SQLite::Statement q(db.db(), "SELECT e.workspace, e.state, count(*) FROM erasures e JOIN "
-                                 "requests r ON r.id = e.request WHERE r.received_at >= ? AND "
-                                 "r.received_at < ? GROUP BY e.workspace, e.state");
+                                 "requests r ON r.id = e.request WHERE r.received_at >= ?1 AND "
+                                 "r.received_at < ?2 GROUP BY e.workspace, e.state UNION ALL "
+                                 "SELECT e.workspace, 'unverified', count(*) FROM erasures e "
+                                 "JOIN requests r ON r.id = e.request WHERE r.received_at >= ?1 "
+                                 "AND r.received_at < ?2 AND e.state = 'done' AND e.verified = 0 "
+                                 "GROUP BY e.workspace");
     q.bind(1, since);
     q.bind(2, until);
     std::map<std::string, std::map<std::string, std::int64_t>> out;

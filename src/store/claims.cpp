@@ -44,22 +44,36 @@ bool is_terminal(ErasureState s) {
 // The UPDATE that applies a decision's state and lease to the erasure.
 std::string decision_update(const erasure::Decision& d) {
     std::string set = "state = :next, updated_at = :now";
+    if (d.new_step) {
+        // A new step (or a re-check) counts its own attempts; this claim is its first when it
+        // goes on at once.
+        set += d.lease == Lease::keep ? ", step_attempts = 1" : ", step_attempts = 0";
+    }
     switch (d.lease) {
     case Lease::keep:
         set += ", last_error = NULL";
         break;
     case Lease::release:
         set += ", lease_owner = NULL, lease_expires_at = NULL, last_error = :error";
-        if (d.retry) {
-            set += ", next_attempt_at = :next_attempt";
-        }
         if (is_terminal(d.next)) {
             set += ", finished_at = :now";
         }
         break;
     case Lease::release_uncharged:
         set += ", attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL";
+        if (!d.new_step) {
+            set += ", step_attempts = max(step_attempts - 1, 0)";
+        }
         break;
+    }
+    if (d.retry) {
+        set += ", next_attempt_at = :next_attempt";
+    }
+    if (d.next == ErasureState::erased) {
+        set += ", erased_at = COALESCE(erased_at, :now)";
+    }
+    if (d.next == ErasureState::pending && d.new_step) {
+        set += ", erase_rounds = erase_rounds + 1, erased_at = NULL"; // erased once more
     }
     return "UPDATE erasures SET " + set + " WHERE " + k_held;
 }
@@ -180,15 +194,18 @@ std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, T
     // One statement: the sub-select and the lease are taken under the same write lock, so two
     // workers can never lease the same erasure. The attempt is counted here, at the start, so an
     // erasure that crashes its worker every time still runs out of attempts.
-    SQLite::Statement q(m_db.db(),
-                        "UPDATE erasures SET lease_owner = :owner, lease_expires_at = :expires, "
-                        "attempts = attempts + 1, updated_at = :now "
-                        "WHERE id = (SELECT id FROM erasures "
-                        "  WHERE workspace = :ws AND state IN ('pending', 'suppressed') "
-                        "    AND next_attempt_at <= :now "
-                        "    AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
-                        "  ORDER BY next_attempt_at, id LIMIT 1) "
-                        "RETURNING id, request, state, attempts");
+    SQLite::Statement q(
+        m_db.db(),
+        "UPDATE erasures SET lease_owner = :owner, lease_expires_at = :expires, "
+        "attempts = attempts + 1, step_attempts = step_attempts + 1, "
+        "updated_at = :now "
+        "WHERE id = (SELECT id FROM erasures "
+        "  WHERE workspace = :ws AND state IN ('pending', 'resolved', 'suppressed', 'erased') "
+        "    AND next_attempt_at <= :now "
+        "    AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
+        "  ORDER BY next_attempt_at, id LIMIT 1) "
+        "RETURNING id, request, state, attempts, step_attempts, erased_at, "
+        "erase_rounds");
     q.bind(":owner", m_owner);
     q.bind(":expires", now + lease_ms);
     q.bind(":now", now);
@@ -201,6 +218,11 @@ std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, T
     e.request_row = q.getColumn(1).getInt64();
     auto state = erasure::parse_erasure_state(q.getColumn(2).getString());
     e.attempt = q.getColumn(3).getInt64();
+    e.step_attempt = q.getColumn(4).getInt64();
+    if (!q.getColumn(5).isNull()) {
+        e.erased_at = q.getColumn(5).getInt64();
+    }
+    e.erase_rounds = q.getColumn(6).getInt64();
     q.executeStep(); // run the statement to completion
     if (!state) {
         throw std::runtime_error("erasure " + std::to_string(e.id) + ": unknown state");
@@ -220,6 +242,12 @@ std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, T
     e.identifier = r.getColumn(1).getString();
     e.id_type = r.getColumn(2).getString();
     e.subject_digest = r.getColumn(3).getString();
+    SQLite::Statement p(m_db.db(), "SELECT cio_id FROM erasure_profiles WHERE erasure = ? ORDER "
+                                   "BY cio_id");
+    p.bind(1, e.id);
+    while (p.executeStep()) {
+        e.profiles.push_back(p.getColumn(0).getString());
+    }
     tx.commit();
     return e;
 }
@@ -229,7 +257,7 @@ bool WorkerQueue::renew(const ClaimedErasure& e, TimeMs lease_ms) {
     // Not k_held: the state moves on (pending → suppressed) while the same claim holds the lease.
     SQLite::Statement q(m_db.db(), "UPDATE erasures SET lease_expires_at = ? WHERE id = ? AND "
                                    "lease_owner = ? AND attempts = ? AND "
-                                   "state IN ('pending', 'suppressed')");
+                                   "state IN ('pending', 'resolved', 'suppressed', 'erased')");
     q.bind(1, m_clock.now_ms() + lease_ms);
     q.bind(2, e.id);
     q.bind(3, m_owner);
@@ -245,6 +273,9 @@ std::string WorkerQueue::call_detail(const ClaimedErasure& e, const CallRecord& 
         .field("status", static_cast<std::int64_t>(call.http_status))
         .field("outcome", erasure::to_text(call.outcome))
         .field("latency_ms", call.latency_ms);
+    if (!call.target.empty()) {
+        j.field("target", call.target);
+    }
     if (!call.error.empty()) {
         j.field("error", call.error);
     }
@@ -258,8 +289,39 @@ std::string WorkerQueue::call_detail(const ClaimedErasure& e, const CallRecord& 
     return j.str();
 }
 
+std::string WorkerQueue::event_detail(const ClaimedErasure& e, Event event,
+                                      const erasure::Decision& decision,
+                                      const StepFacts& facts) const {
+    JsonWriter detail;
+    detail.field("workspace", e.workspace);
+    switch (event) {
+    case Event::erasure_resolved:
+        detail.field("profiles", static_cast<std::int64_t>(facts.found.size()));
+        break;
+    case Event::erasure_erased:
+        detail.field("profiles", static_cast<std::int64_t>(e.profiles.size()));
+        break;
+    case Event::erasure_still_present:
+        detail.field("present", facts.present).field("erase_rounds", e.erase_rounds);
+        break;
+    case Event::erasure_done:
+        // The evidence says plainly whether it was read back (DESIGN.md invariant 8).
+        detail.field("verified", facts.verified);
+        if (facts.verified) {
+            detail.field("profiles", static_cast<std::int64_t>(e.profiles.size()));
+        }
+        break;
+    case Event::erasure_dead:
+        detail.field("reason", decision.reason);
+        break;
+    default:
+        break;
+    }
+    return detail.str();
+}
+
 bool WorkerQueue::apply(ClaimedErasure& e, const erasure::Decision& decision,
-                        const CallRecord* call, std::optional<TimeMs> next_attempt_at) {
+                        const StepFacts& facts, std::optional<TimeMs> next_attempt_at) {
     if (decision.retry && !next_attempt_at) {
         throw std::logic_error("WorkerQueue::apply: a retry needs its time");
     }
@@ -271,41 +333,90 @@ bool WorkerQueue::apply(ClaimedErasure& e, const erasure::Decision& decision,
     if (decision.lease == Lease::release) {
         if (decision.next == ErasureState::dead) {
             upd.bind(":error", decision.reason);
-        } else if (decision.retry && call != nullptr) {
-            upd.bind(":error", std::string(erasure::to_text(call->step)) + ": " + call->error);
+        } else if (decision.retry && !facts.calls.empty() && !facts.calls.back().error.empty()) {
+            const CallRecord& last = facts.calls.back();
+            upd.bind(":error", std::string(erasure::to_text(last.step)) + ": " + last.error);
+        } else if (decision.retry && facts.present > 0) {
+            upd.bind(":error",
+                     "verify: profile still present (" + std::to_string(facts.present) + ")");
         } else {
             upd.bind(":error");
         }
-        if (decision.retry) {
-            upd.bind(":next_attempt", *next_attempt_at);
-        }
+    }
+    if (decision.retry) {
+        upd.bind(":next_attempt", *next_attempt_at);
     }
     bind_held(upd, e, m_owner);
     if (upd.exec() != 1) {
         return false;
     }
+    const TimeMs now = m_clock.now_ms();
+    if (decision.next == ErasureState::erased && !e.erased_at) {
+        e.erased_at = now;
+    }
+    if (decision.next == ErasureState::pending && decision.new_step) {
+        ++e.erase_rounds;
+        e.erased_at.reset();
+    }
+    // The profiles found are kept with the erasure until it finishes.
+    SQLite::Statement keep(m_db.db(), "INSERT OR IGNORE INTO erasure_profiles (erasure, cio_id) "
+                                      "VALUES (?, ?)");
+    for (const auto& cio_id : facts.found) {
+        keep.reset();
+        keep.bind(1, e.id);
+        keep.bind(2, cio_id);
+        keep.exec();
+        if (std::find(e.profiles.begin(), e.profiles.end(), cio_id) == e.profiles.end()) {
+            e.profiles.push_back(cio_id);
+        }
+    }
+    if (!facts.found.empty() || decision.next == ErasureState::resolved) {
+        SQLite::Statement count(m_db.db(), "UPDATE erasures SET profiles = ? WHERE id = ?");
+        count.bind(1, static_cast<std::int64_t>(e.profiles.size()));
+        count.bind(2, e.id);
+        count.exec();
+    }
+    if (decision.next == ErasureState::erased || decision.next == ErasureState::done ||
+        (decision.next == ErasureState::pending && decision.new_step)) {
+        if (!facts.calls.empty() && facts.calls.front().step == erasure::Step::verify) {
+            m_db.db().exec("UPDATE erasures SET checks = checks + 1 WHERE id = " +
+                           std::to_string(e.id));
+        }
+    }
     AuditAppender audit(m_db.db(), m_clock);
     for (Event event : decision.events) {
-        if (event == Event::call_suppress || event == Event::call_destroy) {
-            if (call != nullptr) {
-                audit.append(
-                    erasure::to_text(event), e.request_id, e.subject_digest,
-                    call_detail(e, *call, decision.retry ? next_attempt_at : std::nullopt));
+        if (event == erasure::call_event(erasure::Step::resolve) ||
+            event == erasure::call_event(erasure::Step::suppress) ||
+            event == erasure::call_event(erasure::Step::destroy) ||
+            event == erasure::call_event(erasure::Step::verify)) {
+            for (const auto& call : facts.calls) {
+                audit.append(erasure::to_text(erasure::call_event(call.step)), e.request_id,
+                             e.subject_digest,
+                             call_detail(e, call, decision.retry ? next_attempt_at : std::nullopt));
             }
             continue;
         }
-        JsonWriter detail;
-        detail.field("workspace", e.workspace);
-        if (event == Event::erasure_dead) {
-            detail.field("reason", decision.reason);
-        }
-        audit.append(erasure::to_text(event), e.request_id, e.subject_digest, detail.str());
+        audit.append(erasure::to_text(event), e.request_id, e.subject_digest,
+                     event_detail(e, event, decision, facts));
     }
     if (is_terminal(decision.next)) {
+        if (decision.next == ErasureState::done) {
+            SQLite::Statement v(m_db.db(), "UPDATE erasures SET verified = ? WHERE id = ?");
+            v.bind(1, facts.verified ? 1 : 0);
+            v.bind(2, e.id);
+            v.exec();
+        }
+        // Identifiers of the person that are no longer needed (invariant 10).
+        SQLite::Statement forget(m_db.db(), "DELETE FROM erasure_profiles WHERE erasure = ?");
+        forget.bind(1, e.id);
+        forget.exec();
         update_request(e, decision, audit);
     }
     tx.commit();
     e.state = decision.next;
+    if (decision.new_step) {
+        e.step_attempt = decision.lease == Lease::keep ? 1 : 0;
+    }
     return true;
 }
 
@@ -398,6 +509,7 @@ int WorkerQueue::finish_linked(std::int64_t primary_id, RequestState state, cons
 bool WorkerQueue::release(const ClaimedErasure& e) {
     std::lock_guard lock(m_mutex);
     SQLite::Statement upd(m_db.db(), std::string("UPDATE erasures SET attempts = attempts - 1, "
+                                                 "step_attempts = max(step_attempts - 1, 0), "
                                                  "lease_owner = NULL, lease_expires_at = NULL, "
                                                  "updated_at = :now WHERE ") +
                                          k_held);
@@ -417,15 +529,16 @@ void WorkerQueue::audit_event(const std::string& event, const std::string& detai
 QueueOutlook WorkerQueue::outlook(const std::string& workspace, TimeMs horizon_ms) {
     std::lock_guard lock(m_mutex);
     const TimeMs now = m_clock.now_ms();
-    SQLite::Statement q(m_db.db(),
-                        "SELECT "
-                        " (SELECT count(*) FROM erasures WHERE workspace = ?3 AND state IN "
-                        "   ('pending', 'suppressed') AND next_attempt_at <= ?1 "
-                        "   AND (lease_expires_at IS NULL OR lease_expires_at <= ?2)),"
-                        " (SELECT count(*) FROM erasures WHERE workspace = ?3 AND state IN "
-                        "   ('pending', 'suppressed') AND next_attempt_at > ?1),"
-                        " (SELECT min(next_attempt_at) FROM erasures WHERE workspace = ?3 AND "
-                        "   state IN ('pending', 'suppressed') AND next_attempt_at > ?1)");
+    SQLite::Statement q(
+        m_db.db(),
+        "SELECT "
+        " (SELECT count(*) FROM erasures WHERE workspace = ?3 AND state IN "
+        "   ('pending', 'resolved', 'suppressed', 'erased') AND next_attempt_at <= ?1 "
+        "   AND (lease_expires_at IS NULL OR lease_expires_at <= ?2)),"
+        " (SELECT count(*) FROM erasures WHERE workspace = ?3 AND state IN "
+        "   ('pending', 'resolved', 'suppressed', 'erased') AND next_attempt_at > ?1),"
+        " (SELECT min(next_attempt_at) FROM erasures WHERE workspace = ?3 AND "
+        "   state IN ('pending', 'resolved', 'suppressed', 'erased') AND next_attempt_at > ?1)");
     q.bind(1, now + horizon_ms);
     q.bind(2, now);
     q.bind(3, workspace);

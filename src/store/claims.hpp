@@ -23,17 +23,30 @@ struct ClaimedErasure {
     std::string id_type;
     std::string subject_digest;
     erasure::ErasureState state = erasure::ErasureState::pending;
-    std::int64_t attempt = 0; // the number of this attempt, counting this one
+    std::int64_t attempt = 0;          // every claim counts one: the claim's token
+    std::int64_t step_attempt = 0;     // this attempt of the current step, counting it
+    std::optional<TimeMs> erased_at;   // when the destroy step first succeeded
+    std::int64_t erase_rounds = 0;     // times erased again after "still present"
+    std::vector<std::string> profiles; // cio_ids found by resolution (personal data: memory only)
 };
 
 // One Customer.io call, as the audit log records it.
 struct CallRecord {
     erasure::Step step = erasure::Step::suppress;
+    std::string target;   // the identifier type the call named ("cio_id", "email", "id"); no value
     long http_status = 0; // 0: no HTTP response
     erasure::Outcome outcome = erasure::Outcome::retryable;
     std::string error; // short reason, no personal data
     TimeMs latency_ms = 0;
     bool already_gone = false; // destroy answered 404
+};
+
+// What a step did, beyond its decision: its calls and what they found.
+struct StepFacts {
+    std::vector<CallRecord> calls;  // every call of the step, in order (may be empty)
+    std::vector<std::string> found; // resolve and verify: cio_ids found, kept with the erasure
+    std::int64_t present = 0;       // verify: how many profiles are still there
+    bool verified = false;          // the workspace reads back (App API key): for the evidence
 };
 
 // What `run --once` reports at the end (for one workspace, or summed over several).
@@ -67,11 +80,12 @@ public:
     std::optional<ClaimedErasure> claim(const std::string& workspace, TimeMs lease_ms);
     // Extends the lease of claim `e`; false when this claim no longer holds it.
     bool renew(const ClaimedErasure& e, TimeMs lease_ms);
-    // Applies a lifecycle decision for claim `e`: the erasure's next state and lease, the call's
-    // audit entry (when `call` is given) and the decision's events, then the request's aggregate
-    // state and, when it finished, its linked requests. `next_attempt_at` is required when the
-    // decision retries. Updates `e.state`. False (and nothing written) when the lease was lost.
-    bool apply(ClaimedErasure& e, const erasure::Decision& decision, const CallRecord* call,
+    // Applies a lifecycle decision for claim `e`: the erasure's next state and lease, an audit
+    // entry for each of the step's calls and the decision's events, the profiles found, then the
+    // request's aggregate state and, when it finished, its linked requests. `next_attempt_at` is
+    // required when the decision retries. Updates `e`. False (and nothing written) when the lease
+    // was lost.
+    bool apply(ClaimedErasure& e, const erasure::Decision& decision, const StepFacts& facts,
                std::optional<TimeMs> next_attempt_at = std::nullopt);
     // Gives the erasure back without charging the attempt (shutdown); false if the lease was lost.
     bool release(const ClaimedErasure& e);
@@ -83,6 +97,8 @@ public:
 private:
     std::string call_detail(const ClaimedErasure& e, const CallRecord& call,
                             std::optional<TimeMs> next_attempt_at) const;
+    std::string event_detail(const ClaimedErasure& e, erasure::Event event,
+                             const erasure::Decision& decision, const StepFacts& facts) const;
     // Recomputes the request's state from its erasures; on a change writes it with its event
     // and finishes the linked requests.
     void update_request(const ClaimedErasure& e, const erasure::Decision& decision,

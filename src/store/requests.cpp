@@ -19,8 +19,9 @@ const char* const k_request_columns =
     "COALESCE(r.last_error, (SELECT 'workspace ' || workspace || ': ' || last_error FROM erasures "
     "  WHERE request = r.id AND last_error IS NOT NULL ORDER BY updated_at DESC LIMIT 1)), "
     "r.created_at, r.updated_at, r.finished_at, "
-    "(SELECT group_concat(workspace || ':' || state || ':' || attempts, ' ') FROM "
-    "  (SELECT workspace, state, attempts FROM erasures WHERE request = r.id ORDER BY workspace))";
+    "(SELECT group_concat(workspace || ':' || state || ':' || attempts || ':' || "
+    "  COALESCE(verified, '-'), ' ') FROM (SELECT workspace, state, attempts, verified FROM "
+    "  erasures WHERE request = r.id ORDER BY workspace))";
 
 namespace {
 
@@ -102,8 +103,12 @@ RequestRow read_request_row(SQLite::Statement& q) {
     r.finished_at = opt_int(q.getColumn(16));
     for (const auto& item : split(opt_text(q.getColumn(17)).value_or(""), ' ')) {
         auto parts = split(item, ':');
-        if (parts.size() == 3) {
-            r.erasures.push_back({parts[0], parts[1], std::stoll(parts[2])});
+        if (parts.size() == 4) {
+            ErasureSummary e{parts[0], parts[1], std::stoll(parts[2]), std::nullopt};
+            if (parts[3] != "-") {
+                e.verified = parts[3] == "1";
+            }
+            r.erasures.push_back(std::move(e));
         }
     }
     return r;
@@ -494,13 +499,16 @@ StatusSummary RequestQueue::status() {
         s.counts[state == "suppressed" ? "pending" : state] += counts.getColumn(1).getInt64();
     }
     SQLite::Statement per_ws(db, "SELECT workspace, state, count(*) FROM erasures GROUP BY "
-                                 "workspace, state");
+                                 "workspace, state UNION ALL SELECT workspace, 'unverified', "
+                                 "count(*) FROM erasures WHERE state = 'done' AND verified = 0 "
+                                 "GROUP BY workspace");
     while (per_ws.executeStep()) {
         auto& m = s.by_workspace[per_ws.getColumn(0).getString()];
         if (m.empty()) {
             for (auto state : erasure::k_erasure_states) {
                 m[std::string(erasure::to_text(state))] = 0;
             }
+            m["unverified"] = 0; // of done: erased without an App API key to read back with
         }
         m[per_ws.getColumn(1).getString()] = per_ws.getColumn(2).getInt64();
     }
@@ -513,9 +521,9 @@ StatusSummary RequestQueue::status() {
                         " (SELECT min(received_at) FROM requests WHERE state IN ('pending', "
                         "   'suppressed')),"
                         " (SELECT min(next_attempt_at) FROM erasures WHERE state IN ('pending', "
-                        "   'suppressed') AND next_attempt_at > ?1),"
+                        "   'resolved', 'suppressed', 'erased') AND next_attempt_at > ?1),"
                         " (SELECT count(*) FROM erasures WHERE state IN ('pending', "
-                        "   'suppressed') AND next_attempt_at > ?1)");
+                        "   'resolved', 'suppressed', 'erased') AND next_attempt_at > ?1)");
     q.bind(1, now);
     q.executeStep();
     s.linked = q.getColumn(0).getInt64();

@@ -47,6 +47,7 @@ struct ErasureSummary {
     std::string workspace;
     std::string state; // erasure::ErasureState's text
     std::int64_t attempts = 0;
+    std::optional<bool> verified; // once done: read back as gone (false: no App API key)
 };
 
 // A request as stored.
@@ -118,7 +119,8 @@ struct StatusSummary {
     std::optional<TimeMs> oldest_pending_received_at;
     std::optional<TimeMs> next_retry_at; // earliest scheduled retry in the future
     std::int64_t waiting_retry = 0;      // active erasures whose next attempt is in the future
-    // Per workspace: erasures in each state (every state present, zero when absent).
+    // Per workspace: erasures in each state (every state present, zero when absent), and
+    // "unverified": those of done that could not be read back (no App API key).
     std::map<std::string, std::map<std::string, std::int64_t>> by_workspace;
 };
 

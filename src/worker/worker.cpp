@@ -11,8 +11,11 @@
 namespace lethe::worker {
 namespace {
 
-erasure::Outcome lifecycle_outcome(cio::Outcome o) {
-    switch (o) {
+erasure::Outcome lifecycle_outcome(const cio::CallResult& r) {
+    if (r.http_status == 429) {
+        return erasure::Outcome::rate_limited;
+    }
+    switch (r.outcome) {
     case cio::Outcome::success:
         return erasure::Outcome::success;
     case cio::Outcome::retryable:
@@ -27,11 +30,25 @@ erasure::Outcome lifecycle_outcome(cio::Outcome o) {
     return erasure::Outcome::halt;
 }
 
-store::CallRecord to_record(const cio::CallResult& result, erasure::Step step) {
+// Most times a profile still present is erased again before the erasure is dead.
+constexpr std::int64_t k_erase_rounds = 1;
+
+// A request's identifier as a typed target: a cio_id without its "cio_" path prefix (Track v2
+// and the App API take the bare id).
+cio::Target target_of(const store::ClaimedErasure& e) {
+    if (e.id_type == "cio_id" && e.identifier.rfind("cio_", 0) == 0) {
+        return {"cio_id", e.identifier.substr(4)};
+    }
+    return {e.id_type, e.identifier};
+}
+
+store::CallRecord to_record(const cio::CallResult& result, erasure::Step step,
+                            const std::string& target) {
     store::CallRecord rec;
     rec.step = step;
+    rec.target = target;
     rec.http_status = result.http_status;
-    rec.outcome = lifecycle_outcome(result.outcome);
+    rec.outcome = lifecycle_outcome(result);
     rec.error = result.error;
     rec.latency_ms = result.latency_ms;
     rec.already_gone = result.already_gone;
@@ -47,7 +64,8 @@ constexpr TimeMs k_gate_slice_ms = 50;
 Worker::Worker(store::WorkerQueue& queue, ErasureApiFactory api_factory, WorkerSettings settings,
                const Clock& clock, Sleeper& sleeper, Random& random)
     : m_queue(queue), m_api_factory(std::move(api_factory)), m_settings(settings), m_clock(clock),
-      m_sleeper(sleeper), m_random(random), m_pacer(settings.pacing_ms, clock) {
+      m_sleeper(sleeper), m_random(random), m_pacer(settings.pacing_ms, clock),
+      m_app_pacer(settings.app_interval_ms, clock) {
 }
 
 Worker::~Worker() = default;
@@ -151,11 +169,11 @@ bool Worker::wait_for_gate() {
 }
 
 std::optional<cio::CallResult> Worker::send(ErasureApi& api, erasure::Step step,
-                                            std::string_view identifier) {
+                                            const cio::Target& who) {
     if (!wait_for_gate()) {
         return std::nullopt;
     }
-    return step == erasure::Step::suppress ? api.suppress(identifier) : api.destroy(identifier);
+    return step == erasure::Step::suppress ? api.suppress(who) : api.destroy(who);
 }
 
 bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_status) {
@@ -180,14 +198,14 @@ bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_sta
 }
 
 std::optional<cio::CallResult> Worker::call_with_reload(ErasureApi& api, erasure::Step step,
-                                                        std::string_view identifier) {
+                                                        const cio::Target& who) {
     const std::uint64_t generation = m_credential_generation;
-    auto result = send(api, step, identifier);
+    auto result = send(api, step, who);
     // Credentials may have been rotated under us: with several calls in flight, all of them are
     // refused at once, and each must get the one re-read, not only the first.
     if (result && result->outcome == cio::Outcome::auth &&
         credentials_renewed(generation, result->http_status)) {
-        result = stopping() ? std::nullopt : send(api, step, identifier);
+        result = stopping() ? std::nullopt : send(api, step, who);
     }
     return result;
 }
@@ -225,81 +243,261 @@ void Worker::note_rate_limit(const cio::CallResult& result, TimeMs now) {
                  m_settings.workspace, pause);
 }
 
-void Worker::account(const store::ClaimedErasure& e, const erasure::Decision& d,
+void Worker::account(const store::ClaimedErasure& e, erasure::Step step, const erasure::Decision& d,
                      const cio::CallResult& result, TimeMs next_attempt_at) {
     std::lock_guard lock(m_mutex);
-    if (d.lease == erasure::Lease::release_uncharged) {
+    if (d.lease == erasure::Lease::release_uncharged && !d.retry) {
         ++m_report.released;
     } else if (d.next == erasure::ErasureState::done) {
         ++m_report.erased;
-        spdlog::info("request {}: erased in {} (subject {})", e.request_id, e.workspace,
+        spdlog::info("request {}: erased in {}{} (subject {})", e.request_id, e.workspace,
+                     step == erasure::Step::verify ? ", verified" : ", unverified (no App API key)",
                      e.subject_digest.substr(0, 16));
     } else if (d.next == erasure::ErasureState::dead) {
         ++m_report.dead;
         spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d.reason);
     } else if (d.retry) {
         ++m_report.retries;
-        spdlog::warn(
-            "request {}: {} in {} failed ({}), attempt {}; retry in {} ms", e.request_id,
-            erasure::to_text(erasure::next_step(e.state).value_or(erasure::Step::suppress)),
-            e.workspace, result.error, e.attempt, next_attempt_at - m_clock.now_ms());
+        spdlog::warn("request {}: {} in {} {} ({}), attempt {}; again in {} ms", e.request_id,
+                     erasure::to_text(step), e.workspace,
+                     step == erasure::Step::verify ? "found a profile still present" : "failed",
+                     result.error.empty() ? "still present" : result.error, e.step_attempt,
+                     next_attempt_at - m_clock.now_ms());
     }
 }
 
-bool Worker::handle(store::ClaimedErasure& e, erasure::Step step, const cio::CallResult& result) {
+bool Worker::wait_for_app() {
+    while (true) {
+        if (stopping()) {
+            return false;
+        }
+        const TimeMs start = m_app_pacer.next_start();
+        const TimeMs now = m_clock.now_ms();
+        if (start <= now) {
+            m_app_pacer.started_at(now);
+            return true;
+        }
+        m_sleeper.sleep_ms(std::min(start - now, k_gate_slice_ms));
+    }
+}
+
+std::optional<Worker::StepResult> Worker::resolve(VerifyApi& app, const store::ClaimedErasure& e) {
+    const cio::Target who = target_of(e);
+    if (!wait_for_app()) {
+        return std::nullopt;
+    }
+    cio::Lookup found = app.find(who);
+    StepResult out;
+    out.result = found.call;
+    out.facts.verified = true;
+    if (found.not_an_identifier) {
+        out.result.outcome = cio::Outcome::permanent;
+        out.result.error = who.id_type + " is not an identifier of this workspace";
+    }
+    out.facts.calls.push_back(to_record(out.result, erasure::Step::resolve, who.id_type));
+    out.outcome = lifecycle_outcome(out.result);
+    if (out.outcome == erasure::Outcome::success) {
+        out.facts.found = std::move(found.cio_ids);
+    }
+    return out;
+}
+
+std::optional<Worker::StepResult> Worker::track_step(ErasureApi& api,
+                                                     const store::ClaimedErasure& e,
+                                                     erasure::Step step, bool verified) {
+    const cio::Target who = target_of(e);
+    // Verified: each profile found, by its cio_id (which no workspace setting can misread), and
+    // on suppress the identifier itself too, so it cannot be added again. Unverified: the
+    // identifier, typed.
+    std::vector<cio::Target> targets;
+    if (verified) {
+        for (const auto& cio_id : e.profiles) {
+            targets.push_back({"cio_id", cio_id});
+        }
+        const bool is_profile =
+            who.id_type == "cio_id" &&
+            std::find(e.profiles.begin(), e.profiles.end(), who.value) != e.profiles.end();
+        if (step == erasure::Step::suppress && !is_profile) {
+            targets.push_back(who);
+        }
+    } else {
+        targets.push_back(who);
+    }
+    StepResult out;
+    out.facts.verified = verified;
+    out.result.outcome = cio::Outcome::success;
+    for (const auto& target : targets) {
+        auto result = call_with_reload(api, step, target);
+        if (!result) {
+            return std::nullopt;
+        }
+        note_rate_limit(*result, m_clock.now_ms());
+        const bool own_identifier = &target == &targets.back() && target.value == who.value;
+        if (verified && own_identifier && result->outcome == cio::Outcome::permanent &&
+            result->http_status == 400) {
+            // Its profiles are erased by cio_id; the workspace just does not take this type as
+            // an identifier (an e-mail where people are identified by id), so it cannot be
+            // blocked there. Recorded, not a failure.
+            result->outcome = cio::Outcome::success;
+            result->error = who.id_type + " is not an identifier of this workspace";
+            out.facts.calls.push_back(to_record(*result, step, target.id_type));
+            out.facts.calls.back().outcome = erasure::Outcome::success;
+            continue;
+        }
+        if (!verified && result->outcome == cio::Outcome::permanent && result->http_status == 400 &&
+            who.id_type == "email") {
+            result->error = "e-mail is not an identifier of this workspace; without an App API "
+                            "key its profiles cannot be found";
+        }
+        out.facts.calls.push_back(to_record(*result, step, target.id_type));
+        out.result = *result;
+        if (result->outcome != cio::Outcome::success) {
+            break;
+        }
+    }
+    out.outcome = lifecycle_outcome(out.result);
+    return out;
+}
+
+std::optional<Worker::StepResult> Worker::verify(VerifyApi& app, const store::ClaimedErasure& e) {
+    const cio::Target who = target_of(e);
+    StepResult out;
+    out.facts.verified = true;
+    std::vector<std::string> still;
+    if (!e.profiles.empty()) {
+        if (!wait_for_app()) {
+            return std::nullopt;
+        }
+        cio::Lookup present = app.present(e.profiles);
+        out.facts.calls.push_back(to_record(present.call, erasure::Step::verify, "cio_id"));
+        out.result = present.call;
+        if (present.call.outcome != cio::Outcome::success) {
+            out.outcome = lifecycle_outcome(out.result);
+            return out;
+        }
+        still = present.cio_ids;
+    }
+    if (!wait_for_app()) {
+        return std::nullopt;
+    }
+    cio::Lookup found = app.find(who);
+    out.facts.calls.push_back(to_record(found.call, erasure::Step::verify, who.id_type));
+    out.result = found.call;
+    if (found.call.outcome != cio::Outcome::success) {
+        out.outcome = lifecycle_outcome(out.result);
+        return out;
+    }
+    for (const auto& id : found.cio_ids) {
+        if (std::find(still.begin(), still.end(), id) == still.end()) {
+            still.push_back(id);
+        }
+    }
+    // A profile found now that was not erased (re-created, or not yet visible to the resolve)
+    // joins the list, so the next round erases it too.
+    for (const auto& id : found.cio_ids) {
+        if (std::find(e.profiles.begin(), e.profiles.end(), id) == e.profiles.end()) {
+            out.facts.found.push_back(id);
+        }
+    }
+    out.facts.present = static_cast<std::int64_t>(still.size());
+    out.outcome = still.empty() ? erasure::Outcome::success : erasure::Outcome::still_present;
+    return out;
+}
+
+std::optional<Worker::StepResult> Worker::run_step(ErasureApi& api, VerifyApi* app,
+                                                   const store::ClaimedErasure& e,
+                                                   erasure::Step step) {
+    switch (step) {
+    case erasure::Step::resolve:
+        return resolve(*app, e);
+    case erasure::Step::suppress:
+    case erasure::Step::destroy:
+        return track_step(api, e, step, app != nullptr);
+    case erasure::Step::verify:
+        return verify(*app, e);
+    }
+    return std::nullopt;
+}
+
+bool Worker::handle(store::ClaimedErasure& e, erasure::Step step, const StepResult& sr,
+                    bool verified) {
     const TimeMs now = m_clock.now_ms();
-    note_rate_limit(result, now);
-    erasure::Unit unit{e.state, e.attempt, m_settings.retry.max_attempts};
-    erasure::Decision d = erasure::decide(
-        unit, step, {lifecycle_outcome(result.outcome), result.http_status, result.error});
+    if (sr.result.http_status == 429 &&
+        (step == erasure::Step::resolve || step == erasure::Step::verify)) {
+        // The App API's limit pauses only the App API's schedule.
+        m_app_pacer.pause_until(now + sr.result.retry_after_ms.value_or(1'000));
+    } else if (sr.result.outcome == cio::Outcome::success && sr.result.http_status != 429) {
+        std::lock_guard lock(m_mutex);
+        m_consecutive_429 = 0;
+    }
+    erasure::Unit unit;
+    unit.state = e.state;
+    unit.attempt = e.step_attempt;
+    unit.max_attempts = m_settings.retry.max_attempts;
+    unit.verified = verified;
+    unit.verify_window_over = e.erased_at && now - *e.erased_at >= m_settings.verify_window_ms;
+    unit.erase_round_left = e.erase_rounds < k_erase_rounds;
+    erasure::Decision d =
+        erasure::decide(unit, step, {sr.outcome, sr.result.http_status, sr.result.error});
     TimeMs next = 0;
     if (d.retry) {
-        next = next_attempt_time(m_settings.retry, e.attempt, now, result.retry_after_ms, m_random);
+        if (sr.outcome == erasure::Outcome::still_present) {
+            // Deletes are applied asynchronously: look again soon, then less often.
+            RetryPolicy recheck = m_settings.retry;
+            recheck.max_ms =
+                std::max<TimeMs>(1, std::min(recheck.max_ms, m_settings.verify_window_ms / 4));
+            next =
+                now + backoff_delay(recheck, std::max<std::int64_t>(1, e.step_attempt), m_random);
+        } else {
+            next = next_attempt_time(m_settings.retry, std::max<std::int64_t>(1, e.step_attempt),
+                                     now, sr.result.retry_after_ms, m_random);
+        }
     }
-    const store::CallRecord rec = to_record(result, step);
-    const erasure::ErasureState before = e.state;
-    if (!m_queue.apply(e, d, &rec, d.retry ? std::optional<TimeMs>(next) : std::nullopt)) {
+    const store::ClaimedErasure before = e;
+    if (!m_queue.apply(e, d, sr.facts, d.retry ? std::optional<TimeMs>(next) : std::nullopt)) {
         spdlog::warn("request {} in {}: lease lost (another worker took it over); result dropped",
                      e.request_id, e.workspace);
         return false;
     }
-    store::ClaimedErasure as_before = e;
-    as_before.state = before;
-    account(as_before, d, result, next);
+    account(before, step, d, sr.result, next);
     if (d.halt != erasure::Halt::none) {
         // Not the erasure's fault: it was given back uncharged; stop the worker.
+        const bool app_api = step == erasure::Step::resolve || step == erasure::Step::verify;
         halt(d.halt == erasure::Halt::credentials ? HaltKind::credentials : HaltKind::environment,
              d.halt == erasure::Halt::credentials
-                 ? "workspace " + m_settings.workspace +
-                       ": Customer.io refused the credentials (HTTP " +
-                       std::to_string(result.http_status) +
-                       "); check site_id and the Track API key, then run again"
+                 ? "workspace " + m_settings.workspace + ": Customer.io refused the " +
+                       (app_api ? std::string("App API key") : std::string("credentials")) +
+                       " (HTTP " + std::to_string(sr.result.http_status) + "); check " +
+                       (app_api ? "the App API key" : "site_id and the Track API key") +
+                       ", then run again"
                  : "workspace " + m_settings.workspace + ": " +
-                       std::string(erasure::to_text(step)) + ": " + result.error);
+                       std::string(erasure::to_text(step)) + ": " + sr.result.error);
     }
     return d.lease == erasure::Lease::keep;
 }
 
-void Worker::erase(ErasureApi& api, store::ClaimedErasure e) {
-    if (auto d = erasure::decide_before_call({e.state, e.attempt, m_settings.retry.max_attempts})) {
+void Worker::erase(ErasureApi& api, store::ClaimedErasure e, VerifyApi* app) {
+    const bool verified = m_verify_factory != nullptr && app != nullptr;
+    if (auto d = erasure::decide_before_call(
+            {e.state, e.step_attempt, m_settings.retry.max_attempts, verified})) {
         // Earlier attempts never reported back (the worker died during them).
-        if (m_queue.apply(e, *d, nullptr)) {
+        if (m_queue.apply(e, *d, {})) {
             std::lock_guard lock(m_mutex);
             ++m_report.dead;
             spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d->reason);
         }
         return;
     }
-    while (auto step = erasure::next_step(e.state)) {
-        auto result = call_with_reload(api, *step, e.identifier);
+    while (auto step = erasure::next_step(e.state, verified)) {
+        auto result = run_step(api, verified ? app : nullptr, e, *step);
         if (!result) {
             give_back(e);
             return;
         }
-        if (!handle(e, *step, *result)) {
+        if (!handle(e, *step, *result, verified)) {
             return;
         }
-        if (stopping() && erasure::next_step(e.state)) {
+        if (stopping() && erasure::next_step(e.state, verified)) {
             // This step is committed; the next waits for the next run.
             give_back(e);
             return;
@@ -321,6 +519,7 @@ bool Worker::wait_until(TimeMs t) {
 
 void Worker::slot_loop() {
     std::unique_ptr<ErasureApi> api = m_api_factory();
+    std::unique_ptr<VerifyApi> app = m_verify_factory ? m_verify_factory() : nullptr;
     while (true) {
         store::ClaimedErasure r;
         {
@@ -339,7 +538,7 @@ void Worker::slot_loop() {
             m_in_flight.push_back(r);
         }
         try {
-            erase(*api, r);
+            erase(*api, r, app.get());
         } catch (const std::exception& e) {
             // A database failure (disk full, I/O error): stop rather than lose track. The
             // transaction rolled back, so the request is as it was and its lease will expire.

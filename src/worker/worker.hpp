@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cio/app_client.hpp"
 #include "cio/track_client.hpp"
 #include "erasure/lifecycle.hpp"
 #include "store/claims.hpp"
@@ -20,18 +21,33 @@
 
 namespace lethe::worker {
 
-// The two calls an erasure makes; one instance per in-flight erasure (it may keep a connection).
+// The Track API calls an erasure makes, typed (Track API v2: no workspace setting can misread
+// the identifier); one instance per in-flight erasure (it may keep a connection).
 class ErasureApi {
 public:
     virtual ~ErasureApi() = default;
-    // POST /api/v1/customers/{identifier}/suppress.
-    virtual cio::CallResult suppress(std::string_view identifier) = 0;
-    // DELETE /api/v1/customers/{identifier}.
-    virtual cio::CallResult destroy(std::string_view identifier) = 0;
+    // POST /api/v2/entity, action "suppress": deletes the profile and blocks its identifiers.
+    virtual cio::CallResult suppress(const cio::Target& who) = 0;
+    // POST /api/v2/entity, action "delete".
+    virtual cio::CallResult destroy(const cio::Target& who) = 0;
 };
 
 // Makes one ErasureApi per in-flight erasure slot.
 using ErasureApiFactory = std::function<std::unique_ptr<ErasureApi>()>;
+
+// The App API reads that resolve and verify an erasure; one instance per slot.
+class VerifyApi {
+public:
+    virtual ~VerifyApi() = default;
+    // Every profile `who` refers to (cio::AppClient::find).
+    virtual cio::Lookup find(const cio::Target& who) = 0;
+    // Which of `cio_ids` still exist (cio::AppClient::present).
+    virtual cio::Lookup present(const std::vector<std::string>& cio_ids) = 0;
+};
+
+// Makes one VerifyApi per slot; an empty function when the workspace has no App API key (its
+// erasures are then unverified).
+using VerifyApiFactory = std::function<std::unique_ptr<VerifyApi>()>;
 
 // Why a worker stopped before it was done.
 enum class HaltKind {
@@ -86,8 +102,10 @@ struct WorkerSettings {
     TimeMs lease_ms = 60'000;
     RetryPolicy retry;
     TimeMs poll_interval_ms = 5'000;
-    bool once = false;             // drain what is due and exit (cron)
-    std::int64_t max_erasures = 0; // stop after this many started erasures (0: no limit)
+    TimeMs verify_window_ms = 1'800'000; // re-check a profile still present for this long
+    TimeMs app_interval_ms = 100;        // App API: at most 10 requests/s per workspace
+    bool once = false;                   // drain what is due and exit (cron)
+    std::int64_t max_erasures = 0;       // stop after this many started erasures (0: no limit)
     StartBudget* budget = nullptr; // a --max shared with other workers (overrides max_erasures)
     bool progress = false;         // show a progress line on stderr
 };
@@ -123,6 +141,8 @@ public:
 
     // Installs the credential reloader asked on 401/403 before halting.
     void set_credential_reloader(CredentialReloader reloader) { m_reloader = std::move(reloader); }
+    // Resolve and verify through the App API (without it, erasures are unverified).
+    void set_verify_api_factory(VerifyApiFactory factory) { m_verify_factory = std::move(factory); }
     // Installs the pin check made before each claim (see PinChecker) and after a credential
     // re-read on 401/403.
     void set_pin_checker(PinChecker checker) { m_pin_checker = std::move(checker); }
@@ -132,24 +152,41 @@ public:
     // Safe from any thread.
     void request_stop();
     // Processes one claimed request synchronously with `api` (the unit tests' entry point).
-    void erase(ErasureApi& api, store::ClaimedErasure erasure);
+    // `app`: the App API (null: unverified).
+    void erase(ErasureApi& api, store::ClaimedErasure erasure, VerifyApi* app = nullptr);
     // Counters so far.
     WorkerReport report() const;
 
 private:
-    // Applies the decision for a call's result; true when the erasure goes on in this claim.
-    bool handle(store::ClaimedErasure& e, erasure::Step step, const cio::CallResult& result);
+    // What one step did: the result that decides it, and the facts for the evidence.
+    struct StepResult {
+        cio::CallResult result; // the deciding result (the first failure, or the last success)
+        erasure::Outcome outcome = erasure::Outcome::success;
+        store::StepFacts facts;
+    };
+    // Runs one step of `e`; nullopt when a stop came before a call could be sent.
+    std::optional<StepResult> run_step(ErasureApi& api, VerifyApi* app,
+                                       const store::ClaimedErasure& e, erasure::Step step);
+    std::optional<StepResult> resolve(VerifyApi& app, const store::ClaimedErasure& e);
+    std::optional<StepResult> track_step(ErasureApi& api, const store::ClaimedErasure& e,
+                                         erasure::Step step, bool verified);
+    std::optional<StepResult> verify(VerifyApi& app, const store::ClaimedErasure& e);
+    // Waits for the App API's schedule (10 requests/s, its own 429 pause); false on stop.
+    bool wait_for_app();
+    // Applies the decision for a step's result; true when the erasure goes on in this claim.
+    bool handle(store::ClaimedErasure& e, erasure::Step step, const StepResult& step_result,
+                bool verified);
     // Counts and logs what an applied decision did.
-    void account(const store::ClaimedErasure& e, const erasure::Decision& d,
+    void account(const store::ClaimedErasure& e, erasure::Step step, const erasure::Decision& d,
                  const cio::CallResult& result, TimeMs next_attempt_at);
     // Notes a 429 (pausing the workspace) or a success (ending a run of 429s).
     void note_rate_limit(const cio::CallResult& result, TimeMs now);
     // The call's result, after one retry with re-read credentials on 401/403; nullopt when the
     // call was not sent because a stop was requested during a 429 pause.
     std::optional<cio::CallResult> call_with_reload(ErasureApi& api, erasure::Step step,
-                                                    std::string_view identifier);
+                                                    const cio::Target& who);
     std::optional<cio::CallResult> send(ErasureApi& api, erasure::Step step,
-                                        std::string_view identifier);
+                                        const cio::Target& who);
     bool credentials_renewed(std::uint64_t refused_generation, long http_status);
     // Runs the pin check (when installed); halts and records it when it fails.
     bool pinned();
@@ -178,7 +215,9 @@ private:
     Sleeper& m_sleeper;
     Random& m_random;
     Pacer m_pacer;
+    Pacer m_app_pacer; // the App API's own schedule and 429 pause
     CredentialReloader m_reloader;
+    VerifyApiFactory m_verify_factory;
     PinChecker m_pin_checker;
 
     std::atomic<bool> m_stop{false};

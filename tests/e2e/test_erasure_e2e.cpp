@@ -44,12 +44,11 @@ ProcessResult run_once(const CliFixture& f, const std::string& key) {
 
 } // namespace
 
-// Expected to fail until lethe resolves identifiers through the App API (the verified-erasure
-// issue): the suppress answers 200, the path value is read as an id, and Jane stays. Catch2's
-// [!shouldfail] counts this test as passed while it fails, and as failed once it passes —
-// then remove the tag.
-TEST_CASE("an e-mail request in an id workspace erases the person with that e-mail",
-          "[e2e][erasure][!shouldfail]") {
+// Without an App API key nothing can find the profiles that hold an e-mail in a workspace that
+// identifies people by id: the typed suppress is refused (400), and the request goes dead with
+// that reason instead of "done" while Jane stays (test_verify_e2e.cpp erases her with the key).
+TEST_CASE("an e-mail request in an id workspace without an App API key is dead, not done",
+          "[e2e][erasure]") {
     TempDir dir;
     json file = {{"workspaces",
                   {workspace("ids", "site-ids", k_key_a, 101, "id",
@@ -63,7 +62,10 @@ TEST_CASE("an e-mail request in an id workspace erases the person with that e-ma
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(sandbox.has_profile("id", "u-2", "ids")); // the bystander
-    CHECK_FALSE(sandbox.has_profile("email", "jane@example.com", "ids"));
+    auto list = f.lethe({"list", "--json"});
+    CHECK(list.out.find("\"state\":\"dead\"") != std::string::npos);
+    CHECK(list.out.find("e-mail is not an identifier of this workspace") != std::string::npos);
+    CHECK(list.out.find("jane@example.com") == std::string::npos);
 }
 
 TEST_CASE("the key decides the workspace: only its people are erased", "[e2e][erasure]") {

@@ -20,15 +20,18 @@ bool contains(const std::string& text, const std::string& line) {
 // Decides and applies one call of claim `e` with `outcome`, as the worker does.
 bool apply_call(store::WorkerQueue& queue, store::ClaimedErasure& e, erasure::Outcome outcome,
                 long status, TimeMs next_attempt_at = 0) {
-    const auto step = *erasure::next_step(e.state);
+    const auto step = *erasure::next_step(e.state, false);
+    store::StepFacts facts;
     store::CallRecord rec;
     rec.step = step;
     rec.http_status = status;
     rec.outcome = outcome;
     rec.error = outcome == erasure::Outcome::success ? "" : "HTTP error";
     rec.latency_ms = 12;
-    auto d = erasure::decide({e.state, e.attempt, 5}, step, {outcome, status, rec.error});
-    return queue.apply(e, d, &rec, d.retry ? std::optional<TimeMs>(next_attempt_at) : std::nullopt);
+    facts.calls.push_back(rec);
+    auto d = erasure::decide({e.state, e.step_attempt, 5}, step, {outcome, status, rec.error});
+    return queue.apply(e, d, facts,
+                       d.retry ? std::optional<TimeMs>(next_attempt_at) : std::nullopt);
 }
 
 } // namespace

@@ -92,14 +92,17 @@ TEST_CASE("members of the wrong type are refused by name", "[serve][body]") {
 
 TEST_CASE("unknown and repeated members are refused", "[serve][body]") {
     CHECK(reason_of(R"({"request_id":"b","identifier":"a","recieved_at":"2026-01-01"})") ==
-          "unknown field 'recieved_at' (accepted: request_id, identifier, id_type, received_at, workspaces)");
+          "unknown field 'recieved_at' (accepted: request_id, identifier, id_type, received_at, "
+          "workspaces)");
     CHECK(reason_of(R"({"request_id":"b","identifier":"a","Identifier":"c"})") ==
-          "unknown field 'Identifier' (accepted: request_id, identifier, id_type, received_at, workspaces)");
+          "unknown field 'Identifier' (accepted: request_id, identifier, id_type, received_at, "
+          "workspaces)");
     CHECK(reason_of(R"({"request_id":"b","identifier":"a","identifier":"c"})") ==
           "field 'identifier' appears twice");
     // A member name that could be data is not repeated back.
     auto reason = reason_of(R"({"request_id":"b","jane@example.com":"a"})");
-    CHECK(reason == "unknown field (accepted: request_id, identifier, id_type, received_at, workspaces)");
+    CHECK(reason ==
+          "unknown field (accepted: request_id, identifier, id_type, received_at, workspaces)");
     CHECK(reason.find("jane") == std::string::npos);
 }
 

@@ -24,11 +24,12 @@ store::CallRecord record(Step step, Outcome outcome, long status) {
 // Decides and applies one call's result for claim `e`, as the worker does.
 bool call(store::WorkerQueue& w, store::ClaimedErasure& e, Outcome outcome, long status,
           std::int64_t max_attempts = 3, TimeMs next_attempt_at = 0) {
-    const Step step = *erasure::next_step(e.state);
-    auto rec = record(step, outcome, status);
-    auto d =
-        erasure::decide({e.state, e.attempt, max_attempts}, step, {outcome, status, rec.error});
-    return w.apply(e, d, &rec, d.retry ? std::optional<TimeMs>(next_attempt_at) : std::nullopt);
+    const Step step = *erasure::next_step(e.state, false);
+    store::StepFacts facts;
+    facts.calls.push_back(record(step, outcome, status));
+    auto d = erasure::decide({e.state, e.step_attempt, max_attempts}, step,
+                             {outcome, status, facts.calls.back().error});
+    return w.apply(e, d, facts, d.retry ? std::optional<TimeMs>(next_attempt_at) : std::nullopt);
 }
 
 } // namespace
@@ -199,11 +200,12 @@ TEST_CASE("credentials refused give the erasure back uncharged and ask for a hal
     f.insert(f.request("R1", "alice"));
     store::WorkerQueue w(f.db, f.clock, "w");
     auto e = w.claim("default", 60'000);
-    auto rec = record(Step::suppress, Outcome::auth, 401);
-    auto d = erasure::decide({e->state, e->attempt, 3}, Step::suppress,
+    store::StepFacts facts;
+    facts.calls.push_back(record(Step::suppress, Outcome::auth, 401));
+    auto d = erasure::decide({e->state, e->step_attempt, 3}, Step::suppress,
                              {Outcome::auth, 401, "HTTP 401"});
     CHECK(d.halt == erasure::Halt::credentials);
-    REQUIRE(w.apply(*e, d, &rec));
+    REQUIRE(w.apply(*e, d, facts));
     auto again = w.claim("default", 60'000);
     REQUIRE(again);
     CHECK(again->attempt == 1);

@@ -35,8 +35,10 @@ public:
     std::vector<std::string> calls;
     std::mutex mutex;
 
-    cio::CallResult suppress(std::string_view id) override { return next("suppress", id); }
-    cio::CallResult destroy(std::string_view id) override { return next("destroy", id); }
+    cio::CallResult suppress(const cio::Target& who) override {
+        return next("suppress", who.value);
+    }
+    cio::CallResult destroy(const cio::Target& who) override { return next("destroy", who.value); }
 
 private:
     cio::CallResult next(const char* call, std::string_view id) {
@@ -249,14 +251,14 @@ TEST_CASE("run --once drains the queue with several erasures in flight", "[worke
             std::mutex& m;
             std::vector<std::string>& o;
             Recording(std::mutex& mm, std::vector<std::string>& oo) : m(mm), o(oo) {}
-            cio::CallResult suppress(std::string_view id) override {
+            cio::CallResult suppress(const cio::Target& who) override {
                 std::lock_guard l(m);
-                o.push_back("S" + std::string(id));
+                o.push_back("S" + who.value);
                 return k_ok;
             }
-            cio::CallResult destroy(std::string_view id) override {
+            cio::CallResult destroy(const cio::Target& who) override {
                 std::lock_guard l(m);
-                o.push_back("D" + std::string(id));
+                o.push_back("D" + who.value);
                 return k_ok;
             }
         };
@@ -348,8 +350,8 @@ class RevokedKeyApi final : public ErasureApi {
 public:
     RevokedKeyApi(std::mutex& m, std::condition_variable& cv, int& arrived, int& key_version)
         : m_m(m), m_cv(cv), m_arrived(arrived), m_key_version(key_version) {}
-    cio::CallResult suppress(std::string_view) override { return call(); }
-    cio::CallResult destroy(std::string_view) override { return call(); }
+    cio::CallResult suppress(const cio::Target&) override { return call(); }
+    cio::CallResult destroy(const cio::Target&) override { return call(); }
 
 private:
     cio::CallResult call() {
@@ -417,8 +419,8 @@ TEST_CASE("leases are renewed until the last erasure in flight ends, after --max
     std::optional<TimeMs> lease_left_at_end; // lease time left when the slow destroy returns
     struct SlowDestroy final : ErasureApi {
         std::function<void()> on_destroy;
-        cio::CallResult suppress(std::string_view) override { return k_ok; }
-        cio::CallResult destroy(std::string_view) override {
+        cio::CallResult suppress(const cio::Target&) override { return k_ok; }
+        cio::CallResult destroy(const cio::Target&) override {
             on_destroy();
             return k_ok;
         }
