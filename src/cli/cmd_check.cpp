@@ -87,6 +87,12 @@ public:
                           << (ws.from_customerio_section ? "[customerio]" : "its [[workspace]]")
                           << "\n";
             }
+            if (!ws.has_app_api_key()) {
+                std::cerr << "lethe: warning: workspace " << ws.name
+                          << ": no App API key, so its erasures cannot be read back and are "
+                             "recorded as unverified; add app_api_key_file (see "
+                             "docs/verification.md)\n";
+            }
         }
         if (first_failure) {
             if (failures > 1) {

@@ -345,9 +345,11 @@ std::optional<Worker::StepResult> Worker::track_step(ErasureApi& api,
             continue;
         }
         if (!verified && result->outcome == cio::Outcome::permanent && result->http_status == 400 &&
-            who.id_type == "email") {
-            result->error = "e-mail is not an identifier of this workspace; without an App API "
-                            "key its profiles cannot be found";
+            who.id_type == "email" &&
+            result->error.find("not an identifier") != std::string::npos) {
+            // Said in lethe's own words (invariant 9), once the API has said why.
+            result->error = "HTTP 400: e-mail is not an identifier of this workspace; without "
+                            "an App API key its profiles cannot be found";
         }
         out.facts.calls.push_back(to_record(*result, step, target.id_type));
         out.result = *result;
