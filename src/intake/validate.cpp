@@ -3,6 +3,13 @@
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <utf8proc.h>
+
 // Reasons never quote a field's value: the identifier is personal data, and a misplaced column
 // can put personal data in any other field too. Only a parsed date is echoed back, because a
 // value that parses as a date cannot be a person's e-mail or id. The first failed rule is the
@@ -75,8 +82,139 @@ Validation reject(std::string reason) {
     return v;
 }
 
-// Shared checks for free-text fields; `name` is the field's name for the message.
-std::string text_problem(std::string_view name, std::string_view value, std::size_t max_bytes) {
+// Names for the refused characters people actually meet (pasted from Word, a web form or a
+// spreadsheet). Only names: which characters are refused comes from utf8proc's categories.
+struct CharName {
+    char32_t code_point;
+    std::string_view name;
+};
+constexpr CharName k_char_names[] = {
+    {0x0009, "tab"},
+    {0x000A, "line feed"},
+    {0x000D, "carriage return"},
+    {0x0085, "next line"},
+    {0x00A0, "no-break space"},
+    {0x00AD, "soft hyphen"},
+    {0x061C, "arabic letter mark"},
+    {0x1680, "ogham space mark"},
+    {0x180E, "mongolian vowel separator"},
+    {0x2000, "en quad"},
+    {0x2001, "em quad"},
+    {0x2002, "en space"},
+    {0x2003, "em space"},
+    {0x2004, "three-per-em space"},
+    {0x2005, "four-per-em space"},
+    {0x2006, "six-per-em space"},
+    {0x2007, "figure space"},
+    {0x2008, "punctuation space"},
+    {0x2009, "thin space"},
+    {0x200A, "hair space"},
+    {0x200B, "zero width space"},
+    {0x200C, "zero width non-joiner"},
+    {0x200D, "zero width joiner"},
+    {0x200E, "left-to-right mark"},
+    {0x200F, "right-to-left mark"},
+    {0x2028, "line separator"},
+    {0x2029, "paragraph separator"},
+    {0x202A, "left-to-right embedding"},
+    {0x202B, "right-to-left embedding"},
+    {0x202C, "pop directional formatting"},
+    {0x202D, "left-to-right override"},
+    {0x202E, "right-to-left override"},
+    {0x202F, "narrow no-break space"},
+    {0x205F, "medium mathematical space"},
+    {0x2060, "word joiner"},
+    {0x2066, "left-to-right isolate"},
+    {0x2067, "right-to-left isolate"},
+    {0x2068, "first strong isolate"},
+    {0x2069, "pop directional isolate"},
+    {0x3000, "ideographic space"},
+    {0x3164, "hangul filler"},
+    {0xFE0F, "variation selector-16"},
+    {0xFEFF, "byte order mark"},
+};
+
+// Why `cp` may not appear in an identifier or request id, as a short noun phrase (its name when
+// it has one in k_char_names); empty when it may. ASCII space stays allowed inside ids, as it
+// always was (e-mail addresses refuse it in their own rule). Everything invisible or
+// ambiguous is refused: two strings that look the same must be the same bytes, because
+// Customer.io compares bytes.
+std::string char_problem(utf8proc_int32_t cp) {
+    std::string_view kind;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_CC:
+        kind = "control character";
+        break;
+    case UTF8PROC_CATEGORY_CF:
+        kind = "format character";
+        break;
+    case UTF8PROC_CATEGORY_ZS:
+        if (cp != ' ') {
+            kind = "space character";
+        }
+        break;
+    case UTF8PROC_CATEGORY_ZL:
+        kind = "line separator";
+        break;
+    case UTF8PROC_CATEGORY_ZP:
+        kind = "paragraph separator";
+        break;
+    case UTF8PROC_CATEGORY_CO:
+        kind = "private-use character";
+        break;
+    case UTF8PROC_CATEGORY_CS: // not reachable from valid UTF-8; refused all the same
+        kind = "surrogate";
+        break;
+    case UTF8PROC_CATEGORY_CN:
+        kind = "unassigned code point";
+        break;
+    default:
+        // Default_Ignorable_Code_Point outside Cf (variation selectors, the combining grapheme
+        // joiner, Hangul fillers): drawn as nothing, so just as invisible.
+        if (utf8proc_get_property(cp)->ignorable) {
+            kind = "invisible character";
+        }
+        break;
+    }
+    if (kind.empty()) {
+        return {};
+    }
+    for (const CharName& n : k_char_names) {
+        if (n.code_point == static_cast<char32_t>(cp)) {
+            return std::string(n.name);
+        }
+    }
+    return std::string(kind);
+}
+
+// "U+00A0": the code point in the form Unicode charts use (at least four hex digits).
+std::string code_point_text(utf8proc_int32_t cp) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+    return buf;
+}
+
+struct FreeDeleter {
+    void operator()(utf8proc_uint8_t* p) const { std::free(p); }
+};
+
+// True when the valid UTF-8 `s` (without NUL) is in Unicode normalisation form C.
+bool is_nfc(std::string_view s) {
+    const std::string copy(s); // utf8proc_NFC reads a NUL-terminated string
+    std::unique_ptr<utf8proc_uint8_t, FreeDeleter> nfc(
+        utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(copy.c_str())));
+    if (!nfc) {
+        // The input is valid UTF-8, so the only failure left is memory.
+        throw std::bad_alloc();
+    }
+    return copy == reinterpret_cast<const char*>(nfc.get());
+}
+
+// Shared checks for free-text fields; `name` is the field's name for the message and `offset` the
+// number of characters trimmed from the front of the field, so that positions count from the
+// start of the field as written.
+std::string text_problem(std::string_view name, std::string_view value, std::size_t max_bytes,
+                         std::size_t offset) {
     if (value.size() > max_bytes) {
         return std::string(name) + " is " + std::to_string(value.size()) + " bytes long; at most " +
                std::to_string(max_bytes) + " are allowed";
@@ -84,10 +222,32 @@ std::string text_problem(std::string_view name, std::string_view value, std::siz
     if (!is_valid_utf8(value)) {
         return std::string(name) + " is not valid UTF-8";
     }
-    if (has_control_chars(value)) {
-        return std::string(name) + " contains a control character";
+    const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(value.data());
+    const auto size = static_cast<utf8proc_ssize_t>(value.size());
+    std::size_t position = offset;
+    for (utf8proc_ssize_t i = 0; i < size;) {
+        utf8proc_int32_t cp = 0;
+        utf8proc_ssize_t n = utf8proc_iterate(bytes + i, size - i, &cp);
+        if (n <= 0) { // is_valid_utf8 and utf8proc disagree: refuse rather than guess
+            return std::string(name) + " is not valid UTF-8";
+        }
+        ++position;
+        if (std::string why = char_problem(cp); !why.empty()) {
+            return std::string(name) + ": character " + code_point_text(cp) + " (" + why +
+                   ") at position " + std::to_string(position) + " is not allowed";
+        }
+        i += n;
+    }
+    if (!is_nfc(value)) {
+        return std::string(name) + " is not in Unicode normalisation form C";
     }
     return {};
+}
+
+// How many characters (all ASCII spaces and tabs) trim() removes from the front of `s`.
+std::size_t leading_blanks(std::string_view s) {
+    std::size_t n = s.find_first_not_of(" \t");
+    return n == std::string_view::npos ? s.size() : n;
 }
 
 } // namespace
@@ -134,7 +294,8 @@ Validation validate_request(const RawRequest& raw, TimeMs now) {
     if (identifier.empty()) {
         return reject("identifier is missing or empty");
     }
-    if (std::string p = text_problem("identifier", identifier, k_max_identifier_bytes);
+    if (std::string p = text_problem("identifier", identifier, k_max_identifier_bytes,
+                                     leading_blanks(raw.identifier));
         !p.empty()) {
         return reject(std::move(p));
     }
@@ -172,7 +333,8 @@ Validation validate_request(const RawRequest& raw, TimeMs now) {
 
     std::string_view request_id = trim(raw.request_id);
     if (!request_id.empty()) {
-        if (std::string p = text_problem("request_id", request_id, k_max_request_id_bytes);
+        if (std::string p = text_problem("request_id", request_id, k_max_request_id_bytes,
+                                         leading_blanks(raw.request_id));
             !p.empty()) {
             return reject(std::move(p));
         }

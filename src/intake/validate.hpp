@@ -58,8 +58,22 @@ struct Validation {
 };
 
 // The rules, checked in this order (the first failure is reported):
-//   identifier  trimmed of spaces/tabs; non-empty; at most 150 bytes; valid UTF-8; no ASCII or C1
-//               control characters.
+//   identifier  trimmed of ASCII spaces/tabs (only those); non-empty; at most 150 bytes; valid
+//               UTF-8; every character allowed (see "characters" below); in Unicode
+//               normalisation form C (NFC), because Customer.io compares bytes and "e" + U+0301
+//               (combining acute) is not U+00E9, though both show as an e with an acute.
+//   characters  refused, by utf8proc's Unicode 15 categories: control characters (Cc: ASCII,
+//               DEL, C1, tab, line breaks), format characters (Cf: soft hyphen, ZWSP, ZWNJ,
+//               ZWJ, word joiner, byte order mark anywhere, LRM/RLM/ALM and the bidi
+//               embeddings, overrides and isolates U+202A-U+202E, U+2066-U+2069), every space
+//               separator (Zs) except the ASCII space (so U+00A0, U+2007, U+3000...), line and
+//               paragraph separators (Zl U+2028, Zp U+2029), private use (Co), surrogates (Cs)
+//               and unassigned code points and noncharacters (Cn), and any other
+//               Default_Ignorable_Code_Point (variation selectors, the combining grapheme joiner,
+//               Hangul fillers). The reason names the character and its position:
+//               "identifier: character U+00A0 (no-break space) at position 15 is not allowed",
+//               the position being the 1-based index of the code point in the field as written
+//               (leading spaces and tabs counted).
 //   id_type     trimmed; case-insensitive ("Email" is email); id, email or cio_id. When absent
 //               the type is inferred with infer_id_type.
 //   email form  (typed or inferred) exactly one '@'; no spaces; 1..64 bytes before the '@'; a
@@ -67,7 +81,8 @@ struct Validation {
 //               dots in a row anywhere.
 //   cio_id form (typed or inferred) "cio_" then one or more ASCII letters or digits, nothing else.
 //   id form     anything that passed the identifier rules.
-//   request_id  trimmed; at most 200 bytes; valid UTF-8; no control characters.
+//   request_id  trimmed; at most 200 bytes; valid UTF-8; the same characters as the identifier;
+//               NFC (it is the idempotency key: two ids that look alike must be the same bytes).
 //   received_at trimmed; parse_iso8601; not before 2000-01-01; not after now + 5 minutes.
 //
 // Checks and normalises `raw` against the rules above, `now` bounding received_at. Returns the

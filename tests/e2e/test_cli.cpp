@@ -185,6 +185,28 @@ TEST_CASE("malformed CSVs are refused with FILE:LINE: reason and change nothing"
     }
 }
 
+TEST_CASE("an identifier with a no-break space is refused with FILE:LINE and the character",
+          "[e2e][cli]") {
+    CliFixture f;
+    f.init();
+    const std::string before = fingerprint(f.db_path());
+    // Row 2 looks like nb@example.com but ends in U+00A0: "erasing" it would leave the real
+    // profile in Customer.io. Row 3 is fine, and is not imported either.
+    auto path = f.csv("file.csv", "identifier,request_id\n"
+                                  "nb@example.com\xc2\xa0,T-1\n"
+                                  "ok@example.com,T-2\n");
+    auto r = f.lethe({"import", path});
+    INFO(r.err);
+    CHECK(r.exit_code == 4);
+    CHECK(r.err.find(path + ":2: identifier: character U+00A0 (no-break space) at position 15 "
+                            "is not allowed") != std::string::npos);
+    CHECK(r.err.find(path + ":3") == std::string::npos);
+    CHECK(r.err.find("nothing was imported") != std::string::npos);
+    CHECK(r.err.find("nb@example.com") == std::string::npos);
+    CHECK(fingerprint(f.db_path()) == before);
+    CHECK(status_json(f)["counts"]["pending"] == 0);
+}
+
 TEST_CASE("one bad row among good ones: all rows listed, nothing imported", "[e2e][cli]") {
     CliFixture f;
     f.init();

@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utf8proc.h>
 
 using namespace lethe;
 using namespace lethe::intake;
@@ -45,7 +47,9 @@ std::string quote_all(const std::vector<std::string>& fields) {
 }
 
 // `s` with each ASCII letter and digit replaced by the next one (z→a, 9→0), keeping a leading
-// "cio_" (after leading spaces and tabs) as it is.
+// "cio_" (after leading spaces and tabs) as it is, and keeping any letter or digit followed by a
+// non-ASCII byte: that may be a combining mark, and whether the pair is in NFC depends on the
+// letter ("e" + U+0301 composes to U+00E9, "x" + U+0301 has no composed form).
 std::string twin(std::string_view s) {
     std::string out(s);
     std::size_t start = s.find_first_not_of(" \t");
@@ -57,6 +61,9 @@ std::string twin(std::string_view s) {
     }
     for (std::size_t i = start; i < out.size(); ++i) {
         char& c = out[i];
+        if (i + 1 < out.size() && static_cast<unsigned char>(out[i + 1]) >= 0x80) {
+            continue;
+        }
         if (c >= 'a' && c <= 'z') {
             c = c == 'z' ? 'a' : static_cast<char>(c + 1);
         } else if (c >= 'A' && c <= 'Z') {
@@ -68,6 +75,17 @@ std::string twin(std::string_view s) {
     return out;
 }
 
+// True when `s` is its own NFC, checked apart from validate.cpp's own code.
+bool is_nfc(const std::string& s) {
+    struct Free {
+        void operator()(utf8proc_uint8_t* p) const { std::free(p); }
+    };
+    std::unique_ptr<utf8proc_uint8_t, Free> nfc(
+        utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str())));
+    FUZZ_CHECK(nfc != nullptr);
+    return s == reinterpret_cast<const char*>(nfc.get());
+}
+
 void check_validation(const RawRequest& raw) {
     Validation v = validate_request(raw, k_now);
     FUZZ_CHECK(v.request.has_value() != !v.reason.empty());
@@ -75,8 +93,8 @@ void check_validation(const RawRequest& raw) {
         FUZZ_CHECK(is_message_text(v.reason));
         // Leak check: the same request with every letter and digit of the identifier changed
         // (the "cio_" prefix aside, which decides the inferred type) must be rejected with the
-        // same words. Validation depends only on lengths, '@', dots, spaces, UTF-8 and
-        // letter-or-digit-ness, all of which twin() keeps.
+        // same words. Validation depends only on lengths, '@', dots, spaces, UTF-8, the
+        // non-ASCII characters, NFC and letter-or-digit-ness, all of which twin() keeps.
         RawRequest other = raw;
         other.identifier = twin(raw.identifier);
         Validation w = validate_request(other, k_now);
@@ -88,6 +106,7 @@ void check_validation(const RawRequest& raw) {
     FUZZ_CHECK(!r.identifier.empty() && r.identifier.size() <= k_max_identifier_bytes);
     FUZZ_CHECK(r.identifier == trim(r.identifier));
     FUZZ_CHECK(is_valid_utf8(r.identifier) && !has_control_chars(r.identifier));
+    FUZZ_CHECK(is_nfc(r.identifier));
     if (trim(raw.id_type).empty()) {
         FUZZ_CHECK(r.id_type == infer_id_type(r.identifier));
     }
@@ -104,6 +123,7 @@ void check_validation(const RawRequest& raw) {
     FUZZ_CHECK(r.request_id.size() <= k_max_request_id_bytes);
     FUZZ_CHECK(r.request_id == trim(r.request_id));
     FUZZ_CHECK(is_valid_utf8(r.request_id) && !has_control_chars(r.request_id));
+    FUZZ_CHECK(is_nfc(r.request_id));
     FUZZ_CHECK(r.request_id.empty() == trim(raw.request_id).empty());
     FUZZ_CHECK(r.received_at.has_value() == !trim(raw.received_at).empty());
     if (r.received_at) {

@@ -82,16 +82,158 @@ TEST_CASE("validate: identifier rules", "[intake][validate]") {
     CHECK(check("J\xc3\xbcrgen-\xe2\x82\xac").request);
     rejected(check("bad\xc3utf8"), "bad\xc3utf8", "identifier is not valid UTF-8");
 
-    rejected(check("user\x01name"), "user\x01name", "identifier contains a control character");
-    rejected(check("user\nname"), "user\nname", "identifier contains a control character");
-    rejected(check("user\x7fname"), "user\x7fname", "identifier contains a control character");
+    rejected(check("user\x01name"), "user\x01name",
+             "identifier: character U+0001 (control character) at position 5 is not allowed");
+    rejected(check("user\nname"), "user\nname",
+             "identifier: character U+000A (line feed) at position 5 is not allowed");
+    rejected(check("user\x7fname"), "user\x7fname",
+             "identifier: character U+007F (control character) at position 5 is not allowed");
     rejected(check("user\xc2\x85name"), "user\xc2\x85name",
-             "identifier contains a control character");
-    rejected(check("inner\ttab"), "inner\ttab", "identifier contains a control character");
+             "identifier: character U+0085 (next line) at position 5 is not allowed");
+    rejected(check("inner\ttab"), "inner\ttab",
+             "identifier: character U+0009 (tab) at position 6 is not allowed");
 
     auto spaced = check("an id with spaces");
     REQUIRE(spaced.request);
     CHECK(spaced.request->id_type == IdType::id);
+}
+
+TEST_CASE("validate: invisible, ambiguous and unassigned characters are refused with their "
+          "position",
+          "[intake][validate]") {
+    struct Bad {
+        const char* what;
+        std::string identifier;
+        std::string reason;
+    };
+    // Adjacent literals keep a hex escape from swallowing the letters after it.
+    const Bad bad[] = {
+        {"trailing NBSP", "nb@example.com\xc2\xa0",
+         "identifier: character U+00A0 (no-break space) at position 15 is not allowed"},
+        {"ZWSP",
+         "ann\xe2\x80\x8b"
+         "@example.com",
+         "identifier: character U+200B (zero width space) at position 4 is not allowed"},
+        {"ZWJ",
+         "a\xe2\x80\x8d"
+         "b",
+         "identifier: character U+200D (zero width joiner) at position 2 is not allowed"},
+        {"right-to-left override",
+         "user\xe2\x80\xae"
+         "24",
+         "identifier: character U+202E (right-to-left override) at position 5 is not allowed"},
+        {"left-to-right isolate",
+         "user\xe2\x81\xa6"
+         "24",
+         "identifier: character U+2066 (left-to-right isolate) at position 5 is not allowed"},
+        {"right-to-left mark",
+         "\xe2\x80\x8f"
+         "42",
+         "identifier: character U+200F (right-to-left mark) at position 1 is not allowed"},
+        {"line separator",
+         "line\xe2\x80\xa8"
+         "two",
+         "identifier: character U+2028 (line separator) at position 5 is not allowed"},
+        {"paragraph separator",
+         "para\xe2\x80\xa9"
+         "two",
+         "identifier: character U+2029 (paragraph separator) at position 5 is not allowed"},
+        {"inner BOM",
+         "ab\xef\xbb\xbf"
+         "cd",
+         "identifier: character U+FEFF (byte order mark) at position 3 is not allowed"},
+        {"BOM at the start",
+         "\xef\xbb\xbf"
+         "abc",
+         "identifier: character U+FEFF (byte order mark) at position 1 is not allowed"},
+        // Positions count the field as written, leading blanks included.
+        {"BOM after leading blanks",
+         " \t\xef\xbb\xbf"
+         "abc",
+         "identifier: character U+FEFF (byte order mark) at position 3 is not allowed"},
+        {"soft hyphen",
+         "jo\xc2\xad"
+         "hn@example.com",
+         "identifier: character U+00AD (soft hyphen) at position 3 is not allowed"},
+        {"ideographic space",
+         "a\xe3\x80\x80"
+         "b",
+         "identifier: character U+3000 (ideographic space) at position 2 is not allowed"},
+        {"unnamed space (ogham)",
+         "a\xe1\x9a\x80"
+         "b",
+         "identifier: character U+1680 (ogham space mark) at position 2 is not allowed"},
+        {"private use", "id\xee\x80\x80",
+         "identifier: character U+E000 (private-use character) at position 3 is not allowed"},
+        {"private use, plane 15", "id\xf3\xb0\x80\x80",
+         "identifier: character U+F0000 (private-use character) at position 3 is not allowed"},
+        {"unassigned", "id\xcd\xb8",
+         "identifier: character U+0378 (unassigned code point) at position 3 is not allowed"},
+        {"noncharacter", "id\xef\xbf\xbf",
+         "identifier: character U+FFFF (unassigned code point) at position 3 is not allowed"},
+        {"language tag", "id\xf3\xa0\x80\x81",
+         "identifier: character U+E0001 (format character) at position 3 is not allowed"},
+        {"variation selector", "\xf0\x9f\x91\x8d\xef\xb8\x8f",
+         "identifier: character U+FE0F (variation selector-16) at position 2 is not allowed"},
+        {"combining grapheme joiner",
+         "a\xcd\x8f"
+         "b",
+         "identifier: character U+034F (invisible character) at position 2 is not allowed"},
+        // Positions count code points, not bytes.
+        {"after multi-byte characters", "\xc3\xa9\xe7\x94\xa8\xc2\xa0",
+         "identifier: character U+00A0 (no-break space) at position 3 is not allowed"},
+        // The first refused character is the one reported.
+        {"two refused characters",
+         "a\xe2\x80\x8b"
+         "b\xc2\xa0",
+         "identifier: character U+200B (zero width space) at position 2 is not allowed"},
+    };
+    for (const auto& b : bad) {
+        INFO(b.what);
+        auto v = check(b.identifier);
+        rejected(v, b.identifier, "identifier: character U+");
+        CHECK(v.reason == b.reason);
+        // Typed or not, the character rule comes first.
+        CHECK(check(b.identifier, "id").reason == b.reason);
+    }
+}
+
+TEST_CASE("validate: identifiers must be in NFC", "[intake][validate]") {
+    // "e" + U+0301 COMBINING ACUTE ACCENT looks like U+00E9 but is other bytes.
+    rejected(check("jose\xcc\x81"
+                   "@example.com"),
+             "jose\xcc\x81"
+             "@example.com",
+             "identifier is not in Unicode normalisation form C");
+    rejected(check("e\xcc\x81", "id"), "e\xcc\x81",
+             "identifier is not in Unicode normalisation form C");
+    // U+212B ANGSTROM SIGN is a singleton that NFC replaces by U+00C5.
+    rejected(check("\xe2\x84\xab"
+                   "ngstrom"),
+             "\xe2\x84\xab"
+             "ngstrom",
+             "identifier is not in Unicode normalisation form C");
+    // Hangul written as conjoining jamo (U+1100 U+1161) composes to U+AC00.
+    rejected(check("\xe1\x84\x80\xe1\x85\xa1"), "\xe1\x84\x80\xe1\x85\xa1",
+             "identifier is not in Unicode normalisation form C");
+}
+
+TEST_CASE("validate: non-ASCII identifiers in NFC still pass", "[intake][validate]") {
+    for (const char* good : {
+             "jos\xc3\xa9@example.com",          // josé@example.com, é precomposed
+             "\xe7\x94\xa8\xe6\x88\xb7-42",      // 用户-42
+             "\xd9\x85\xd8\xad\xd9\x85\xd8\xaf", // محمد (right-to-left letters, no controls)
+             "\xea\xb0\x80\xeb\x82\x98",         // 가나 (precomposed Hangul)
+             "x\xcc\x81",                        // x + U+0301: no precomposed form, so NFC
+             "\xf0\x9f\x98\x80-fan",             // an emoji without a variation selector
+             "an id with ascii spaces",          // U+0020 stays allowed inside ids
+             "J\xc3\xbcrgen \xe2\x82\xac",
+         }) {
+        INFO(good);
+        auto v = check(good);
+        REQUIRE(v.request);
+        CHECK(v.request->identifier == good);
+    }
 }
 
 TEST_CASE("validate: id_type is id, email or cio_id in any case", "[intake][validate]") {
@@ -193,9 +335,30 @@ TEST_CASE("validate: request_id rules", "[intake][validate]") {
     rejected(check("abc", "", std::string(201, 'r')), "abc",
              "request_id is 201 bytes long; at most 200");
     rejected(check("abc", "", "r\xff"), "abc", "request_id is not valid UTF-8");
-    rejected(check("abc", "", "r\x1b[31m"), "abc", "request_id contains a control character");
+    rejected(check("abc", "", "r\x1b[31m"), "abc",
+             "request_id: character U+001B (control character) at position 2 is not allowed");
     CHECK(check("abc", "", "  \t").request->request_id.empty());
     CHECK(check("abc", "", "Ticket #5 (\xc3\xa9)").request->request_id == "Ticket #5 (\xc3\xa9)");
+    CHECK(check("abc", "", "\xe5\xb7\xa5\xe5\x8d\x95-7").request->request_id ==
+          "\xe5\xb7\xa5\xe5\x8d\x95-7"); // 工单-7
+    // The identifier's character and NFC rules apply to request_id too.
+    rejected(check("abc", "", "ZD-1\xc2\xa0"), "abc",
+             "request_id: character U+00A0 (no-break space) at position 5 is not allowed");
+    rejected(check("abc", "", "  ZD\xe2\x80\x8b-1"), "abc",
+             "request_id: character U+200B (zero width space) at position 5 is not allowed");
+    rejected(check("abc", "",
+                   "ZD-\xe2\x80\xae"
+                   "1"),
+             "abc",
+             "request_id: character U+202E (right-to-left override) at position 4 is not allowed");
+    rejected(check("abc", "",
+                   "\xef\xbb\xbf"
+                   "ZD-1"),
+             "abc", "request_id: character U+FEFF (byte order mark) at position 1 is not allowed");
+    rejected(check("abc", "", "ZD-\xee\x80\x80"), "abc",
+             "request_id: character U+E000 (private-use character) at position 4 is not allowed");
+    rejected(check("abc", "", "Ticket e\xcc\x81"), "abc",
+             "request_id is not in Unicode normalisation form C");
 }
 
 TEST_CASE("validate: received_at rules", "[intake][validate]") {
@@ -221,8 +384,11 @@ TEST_CASE("validate: received_at rules", "[intake][validate]") {
 
 TEST_CASE("validate: reasons never contain the identifier", "[intake][validate]") {
     const char* identifiers[] = {
-        "secret.person@example..com", "secret.person@nodot", "cio_secret-person",
-        "secret person@example.com",  "secret\x01person",    "secretperson",
+        "secret.person@example..com",        "secret.person@nodot",      "cio_secret-person",
+        "secret person@example.com",         "secret\x01person",         "secretperson",
+        "secret.person@example.com\xc2\xa0", "secret\xe2\x80\x8bperson", "secret\xe2\x80\xaeperson",
+        "secret\xe2\x80\xa8person",          "secret\xef\xbb\xbfperson", "secret\xc2\xadperson",
+        "secret\xee\x80\x80person",          "secret\xcd\xb8person",     "secrete\xcc\x81person",
     };
     for (const char* id : identifiers) {
         for (const char* type : {"", "id", "email", "cio_id", "bogus"}) {
