@@ -10,6 +10,10 @@
 #               erased in all three. Pacing, concurrency and the 429 pause are per workspace, so
 #               the target is at least 29 erasures/s in total and at least 9.7/s in each; CPU per
 #               erasure recorded.
+#   4. verified (issue 15): one workspace with an App API key, so every erasure is resolved and
+#               read back; 150 ms latency on both APIs, pacing_ms = 100. Target: at least 9.7
+#               verified erasures/s while the App API stays within 10 requests/s (from the
+#               sandbox's log).
 # Each run erases everyone with `lethe run --once` and checks that every request is `done` and the
 # audit chain verifies. Prints the figures; exits 1 if the paced target is missed or a check fails.
 #
@@ -66,7 +70,9 @@ start_sandbox() { # $@: extra sandbox flags; sets $url
     # polling loop below may otherwise read sandbox.out before it exists.
     : >"$work/sandbox.out"
     : >"$work/sandbox.err"
-    "$sandbox" --listen 127.0.0.1:0 --site-id bench-site "$@" >"$work/sandbox.out" 2>"$work/sandbox.err" &
+    local site=(--site-id bench-site)
+    [[ " $* " == *" --workspaces "* ]] && site=() # the file names each workspace's site and key
+    "$sandbox" --listen 127.0.0.1:0 "${site[@]}" "$@" >"$work/sandbox.out" 2>"$work/sandbox.err" &
     sandbox_pid=$!
     url=""
     for _ in $(seq 1 200); do
@@ -92,7 +98,7 @@ api_key_env = "LETHE_BENCH_TRACK_KEY"
 TOML
         return
     fi
-    for i in 1 2 3; do
+    for i in $workspaces_list; do
         cat <<TOML
 [[workspace]]
 name = "ws-$i"
@@ -101,7 +107,9 @@ site_id = "bench-site-$i"
 environment_id = $((100 + i))
 api_key_env = "LETHE_BENCH_TRACK_KEY_$i"
 track_url = "$url"
+app_url = "$url"
 allow_insecure_loopback = true
+$( [ -n "${with_app:-}" ] && echo "app_api_key_env = \"LETHE_BENCH_APP_KEY_$i\"" )
 TOML
     done
 }
@@ -170,6 +178,7 @@ echo "unpaced (pacing 0, no latency, concurrency 4):          $erased erasures i
 
 # Three workspaces: the sandbox holds three, each with its own key; every request applies to all.
 workspaces=1
+workspaces_list="1 2 3"
 python3 - "$work/workspaces.json" <<'PY'
 import json, os, sys
 spaces = [{"name": f"ws-{i}", "region": "us", "site_id": f"bench-site-{i}",
@@ -198,4 +207,53 @@ echo "three workspaces (pacing 100 ms each, latency 150 ms): $erased erasures in
     "= $three_rate erasures/s (target >= 29), $(echo "$per_ws" | head -1) (target >= 9.7 each);" \
     "lethe CPU $cpu s = $three_cpu_per µs per erasure  $three_ok"
 
-[ "$paced_ok" = PASS ] && [ "$three_ok" = PASS ]
+# Verified: one workspace with its App API key; the sandbox holds the people, so each erasure
+# finds a profile, erases it by cio_id and reads it back.
+workspaces_list="1"
+with_app=1
+for i in 1; do export "LETHE_BENCH_APP_KEY_$i=app-$LETHE_SANDBOX_API_KEY-$i"; done
+python3 - "$work/verified.json" <<'PY'
+import json, os, sys
+spaces = [{"name": "ws-1", "region": "us", "site_id": "bench-site-1",
+           "track_api_key": os.environ["LETHE_SANDBOX_API_KEY"] + "-1",
+           "app_api_key": "app-" + os.environ["LETHE_SANDBOX_API_KEY"] + "-1",
+           "environment_id": 101, "identify_by": "email_or_id"}]
+json.dump({"workspaces": spaces, "app_rate_limit": 10}, open(sys.argv[1], "w"))
+PY
+start_sandbox --workspaces "$work/verified.json" --latency-ms 150
+install_lethe "$work/verified" 100 "$paced"
+# One profile for each request, so every erasure finds someone to erase and read back.
+python3 - "$work/verified/requests.csv" <<'PY' | curl -sf -o /dev/null -H 'Content-Type: application/json' --data-binary @- "$url/_sandbox/people"
+import csv, json, sys
+people, seen = [], set()
+for k, row in enumerate(csv.DictReader(open(sys.argv[1]))):
+    ident, kind = row["identifier"].strip(), (row.get("id_type") or "").strip()
+    if ident.lower() in seen:
+        continue  # a duplicate request for the same person
+    seen.add(ident.lower())
+    if kind == "cio_id" or ident.startswith("cio_"):
+        people.append({"id": f"bench-{k}", "cio_id": ident[4:]})
+    elif kind == "email" or "@" in ident:
+        people.append({"id": f"bench-{k}", "email": ident})
+    else:
+        people.append({"id": ident})
+print(json.dumps({"workspace": "ws-1", "people": people}))
+PY
+drain "$work/verified" "$paced"
+verified_rate=$(awk -v n="$erased" -v s="$seconds" 'BEGIN { printf "%.2f", n / s }')
+app_stats=$(curl -s "$url/_sandbox/state?people=0" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+app = [e for e in s["log"] if e.get("api") == "app"]
+limited = sum(1 for e in app if e.get("status") == 429)
+secs = {}
+for e in app:
+    secs[e["time"][:19]] = secs.get(e["time"][:19], 0) + 1
+print(len(app), limited, max(secs.values()) if secs else 0)')
+read -r app_calls app_429 app_peak <<<"$app_stats"
+verified_ok=$(awk -v r="$verified_rate" -v p="$app_peak" 'BEGIN { print (r >= 9.7 && p <= 10) ? "PASS" : "FAIL" }')
+echo "verified (App API on, pacing 100 ms, latency 150 ms):   $erased erasures in $seconds s" \
+    "= $verified_rate verified erasures/s (target >= 9.7); App API $app_calls calls," \
+    "at most $app_peak in any second, $app_429 answered 429  $verified_ok"
+
+[ "$paced_ok" = PASS ] && [ "$three_ok" = PASS ] && [ "$verified_ok" = PASS ]

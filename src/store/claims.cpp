@@ -297,6 +297,10 @@ std::string WorkerQueue::event_detail(const ClaimedErasure& e, Event event,
     switch (event) {
     case Event::erasure_resolved:
         detail.field("profiles", static_cast<std::int64_t>(facts.found.size()));
+        if (facts.found.empty()) {
+            // Verified absent before anything was erased; the identifier is still suppressed.
+            detail.field("not_present", true);
+        }
         break;
     case Event::erasure_erased:
         detail.field("profiles", static_cast<std::int64_t>(e.profiles.size()));

@@ -49,16 +49,19 @@ json sandbox_workspace(const Ws& w, json people) {
             {"people", std::move(people)}};
 }
 
-// lethe's [[workspace]] tables for `spaces`, all pointed at the sandbox; `tweak` may change one.
+// lethe's [[workspace]] tables for `spaces`, all pointed at the sandbox; with `app`, each also
+// has its App API key (so its erasures are resolved and verified).
 std::string config_for(const Sandbox& sandbox, const std::vector<Ws>& spaces,
-                       const std::string& worker = "") {
+                       const std::string& worker = "", bool app = false) {
     std::string out;
     for (const auto& w : spaces) {
         out += "[[workspace]]\nname = \"" + w.name + "\"\nregion = \"" + w.region +
                "\"\nsite_id = \"site-" + w.name +
                "\"\nenvironment_id = " + std::to_string(w.environment) + "\napi_key_env = \"" +
-               env_name(w.name) + "\"\ntrack_url = \"" + sandbox.url() +
-               "\"\nallow_insecure_loopback = true\ntimeout_ms = 2000\n";
+               env_name(w.name) + "\"\ntrack_url = \"" + sandbox.url() + "\"\napp_url = \"" +
+               sandbox.url() + "\"\n" +
+               (app ? "app_api_key_env = \"" + env_name(w.name) + "_APP\"\n" : "") +
+               "allow_insecure_loopback = true\ntimeout_ms = 2000\n";
     }
     return out +
            "[worker]\npacing_ms = 0\nmax_attempts = 5\nbackoff_base_ms = 1\n"
@@ -70,6 +73,7 @@ ProcessOptions lethe_env() {
     ProcessOptions o;
     for (const auto& w : k_three) {
         o.env[env_name(w.name)] = key_of(w.name);
+        o.env[env_name(w.name) + "_APP"] = "app-" + key_of(w.name);
     }
     o.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM"};
     return o;
@@ -114,7 +118,7 @@ TEST_CASE("a person in two of three workspaces is erased from both; nobody else 
          {sandbox_workspace(k_three[0], {jane, bob}), sandbox_workspace(k_three[1], {jane, bob}),
           sandbox_workspace(k_three[2], {bob})}}};
     auto sandbox = Sandbox::with_workspaces(file, (dir.path() / "ws.json").string());
-    CliFixture f(config_for(sandbox, k_three));
+    CliFixture f(config_for(sandbox, k_three, "", /*app=*/true));
     f.init();
     REQUIRE(f.lethe({"enqueue", "jane@example.com", "--request-id", "R1"}).exit_code == 0);
     auto r = run_once(f);
@@ -125,9 +129,18 @@ TEST_CASE("a person in two of three workspaces is erased from both; nobody else 
     for (const auto& w : k_three) {
         CHECK(sandbox.has_profile("id", "u-2", w.name)); // the bystander, everywhere
     }
-    // Suppress, then destroy, in each of the three (staging had nobody: still asked).
+    // Resolved in each: one profile in two, nobody in staging, which records "not present" (and
+    // still suppresses the address, so it cannot be added there later).
+    CHECK(sql_int(f, "SELECT count(*) FROM audit_log WHERE event = 'erasure.resolved' AND "
+                     "json_extract(detail, '$.workspace') = 'staging' AND json_extract(detail, "
+                     "'$.not_present') = 1") == 1);
+    CHECK(sql_int(f, "SELECT count(*) FROM audit_log WHERE event = 'erasure.resolved' AND "
+                     "json_extract(detail, '$.profiles') = 1") == 2);
+    // By cio_id: suppress and delete of the profile plus the address's suppress where it was
+    // found; in staging only the address's suppress.
     CHECK(erasure_calls(sandbox) ==
-          std::map<std::string, int>{{"eu-main", 2}, {"staging", 2}, {"us-main", 2}});
+          std::map<std::string, int>{{"eu-main", 3}, {"staging", 1}, {"us-main", 3}});
+    CHECK(sql_int(f, "SELECT count(*) FROM erasures WHERE verified = 1") == 3);
     CHECK(sql_text(f, "SELECT state FROM requests WHERE request_id = 'R1'") == "done");
     CHECK(sql_int(f, "SELECT count(*) FROM erasures WHERE state = 'done'") == 3);
     // Invariant 1 per workspace: each erasure's suppress entry comes before its destroy entry.
@@ -137,7 +150,10 @@ TEST_CASE("a person in two of three workspaces is erased from both; nobody else 
                                  "audit_log WHERE event LIKE 'call.%' AND json_extract(detail, "
                                  "'$.workspace') = '" +
                                      w.name + "' ORDER BY seq)");
-        CHECK(order == "call.suppress call.destroy");
+        CHECK(order == (w.name == "staging"
+                            ? "call.resolve call.suppress call.verify"
+                            : "call.resolve call.suppress call.suppress call.destroy call.verify "
+                              "call.verify"));
     }
     auto status = f.lethe({"status"});
     CHECK(status.out.find("us-main") != std::string::npos);
