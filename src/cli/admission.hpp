@@ -2,6 +2,7 @@
 
 #include "audit/keys.hpp"
 #include "intake/validate.hpp"
+#include "store/redigest.hpp"
 #include "store/requests.hpp"
 
 #include <cstdint>
@@ -56,6 +57,12 @@ private:
 
 // Reads the subject key named by the configuration.
 audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_file);
+
+// Runs the one-time re-digest of subject digest v2 (store::redigest_pending) with `digester`,
+// logging what it did; does nothing when it ran before. Call it before admitting anything. Throws
+// SQLite::Exception on database failure.
+store::RedigestReport redigest_pending(store::Database& db, const Clock& clock,
+                                       const audit::SubjectDigester& digester);
 
 // An identifier given on the command line, or, when it is "-", the first line of `in` without its
 // line end: so that a person's e-mail stays out of `ps` and the shell history.
