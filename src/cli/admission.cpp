@@ -131,8 +131,8 @@ audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_fi
     return audit::SubjectDigester(audit::load_subject_key(subject_key_file));
 }
 
-store::RedigestReport redigest_pending(store::Database& db, const Clock& clock,
-                                       const audit::SubjectDigester& digester) {
+store::RedigestReport upgrade_subject_digests(store::Database& db, const Clock& clock,
+                                              const audit::SubjectDigester& digester) {
     if (!store::redigest_needed(db)) {
         return {};
     }

@@ -61,8 +61,8 @@ audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_fi
 // Runs the one-time re-digest of subject digest v2 (store::redigest_pending) with `digester`,
 // logging what it did; does nothing when it ran before. Call it before admitting anything. Throws
 // SQLite::Exception on database failure.
-store::RedigestReport redigest_pending(store::Database& db, const Clock& clock,
-                                       const audit::SubjectDigester& digester);
+store::RedigestReport upgrade_subject_digests(store::Database& db, const Clock& clock,
+                                              const audit::SubjectDigester& digester);
 
 // An identifier given on the command line, or, when it is "-", the first line of `in` without its
 // line end: so that a person's e-mail stays out of `ps` and the shell history.

@@ -123,7 +123,7 @@ public:
         if (!m_dry_run) {
             // A dry run writes nothing, not even the upgrade; its counts may then miss a
             // duplicate that differs only in the case of its e-mail address.
-            redigest_pending(ctx.database(), ctx.clock(), digester);
+            upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         }
         Admission admission(ctx.database(), ctx.clock(), digester,
                             config::workspace_names(ctx.config()));

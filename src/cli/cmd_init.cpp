@@ -33,7 +33,7 @@ public:
         std::cout << "schema version " << db.schema_version() << "\n";
         if (store::redigest_needed(db)) {
             auto report =
-                redigest_pending(db, ctx.clock(), load_digester(cfg.audit.subject_key_file));
+                upgrade_subject_digests(db, ctx.clock(), load_digester(cfg.audit.subject_key_file));
             std::cout << "subject digest v2: " << report.redigested << " request"
                       << (report.redigested == 1 ? "" : "s") << " digested again, " << report.linked
                       << " linked\n";

@@ -53,7 +53,7 @@ private:
                          e.what());
             return;
         }
-        redigest_pending(ctx.database(), ctx.clock(), *digester);
+        upgrade_subject_digests(ctx.database(), ctx.clock(), *digester);
     }
 
     bool m_once = false;

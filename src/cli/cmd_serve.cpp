@@ -98,7 +98,7 @@ public:
         const auto& cfg = ctx.config();
         serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
         auto digester = load_digester(cfg.audit.subject_key_file);
-        redigest_pending(ctx.database(), ctx.clock(), digester);
+        upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         AdmissionSink sink(cfg.database.path, ctx.clock(), std::move(digester),
                            config::workspace_names(cfg));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
