@@ -268,7 +268,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     if (primary_id) {
         // Linked: the active request erases the person, also where only this one asked.
         widen_scope(m_db.db(), m_audit, m_clock, *primary_id, r.workspaces, erase_in);
-        return {InsertOutcome::linked, primary_request_id};
+        return {InsertOutcome::linked, primary_request_id, {}};
     }
     for (const auto& w : erase_in) {
         m_insert_erasure.reset();
@@ -279,7 +279,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         m_insert_erasure.bind(5, now);
         m_insert_erasure.exec();
     }
-    return {InsertOutcome::created, {}};
+    return {InsertOutcome::created, {}, {}};
 }
 
 void WriteBatch::commit() {
