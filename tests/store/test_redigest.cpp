@@ -116,7 +116,7 @@ TEST_CASE("redigest: two active requests for the same person are linked, the lat
     auto r = store::redigest_pending(f.db, f.clock, fake_digest);
     CHECK(r.redigested == 3);
     CHECK(r.linked == 1);
-    CHECK(r.withdrawn == 1); // R-second's pending erasure in us
+    CHECK(r.withdrawn == 2); // R-second's in us, and in eu (widened for R-dup)
     CHECK(linked_to(f, "R-first").empty());
     CHECK(linked_to(f, "R-second") == "R-first");
     CHECK(linked_to(f, "R-dup") == "R-first");
