@@ -77,15 +77,38 @@ crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& configured) 
     }
 }
 
+std::string canonical_subject(std::string_view identifier, intake::IdType type) {
+    std::string out(identifier);
+    if (type == intake::IdType::email) {
+        // ASCII only: Customer.io documents case-insensitive e-mail matching but not Unicode case
+        // folding, and a locale-dependent tolower() would make the digest depend on the machine.
+        for (char& c : out) {
+            if (c >= 'A' && c <= 'Z') {
+                c = static_cast<char>(c - 'A' + 'a');
+            }
+        }
+    }
+    return out;
+}
+
 SubjectDigester::SubjectDigester(std::string_view key) : m_mac(key) {
 }
 
-std::string SubjectDigester::digest(std::string_view identifier) const {
+std::string SubjectDigester::digest(std::string_view identifier, intake::IdType type) const {
+    return digest_as_given(canonical_subject(identifier, type));
+}
+
+std::string SubjectDigester::digest_as_given(std::string_view identifier) const {
     return to_hex(m_mac.mac(identifier));
 }
 
-std::string SubjectDigester::derived_request_id(std::string_view identifier,
+std::string SubjectDigester::derived_request_id(std::string_view identifier, intake::IdType type,
                                                 std::string_view received_at_text) const {
+    return derived_request_id_as_given(canonical_subject(identifier, type), received_at_text);
+}
+
+std::string SubjectDigester::derived_request_id_as_given(std::string_view identifier,
+                                                         std::string_view received_at_text) const {
     std::string msg = "lethe.request-id.v1";
     msg.push_back('\0');
     msg.append(identifier);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "crypto/crypto.hpp"
+#include "intake/validate.hpp"
 
 #include <filesystem>
 #include <string>
@@ -31,16 +32,28 @@ std::string load_subject_key(const std::filesystem::path& configured);
 // Throws lethe::ConfigError naming the file.
 crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& configured);
 
-// Turns subject identifiers into digests: hex HMAC-SHA256(subject key, identifier). The audit log
-// and logs name subjects only this way (docs/audit-format.md, "Subject digests").
+// The form of an identifier that is digested, following Customer.io's matching: an e-mail address
+// in ASCII lower case (A-Z only; every other byte, non-ASCII letters included, as given); an id or
+// a cio_id exactly as given. Never fails.
+std::string canonical_subject(std::string_view identifier, intake::IdType type);
+
+// Turns subject identifiers into digests: hex HMAC-SHA256(subject key, canonical_subject()). The
+// audit log and logs name subjects only this way (docs/audit-format.md, "Subject digests").
 class SubjectDigester {
 public:
     explicit SubjectDigester(std::string_view key);
-    // The subject digest of a raw identifier (64 hex characters).
-    std::string digest(std::string_view identifier) const;
-    // A request_id for a CSV row that has none, stable across re-imports of the same row.
-    std::string derived_request_id(std::string_view identifier,
+    // The subject digest of an identifier of type `type` (64 hex characters).
+    std::string digest(std::string_view identifier, intake::IdType type) const;
+    // The digest of the identifier's bytes as given, without the canonical form: what lethe
+    // before subject digest v2 wrote, so that older entries can still be found.
+    std::string digest_as_given(std::string_view identifier) const;
+    // A request_id for a CSV row that has none, stable across re-imports of the same row (and of
+    // the same e-mail address in another case).
+    std::string derived_request_id(std::string_view identifier, intake::IdType type,
                                    std::string_view received_at_text) const;
+    // The request_id that lethe before subject digest v2 derived (from the identifier as given).
+    std::string derived_request_id_as_given(std::string_view identifier,
+                                            std::string_view received_at_text) const;
 
 private:
     crypto::HmacSha256 m_mac;

@@ -17,17 +17,39 @@ std::string pad(std::string s, std::size_t width) {
 
 } // namespace
 
-SubjectHistory subject_history(store::Database& db, std::string_view digest) {
+SubjectHistory subject_history(store::Database& db, std::string_view digest,
+                               std::string_view as_given_digest) {
     SubjectHistory h;
     h.digest = digest;
-    store::for_each_subject_entry(db, digest, [&h](const store::AuditEntry& e) {
+    if (as_given_digest != digest) {
+        h.as_given_digest = as_given_digest;
+    }
+    auto collect = [&h](const store::AuditEntry& e) {
+        h.entries.push_back(e);
+    };
+    store::for_each_subject_entry(db, digest, collect);
+    h.requests = store::subject_requests(db, digest);
+    if (!h.as_given_digest.empty()) {
+        store::for_each_subject_entry(db, h.as_given_digest, collect);
+        for (auto& r : store::subject_requests(db, h.as_given_digest)) {
+            h.requests_as_given.insert(r.request_id);
+            h.requests.push_back(std::move(r));
+        }
+        std::stable_sort(h.requests.begin(), h.requests.end(), [](const auto& a, const auto& b) {
+            return a.received_at < b.received_at;
+        });
+        std::sort(h.entries.begin(), h.entries.end(),
+                  [](const auto& a, const auto& b) { return a.seq < b.seq; });
+        h.entries_as_given = std::count_if(h.entries.begin(), h.entries.end(), [&h](const auto& e) {
+            return e.subject_digest == h.as_given_digest;
+        });
+    }
+    for (const auto& e : h.entries) {
         // The entries shown are checked one by one; `lethe audit verify` checks the chain.
         if (store::audit_entry_hash(e) != e.hash) {
             h.entries_not_matching.push_back(e.seq);
         }
-        h.entries.push_back(e);
-    });
-    h.requests = store::subject_requests(db, digest);
+    }
     for (const auto& r : h.requests) {
         if (r.state == "done" && r.finished_at &&
             (!h.erased_by || *r.finished_at < *h.erased_by->finished_at)) {
@@ -39,6 +61,18 @@ SubjectHistory subject_history(store::Database& db, std::string_view digest) {
 
 std::string subject_text(const SubjectHistory& h) {
     std::string out = "subject digest " + h.digest + "\n";
+    if (!h.as_given_digest.empty()) {
+        const auto canonical_entries =
+            static_cast<std::int64_t>(h.entries.size()) - h.entries_as_given;
+        const auto canonical_requests = h.requests.size() - h.requests_as_given.size();
+        out += "also searched " + h.as_given_digest +
+               " (the identifier as given, not in its canonical form: how lethe digested it "
+               "before subject digest v2)\n";
+        out += "matched: canonical digest " + std::to_string(canonical_entries) + " entries, " +
+               std::to_string(canonical_requests) + " requests; as-given digest " +
+               std::to_string(h.entries_as_given) + " entries, " +
+               std::to_string(h.requests_as_given.size()) + " requests\n";
+    }
     if (h.entries.empty() && h.requests.empty()) {
         out += "no requests and no audit entries for this subject (check the identifier, its "
                "exact spelling, and that this is the installation's subject key)\n";
@@ -63,6 +97,9 @@ std::string subject_text(const SubjectHistory& h) {
         if (r.linked_to) {
             out += "  (linked to " + *r.linked_to + ")";
         }
+        if (h.requests_as_given.count(r.request_id) != 0) {
+            out += "  [as-given digest]";
+        }
         out += "\n";
         for (const auto& [workspace, state] : r.erasures) {
             out += "    workspace " + pad(workspace, 32) + " " + state + "\n";
@@ -71,7 +108,11 @@ std::string subject_text(const SubjectHistory& h) {
     out += "\nhistory (audit log):\n";
     for (const auto& e : h.entries) {
         out += "  " + pad("seq " + std::to_string(e.seq), 11) + " " + e.at + "  " +
-               pad(e.event, 20) + " " + pad(e.request_ref, 24) + " " + e.detail + "\n";
+               pad(e.event, 20) + " " + pad(e.request_ref, 24) + " " + e.detail +
+               (!h.as_given_digest.empty() && e.subject_digest == h.as_given_digest
+                    ? "  [as-given digest]"
+                    : "") +
+               "\n";
     }
     if (!h.entries_not_matching.empty()) {
         out += "\nWARNING: " + std::to_string(h.entries_not_matching.size()) +
@@ -84,6 +125,11 @@ std::string subject_text(const SubjectHistory& h) {
 std::string subject_json(const SubjectHistory& h) {
     nlohmann::json j;
     j["subject_digest"] = h.digest;
+    j["as_given_digest"] =
+        h.as_given_digest.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.as_given_digest);
+    auto matched_by = [&h](bool as_given) {
+        return as_given ? "as_given" : "canonical";
+    };
     j["erased"] = h.erased_by.has_value();
     if (h.erased_by) {
         j["erased_at"] = format_iso8601_ms(*h.erased_by->finished_at);
@@ -99,6 +145,7 @@ std::string subject_json(const SubjectHistory& h) {
         o["finished_at"] = r.finished_at ? nlohmann::json(format_iso8601_ms(*r.finished_at))
                                          : nlohmann::json(nullptr);
         o["linked_to"] = r.linked_to ? nlohmann::json(*r.linked_to) : nlohmann::json(nullptr);
+        o["matched"] = matched_by(h.requests_as_given.count(r.request_id) != 0);
         o["erasures"] = nlohmann::json::array();
         for (const auto& [workspace, state] : r.erasures) {
             o["erasures"].push_back({{"workspace", workspace}, {"state", state}});
@@ -111,6 +158,8 @@ std::string subject_json(const SubjectHistory& h) {
                          {"event", e.event},   {"request_ref", e.request_ref},
                          {"detail", e.detail}, {"prev_hash", e.prev_hash},
                          {"hash", e.hash}};
+        o["matched"] =
+            matched_by(!h.as_given_digest.empty() && e.subject_digest == h.as_given_digest);
         j["entries"].push_back(std::move(o));
     }
     j["entries_not_matching_hash"] = h.entries_not_matching;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <spdlog/spdlog.h>
 
 namespace lethe::cli {
 namespace {
@@ -79,10 +80,20 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
     store::NewRequest row;
     row.identifier = req.identifier;
     row.id_type = std::string(intake::to_string(req.id_type));
-    row.subject_digest = m_digester.digest(req.identifier);
-    row.request_id = req.request_id.empty()
-                         ? m_digester.derived_request_id(req.identifier, raw.received_at)
-                         : req.request_id;
+    row.subject_digest = m_digester.digest(req.identifier, req.id_type);
+    row.request_id =
+        req.request_id.empty()
+            ? m_digester.derived_request_id(req.identifier, req.id_type, raw.received_at)
+            : req.request_id;
+    if (audit::canonical_subject(req.identifier, req.id_type) != req.identifier) {
+        // Admitted before subject digest v2, this row had the digest and derived request_id of
+        // the identifier as given; sent again, it must still be the same request.
+        row.legacy_digest = m_digester.digest_as_given(req.identifier);
+        if (req.request_id.empty()) {
+            row.legacy_request_id =
+                m_digester.derived_request_id_as_given(req.identifier, raw.received_at);
+        }
+    }
     row.source = source;
     row.received_at = req.received_at.value_or(now);
     row.received_at_given = req.received_at.has_value();
@@ -96,7 +107,7 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
     }
 
     m_last = m_batch.insert(row);
-    m_last_request_id = row.request_id;
+    m_last_request_id = m_last.known_as.empty() ? row.request_id : m_last.known_as;
     m_last_subject_digest = row.subject_digest;
     switch (m_last.outcome) {
     case store::InsertOutcome::created:
@@ -118,6 +129,25 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
 
 audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_file) {
     return audit::SubjectDigester(audit::load_subject_key(subject_key_file));
+}
+
+store::RedigestReport upgrade_subject_digests(store::Database& db, const Clock& clock,
+                                              const audit::SubjectDigester& digester) {
+    if (!store::redigest_needed(db)) {
+        return {};
+    }
+    auto report = store::redigest_pending(
+        db, clock, [&](const std::string& identifier, const std::string& t) {
+            // The stored type is one of the three (a CHECK constraint); inferring is the fallback.
+            auto type = intake::parse_id_type(t).value_or(intake::infer_id_type(identifier));
+            return digester.digest(identifier, type);
+        });
+    if (report.ran) {
+        spdlog::info("subject digest v2: {} request{} digested again, {} linked to an earlier "
+                     "request for the same person",
+                     report.redigested, report.redigested == 1 ? "" : "s", report.linked);
+    }
+    return report;
 }
 
 std::string identifier_argument(const std::string& arg, std::istream& in) {

@@ -2,6 +2,7 @@
 
 #include "audit/keys.hpp"
 #include "intake/validate.hpp"
+#include "store/redigest.hpp"
 #include "store/requests.hpp"
 
 #include <cstdint>
@@ -49,13 +50,19 @@ private:
     const audit::SubjectDigester& m_digester;
     store::WriteBatch m_batch;
     AdmissionCounts m_counts;
-    store::InsertResult m_last{store::InsertOutcome::known, {}};
+    store::InsertResult m_last{store::InsertOutcome::known, {}, {}};
     std::string m_last_request_id;
     std::string m_last_subject_digest;
 };
 
 // Reads the subject key named by the configuration.
 audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_file);
+
+// Runs the one-time re-digest of subject digest v2 (store::redigest_pending) with `digester`,
+// logging what it did; does nothing when it ran before. Call it before admitting anything. Throws
+// SQLite::Exception on database failure.
+store::RedigestReport upgrade_subject_digests(store::Database& db, const Clock& clock,
+                                              const audit::SubjectDigester& digester);
 
 // An identifier given on the command line, or, when it is "-", the first line of `in` without its
 // line end: so that a person's e-mail stays out of `ps` and the shell history.

@@ -81,6 +81,8 @@ public:
                          "from stdin")
             ->required();
         m_subject->add_flag("--json", m_json, "Print one JSON object");
+        m_subject->add_option("--id-type", m_id_type,
+                              "id, email or cio_id (inferred like `lethe import` when absent)");
         m_subject->footer("Computes the subject's digest with the subject key and prints the "
                           "requests and audit entries for that digest only: was this person "
                           "erased, and when? The identifier itself is never printed or stored.");
@@ -197,7 +199,18 @@ private:
             throw InputError("subject: the identifier is empty");
         }
         audit::SubjectDigester digester(audit::load_subject_key(cfg.audit.subject_key_file));
-        auto history = audit::subject_history(ctx.database(), digester.digest(identifier));
+        // The type as intake infers it, unless given; the as-given digest also finds what was
+        // written before subject digest v2 (and requests not yet re-digested).
+        intake::IdType type = intake::infer_id_type(identifier);
+        if (!m_id_type.empty()) {
+            auto given = intake::parse_id_type(std::string(trim(m_id_type)));
+            if (!given) {
+                throw InputError("subject: --id-type must be id, email or cio_id");
+            }
+            type = *given;
+        }
+        auto history = audit::subject_history(ctx.database(), digester.digest(identifier, type),
+                                              digester.digest_as_given(identifier));
         std::cout << (m_json ? audit::subject_json(history) : audit::subject_text(history));
         return 0;
     }
@@ -217,6 +230,7 @@ private:
     std::optional<std::string> m_output;
     std::string m_key_format = "note";
     std::string m_identifier;
+    std::string m_id_type;
     bool m_json = false;
 };
 

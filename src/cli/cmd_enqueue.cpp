@@ -32,6 +32,7 @@ public:
             m_raw.workspaces += (m_raw.workspaces.empty() ? "" : ",") + w;
         }
         auto digester = load_digester(ctx.config().audit.subject_key_file);
+        upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         Admission admission(ctx.database(), ctx.clock(), digester,
                             config::workspace_names(ctx.config()));
         if (auto reason = admission.admit(m_raw, "cli")) {

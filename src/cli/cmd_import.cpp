@@ -120,6 +120,11 @@ public:
 
     int run(Context& ctx) override {
         auto digester = load_digester(ctx.config().audit.subject_key_file);
+        if (!m_dry_run) {
+            // A dry run writes nothing, not even the upgrade; its counts may then miss a
+            // duplicate that differs only in the case of its e-mail address.
+            upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
+        }
         Admission admission(ctx.database(), ctx.clock(), digester,
                             config::workspace_names(ctx.config()));
         BadRows bad;

@@ -1,4 +1,5 @@
 #include "audit/keys.hpp"
+#include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "store/database.hpp"
 
@@ -30,6 +31,13 @@ public:
         store::Database db(cfg.database.path, store::OpenMode::create);
         report("database", cfg.database.path, !existed);
         std::cout << "schema version " << db.schema_version() << "\n";
+        if (store::redigest_needed(db)) {
+            auto report =
+                upgrade_subject_digests(db, ctx.clock(), load_digester(cfg.audit.subject_key_file));
+            std::cout << "subject digest v2: " << report.redigested << " request"
+                      << (report.redigested == 1 ? "" : "s") << " digested again, " << report.linked
+                      << " linked\n";
+        }
         return 0;
     }
 

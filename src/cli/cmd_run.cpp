@@ -1,6 +1,11 @@
+#include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
+#include "util/error.hpp"
 #include "worker/signals.hpp"
+
+#include <optional>
+#include <spdlog/spdlog.h>
 
 namespace lethe::cli {
 namespace {
@@ -20,6 +25,7 @@ public:
     }
 
     int run(Context& ctx) override {
+        redigest_if_possible(ctx);
         WorkerRun worker(ctx, m_once, m_max);
         worker::WorkerReport report;
         {
@@ -33,6 +39,23 @@ public:
     }
 
 private:
+    // The worker needs no subject key, so an installation whose key `lethe run` cannot read still
+    // erases; the re-digest then waits for the next init, import, enqueue or serve.
+    static void redigest_if_possible(Context& ctx) {
+        if (!store::redigest_needed(ctx.database())) {
+            return;
+        }
+        std::optional<audit::SubjectDigester> digester;
+        try {
+            digester.emplace(load_digester(ctx.config().audit.subject_key_file));
+        } catch (const ConfigError& e) {
+            spdlog::warn("subject digest v2 not applied yet (the subject key is needed): {}",
+                         e.what());
+            return;
+        }
+        upgrade_subject_digests(ctx.database(), ctx.clock(), *digester);
+    }
+
     bool m_once = false;
     std::int64_t m_max = 0;
 };

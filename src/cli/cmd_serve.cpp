@@ -97,8 +97,10 @@ public:
     int run(Context& ctx) override {
         const auto& cfg = ctx.config();
         serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
-        AdmissionSink sink(cfg.database.path, ctx.clock(),
-                           load_digester(cfg.audit.subject_key_file), config::workspace_names(cfg));
+        auto digester = load_digester(cfg.audit.subject_key_file);
+        upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
+        AdmissionSink sink(cfg.database.path, ctx.clock(), std::move(digester),
+                           config::workspace_names(cfg));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, ctx.clock());
         serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);

@@ -203,15 +203,23 @@ WriteBatch::WriteBatch(Database& db, const Clock& clock,
 InsertResult WriteBatch::insert(const NewRequest& r) {
     const std::optional<std::string> scope =
         r.workspaces ? std::optional<std::string>(scope_text(*r.workspaces)) : std::nullopt;
-    m_find_by_request_id.reset();
-    m_find_by_request_id.bind(1, r.request_id);
-    if (m_find_by_request_id.executeStep()) {
-        bool same = m_find_by_request_id.getColumn(0).getString() == r.subject_digest &&
-                    m_find_by_request_id.getColumn(1).getString() == r.id_type &&
-                    (!r.received_at_given ||
-                     m_find_by_request_id.getColumn(2).getInt64() == r.received_at) &&
-                    opt_text(m_find_by_request_id.getColumn(3)) == scope;
-        return {same ? InsertOutcome::known : InsertOutcome::conflict, {}};
+    for (const std::string* id : {&r.request_id, &r.legacy_request_id}) {
+        if (id->empty()) {
+            continue;
+        }
+        m_find_by_request_id.reset();
+        m_find_by_request_id.bind(1, *id);
+        if (m_find_by_request_id.executeStep()) {
+            // A request that finished before subject digest v2 keeps the digest it had then.
+            const std::string stored = m_find_by_request_id.getColumn(0).getString();
+            bool same = (stored == r.subject_digest ||
+                         (!r.legacy_digest.empty() && stored == r.legacy_digest)) &&
+                        m_find_by_request_id.getColumn(1).getString() == r.id_type &&
+                        (!r.received_at_given ||
+                         m_find_by_request_id.getColumn(2).getInt64() == r.received_at) &&
+                        opt_text(m_find_by_request_id.getColumn(3)) == scope;
+            return {same ? InsertOutcome::known : InsertOutcome::conflict, {}, *id};
+        }
     }
 
     m_find_active_subject.reset();
@@ -265,7 +273,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     if (primary_id) {
         // Linked: the active request erases the person, also where only this one asked.
         widen_scope(m_db.db(), m_audit, m_clock, *primary_id, r.workspaces, erase_in);
-        return {InsertOutcome::linked, primary_request_id};
+        return {InsertOutcome::linked, primary_request_id, {}};
     }
     for (const auto& w : erase_in) {
         m_insert_erasure.reset();
@@ -276,7 +284,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         m_insert_erasure.bind(5, now);
         m_insert_erasure.exec();
     }
-    return {InsertOutcome::created, {}};
+    return {InsertOutcome::created, {}, {}};
 }
 
 void WriteBatch::commit() {

@@ -26,6 +26,11 @@ struct NewRequest {
     // The workspaces it applies to, as named by the sender (validated, sorted, unique); nullopt:
     // every configured workspace.
     std::optional<std::vector<std::string>> workspaces;
+    // What lethe wrote before subject digest v2, when it differs (else empty): the digest of the
+    // identifier as given, and the request_id derived from it. A row admitted then and sent
+    // again is still the same request, not a conflict.
+    std::string legacy_digest;
+    std::string legacy_request_id;
 };
 
 // What inserting a request did.
@@ -40,6 +45,7 @@ enum class InsertOutcome {
 struct InsertResult {
     InsertOutcome outcome;
     std::string linked_to; // request_id of the active request (linked), else empty
+    std::string known_as;  // known: the stored request_id (the legacy one, if that matched)
 };
 
 // One erasure of a request: the request in one workspace.

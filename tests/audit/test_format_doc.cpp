@@ -79,10 +79,30 @@ TEST_CASE("docs/audit-format.md: subject digest and derived request_id", "[audit
     auto v = doc_vectors();
     REQUIRE(v.size() >= 30);
     audit::SubjectDigester d(*from_hex(v.at("subject_key_hex")));
-    CHECK(d.digest(v.at("identifier")) == v.at("subject_digest"));
-    CHECK(d.derived_request_id(v.at("identifier"), v.at("received_at_text")) ==
-          v.at("derived_request_id"));
+    CHECK(d.digest(v.at("identifier"), intake::IdType::email) == v.at("subject_digest"));
+    CHECK(d.derived_request_id(v.at("identifier"), intake::IdType::email,
+                               v.at("received_at_text")) == v.at("derived_request_id"));
     CHECK(v.at("e1.subject_digest") == v.at("subject_digest"));
+}
+
+TEST_CASE("docs/audit-format.md: the canonical form and its digests", "[audit][doc]") {
+    auto v = doc_vectors();
+    audit::SubjectDigester d(*from_hex(v.at("subject_key_hex")));
+    for (const std::string p : {"d1", "d2", "d3", "d4"}) {
+        INFO(p);
+        const auto type = intake::parse_id_type(v.at(p + ".id_type"));
+        REQUIRE(type);
+        const auto& identifier = v.at(p + ".identifier");
+        CHECK(audit::canonical_subject(identifier, *type) == v.at(p + ".canonical"));
+        CHECK(d.digest(identifier, *type) == v.at(p + ".subject_digest"));
+        CHECK(d.digest_as_given(v.at(p + ".canonical")) == v.at(p + ".subject_digest"));
+    }
+    CHECK(d.derived_request_id(v.at("d1.identifier"), intake::IdType::email,
+                               v.at("d1.received_at_text")) == v.at("d1.derived_request_id"));
+    // The same address in another case is the same subject and the same derived request.
+    CHECK(d.digest("jane.doe@example.com", intake::IdType::email) == v.at("d1.subject_digest"));
+    CHECK(d.derived_request_id("JANE.DOE@EXAMPLE.COM", intake::IdType::email, "2026-11-01") ==
+          v.at("d1.derived_request_id"));
 }
 
 TEST_CASE("docs/audit-format.md: entry encodings and hashes", "[audit][doc]") {
