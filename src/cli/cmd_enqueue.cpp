@@ -1,5 +1,6 @@
-#include "cli/admission.hpp"
+#include "cli/arguments.hpp"
 #include "cli/command.hpp"
+#include "intake/admission.hpp"
 #include "util/error.hpp"
 
 #include <iostream>
@@ -31,10 +32,10 @@ public:
         for (const auto& w : m_workspaces) {
             m_raw.workspaces += (m_raw.workspaces.empty() ? "" : ",") + w;
         }
-        auto digester = load_digester(ctx.config().audit.subject_key_file);
-        upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
-        Admission admission(ctx.database(), ctx.clock(), digester,
-                            config::workspace_names(ctx.config()));
+        auto digester = intake::load_digester(ctx.config().audit.subject_key_file);
+        intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
+        intake::Admission admission(ctx.database(), ctx.clock(), digester,
+                                    config::workspace_names(ctx.config()));
         if (auto reason = admission.admit(m_raw, "cli")) {
             throw InputError("enqueue: " + *reason);
         }

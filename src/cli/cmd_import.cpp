@@ -1,5 +1,5 @@
-#include "cli/admission.hpp"
 #include "cli/command.hpp"
+#include "intake/admission.hpp"
 #include "intake/csv_reader.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
@@ -119,14 +119,14 @@ public:
     }
 
     int run(Context& ctx) override {
-        auto digester = load_digester(ctx.config().audit.subject_key_file);
+        auto digester = intake::load_digester(ctx.config().audit.subject_key_file);
         if (!m_dry_run) {
             // A dry run writes nothing, not even the upgrade; its counts may then miss a
             // duplicate that differs only in the case of its e-mail address.
-            upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
+            intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         }
-        Admission admission(ctx.database(), ctx.clock(), digester,
-                            config::workspace_names(ctx.config()));
+        intake::Admission admission(ctx.database(), ctx.clock(), digester,
+                                    config::workspace_names(ctx.config()));
         BadRows bad;
         m_progress = ::isatty(STDERR_FILENO) != 0;
         for (const auto& file : m_files) {
@@ -148,7 +148,7 @@ public:
     }
 
 private:
-    void import_file(const std::string& file, Admission& admission, BadRows& bad) {
+    void import_file(const std::string& file, intake::Admission& admission, BadRows& bad) {
         const std::string name = file == "-" ? "stdin" : file;
         std::ifstream in;
         std::istream* stream = &std::cin;
@@ -180,7 +180,7 @@ private:
     }
 
     void import_row(const intake::CsvRecord& rec, const Columns& cols, const std::string& name,
-                    Admission& admission, BadRows& bad) {
+                    intake::Admission& admission, BadRows& bad) {
         const std::string where = name + ":" + std::to_string(rec.line);
         if (!rec.error.empty()) {
             bad.add(where, rec.error);
@@ -206,7 +206,7 @@ private:
         }
     }
 
-    void print_receipt(const AdmissionCounts& c) const {
+    void print_receipt(const intake::AdmissionCounts& c) const {
         std::cout << (m_dry_run ? "dry run, nothing written\n" : "")
                   << "rows read:         " << c.rows << "\n"
                   << "new requests:      " << c.created << "\n"

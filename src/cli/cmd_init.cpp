@@ -1,6 +1,6 @@
 #include "audit/keys.hpp"
-#include "cli/admission.hpp"
 #include "cli/command.hpp"
+#include "intake/admission.hpp"
 #include "store/database.hpp"
 
 #include <iostream>
@@ -32,8 +32,8 @@ public:
         report("database", cfg.database.path, !existed);
         std::cout << "schema version " << db.schema_version() << "\n";
         if (store::redigest_needed(db)) {
-            auto report =
-                upgrade_subject_digests(db, ctx.clock(), load_digester(cfg.audit.subject_key_file));
+            auto report = intake::upgrade_subject_digests(
+                db, ctx.clock(), intake::load_digester(cfg.audit.subject_key_file));
             std::cout << "subject digest v2: " << report.redigested << " request"
                       << (report.redigested == 1 ? "" : "s") << " digested again, " << report.linked
                       << " linked\n";

@@ -1,6 +1,6 @@
-#include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
+#include "intake/admission.hpp"
 #include "util/error.hpp"
 #include "worker/signals.hpp"
 
@@ -47,13 +47,13 @@ private:
         }
         std::optional<audit::SubjectDigester> digester;
         try {
-            digester.emplace(load_digester(ctx.config().audit.subject_key_file));
+            digester.emplace(intake::load_digester(ctx.config().audit.subject_key_file));
         } catch (const ConfigError& e) {
             spdlog::warn("subject digest v2 not applied yet (the subject key is needed): {}",
                          e.what());
             return;
         }
-        upgrade_subject_digests(ctx.database(), ctx.clock(), *digester);
+        intake::upgrade_subject_digests(ctx.database(), ctx.clock(), *digester);
     }
 
     bool m_once = false;

@@ -1,7 +1,7 @@
-#include "cli/admission.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "config/secrets.hpp"
+#include "intake/admission.hpp"
 #include "serve/server.hpp"
 #include "worker/signals.hpp"
 
@@ -26,7 +26,7 @@ public:
         using Outcome = serve::Admitted::Outcome;
         // One writer at a time on this connection; SQLite serialises writers anyway.
         std::lock_guard lock(m_mutex);
-        Admission admission(m_db, m_clock, m_digester, m_workspaces);
+        intake::Admission admission(m_db, m_clock, m_digester, m_workspaces);
         serve::Admitted a;
         if (auto reason = admission.admit(raw, "http")) {
             a.reason = *reason;
@@ -97,8 +97,8 @@ public:
     int run(Context& ctx) override {
         const auto& cfg = ctx.config();
         serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
-        auto digester = load_digester(cfg.audit.subject_key_file);
-        upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
+        auto digester = intake::load_digester(cfg.audit.subject_key_file);
+        intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         AdmissionSink sink(cfg.database.path, ctx.clock(), std::move(digester),
                            config::workspace_names(cfg));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);

@@ -22,7 +22,7 @@ struct BodyParse {
 // Anything else is refused: another JSON value at the top, a member of another type, an unknown
 // or repeated member (a typo such as "recieved_at" must not silently start the clock now), or
 // text that is not JSON (invalid UTF-8 included). The fields are not validated here: the caller
-// admits the request through the same validation as CSV import (cli::Admission).
+// admits the request through the same validation as CSV import (intake::Admission).
 BodyParse parse_request_body(std::string_view body);
 
 } // namespace lethe::serve

@@ -76,7 +76,7 @@ TEST_CASE("check: good, bad and region-mismatched credentials, unreachable host"
         write_key(good, Sandbox::k_api_key);
         auto r = lethe_run(good, {"check"});
         CHECK(r.exit_code == 0);
-        CHECK(r.err.find("warning") == std::string::npos);
+        CHECK(r.err.find("environment_id is not set") == std::string::npos);
         CliFixture other(track_config(sandbox.url(), "environment_id = 17\n"));
         write_key(other, Sandbox::k_api_key);
         r = lethe_run(other, {"check"});

@@ -6,12 +6,13 @@
 #include "store/requests.hpp"
 
 #include <cstdint>
-#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace lethe::cli {
+// Admission: where every request enters the queue, whatever its source (CSV import, the command
+// line, the HTTP intake): validated, digested and inserted with its erasures.
+namespace lethe::intake {
 
 // What an admission run did, for the receipt.
 struct AdmissionCounts {
@@ -30,7 +31,7 @@ public:
               std::vector<std::string> workspaces);
     // Validates and inserts one request. Returns the reason when it is refused (never containing
     // the identifier); the caller then must not commit.
-    std::optional<std::string> admit(const intake::RawRequest& raw, const std::string& source);
+    std::optional<std::string> admit(const RawRequest& raw, const std::string& source);
     // Commits everything admitted so far.
     void commit() { m_batch.commit(); }
     const AdmissionCounts& counts() const { return m_counts; }
@@ -64,8 +65,4 @@ audit::SubjectDigester load_digester(const std::filesystem::path& subject_key_fi
 store::RedigestReport upgrade_subject_digests(store::Database& db, const Clock& clock,
                                               const audit::SubjectDigester& digester);
 
-// An identifier given on the command line, or, when it is "-", the first line of `in` without its
-// line end: so that a person's e-mail stays out of `ps` and the shell history.
-std::string identifier_argument(const std::string& arg, std::istream& in);
-
-} // namespace lethe::cli
+} // namespace lethe::intake

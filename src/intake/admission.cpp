@@ -1,10 +1,10 @@
-#include "cli/admission.hpp"
+#include "intake/admission.hpp"
 
 #include <algorithm>
 #include <set>
 #include <spdlog/spdlog.h>
 
-namespace lethe::cli {
+namespace lethe::intake {
 namespace {
 
 bool is_workspace_name(const std::string& s) {
@@ -150,16 +150,4 @@ store::RedigestReport upgrade_subject_digests(store::Database& db, const Clock& 
     return report;
 }
 
-std::string identifier_argument(const std::string& arg, std::istream& in) {
-    if (arg != "-") {
-        return arg;
-    }
-    std::string line;
-    std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
-        line.pop_back();
-    }
-    return line;
-}
-
-} // namespace lethe::cli
+} // namespace lethe::intake
