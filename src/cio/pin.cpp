@@ -57,6 +57,24 @@ PinCheck failed(PinStatus status, std::string message) {
 
 } // namespace
 
+std::string_view to_text(PinStatus status) {
+    switch (status) {
+    case PinStatus::ok:
+        return "ok";
+    case PinStatus::credentials_refused:
+        return "credentials_refused";
+    case PinStatus::unreachable:
+        return "unreachable";
+    case PinStatus::environment_mismatch:
+        return "environment_mismatch";
+    case PinStatus::region_mismatch:
+        return "region_mismatch";
+    case PinStatus::url_mismatch:
+        return "url_mismatch";
+    }
+    return "unknown";
+}
+
 PinCheck check_pin(const RegionInfo& answer, const PinExpectation& expected) {
     const CallResult& call = answer.call;
     if (call.outcome == Outcome::auth) {

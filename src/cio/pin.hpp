@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace lethe::cio {
 
@@ -25,6 +26,10 @@ enum class PinStatus {
     region_mismatch,      // the workspace lives in the other region
     url_mismatch,         // the answer names (or came from, after a redirect) another host
 };
+
+// The fixed name of a verdict ("environment_mismatch", …): what the audit log records, since
+// the message may quote the remote answer (invariant 9).
+std::string_view to_text(PinStatus status);
 
 // The result of check_pin.
 struct PinCheck {

@@ -174,8 +174,10 @@ worker::PinResult TrackApi::pin() {
     try {
         verdict = cio::check_pin(region(), {m_ws.region, m_ws.environment_id, m_ws.track_url});
     } catch (const std::exception& e) {
-        return {worker::HaltKind::unreachable, std::string("pin check failed: ") + e.what()};
+        return {worker::HaltKind::unreachable, std::string("pin check failed: ") + e.what(),
+                std::string(cio::to_text(cio::PinStatus::unreachable))};
     }
+    const std::string code(cio::to_text(verdict.status));
     switch (verdict.status) {
     case cio::PinStatus::ok:
         m_pinned_generation = generation;
@@ -186,15 +188,15 @@ worker::PinResult TrackApi::pin() {
         }
         return {};
     case cio::PinStatus::credentials_refused:
-        return {worker::HaltKind::credentials, verdict.message};
+        return {worker::HaltKind::credentials, verdict.message, code};
     case cio::PinStatus::unreachable:
-        return {worker::HaltKind::unreachable, verdict.message};
+        return {worker::HaltKind::unreachable, verdict.message, code};
     case cio::PinStatus::environment_mismatch:
     case cio::PinStatus::region_mismatch:
     case cio::PinStatus::url_mismatch:
-        return {worker::HaltKind::pin, verdict.message};
+        return {worker::HaltKind::pin, verdict.message, code};
     }
-    return {worker::HaltKind::pin, verdict.message};
+    return {worker::HaltKind::pin, verdict.message, code};
 }
 
 } // namespace lethe::cli

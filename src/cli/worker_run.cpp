@@ -137,11 +137,7 @@ void WorkerRun::reload_credentials() {
 
 worker::WorkerReport WorkerRun::run() {
     const auto& cfg = m_ctx.config();
-    std::vector<std::string> names;
-    for (const auto& ws : cfg.workspaces) {
-        names.push_back(ws.name);
-    }
-    auto plan = m_queue.plan(names);
+    auto plan = m_queue.plan(config::workspace_names(cfg));
     if (plan.upgraded > 0 || plan.added > 0) {
         spdlog::info("planned erasures: {} request(s) without erasures got theirs, {} erasure(s) "
                      "added in workspaces their requests lacked",

@@ -1,6 +1,7 @@
 #include "store/claims.hpp"
 
 #include "store/audit_log.hpp"
+#include "store/requests.hpp"
 #include "util/json_writer.hpp"
 #include "util/time.hpp"
 
@@ -157,9 +158,7 @@ PlanReport WorkerQueue::plan(const std::vector<std::string>& workspaces) {
                        std::string(k_in_scope) +
                        " AND NOT EXISTS (SELECT 1 FROM erasures e WHERE e.request = r.id AND "
                        "e.workspace = :ws) ORDER BY r.id");
-    SQLite::Statement insert(m_db.db(),
-                             "INSERT INTO erasures (request, workspace, next_attempt_at, "
-                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    ErasureInserter erasures(m_db.db(), m_clock);
     for (const auto& ws : workspaces) {
         missing.reset();
         missing.bind(":ws", ws);
@@ -169,13 +168,7 @@ PlanReport WorkerQueue::plan(const std::vector<std::string>& workspaces) {
                               missing.getColumn(2).getString());
         }
         for (const auto& [id, request_id, digest] : rows) {
-            insert.reset();
-            insert.bind(1, id);
-            insert.bind(2, ws);
-            insert.bind(3, now);
-            insert.bind(4, now);
-            insert.bind(5, now);
-            insert.exec();
+            erasures.add(id, ws);
             audit.append(erasure::to_text(Event::erasure_planned), request_id, digest,
                          JsonWriter().field("workspace", ws).str());
             ++report.added;
@@ -380,12 +373,14 @@ bool WorkerQueue::apply(ClaimedErasure& e, const erasure::Decision& decision,
         count.bind(2, e.id);
         count.exec();
     }
-    if (decision.next == ErasureState::erased || decision.next == ErasureState::done ||
-        (decision.next == ErasureState::pending && decision.new_step)) {
-        if (!facts.calls.empty() && facts.calls.front().step == erasure::Step::verify) {
-            m_db.db().exec("UPDATE erasures SET checks = checks + 1 WHERE id = " +
-                           std::to_string(e.id));
-        }
+    // A verification that got its answer (gone, or still present) is a check; a failed read
+    // is not.
+    if (decision.new_step && !facts.calls.empty() &&
+        facts.calls.front().step == erasure::Step::verify) {
+        SQLite::Statement checked(m_db.db(),
+                                  "UPDATE erasures SET checks = checks + 1 WHERE id = ?");
+        checked.bind(1, e.id);
+        checked.exec();
     }
     AuditAppender audit(m_db.db(), m_clock);
     for (Event event : decision.events) {

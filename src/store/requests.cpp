@@ -122,6 +122,20 @@ TimeMs extended_deadline(TimeMs received_at) {
     return add_calendar_months(received_at, 3);
 }
 
+ErasureInserter::ErasureInserter(SQLite::Database& db, const Clock& clock)
+    : m_clock(clock),
+      m_insert(db, "INSERT OR IGNORE INTO erasures (request, workspace, next_attempt_at, "
+                   "created_at, updated_at) VALUES (?1, ?2, ?3, ?3, ?3)") {
+}
+
+bool ErasureInserter::add(std::int64_t request_row, const std::string& workspace) {
+    m_insert.reset();
+    m_insert.bind(1, request_row);
+    m_insert.bind(2, workspace);
+    m_insert.bind(3, m_clock.now_ms());
+    return m_insert.exec() == 1;
+}
+
 std::string scope_text(const std::vector<std::string>& workspaces) {
     std::string out;
     for (const auto& w : workspaces) {
@@ -162,18 +176,10 @@ int widen_scope(SQLite::Database& db, AuditAppender& audit, const Clock& clock,
             upd.exec();
         }
     }
-    const TimeMs now = clock.now_ms();
-    SQLite::Statement ins(db, "INSERT OR IGNORE INTO erasures (request, workspace, "
-                              "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    ErasureInserter erasures(db, clock);
     int added = 0;
     for (const auto& w : workspaces) {
-        ins.reset();
-        ins.bind(1, request_row);
-        ins.bind(2, w);
-        ins.bind(3, now);
-        ins.bind(4, now);
-        ins.bind(5, now);
-        if (ins.exec() == 1) {
+        if (erasures.add(request_row, w)) {
             audit.append(erasure::to_text(erasure::Event::erasure_planned), request_id, digest,
                          JsonWriter().field("workspace", w).str());
             ++added;
@@ -195,9 +201,7 @@ WriteBatch::WriteBatch(Database& db, const Clock& clock,
                         "source, received_at, deadline_at, state, linked_to, next_attempt_at, "
                         "created_at, updated_at, workspaces) VALUES (?, ?, ?, ?, ?, ?, ?, "
                         "'pending', ?, ?, ?, ?, ?)"),
-      m_insert_erasure(db.db(), "INSERT INTO erasures (request, workspace, next_attempt_at, "
-                                "created_at, updated_at) VALUES (?, ?, ?, ?, ?)"),
-      m_workspaces(std::move(configured_workspaces)) {
+      m_erasures(db.db(), clock), m_workspaces(std::move(configured_workspaces)) {
 }
 
 InsertResult WriteBatch::insert(const NewRequest& r) {
@@ -276,13 +280,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         return {InsertOutcome::linked, primary_request_id, {}};
     }
     for (const auto& w : erase_in) {
-        m_insert_erasure.reset();
-        m_insert_erasure.bind(1, row);
-        m_insert_erasure.bind(2, w);
-        m_insert_erasure.bind(3, now);
-        m_insert_erasure.bind(4, now);
-        m_insert_erasure.bind(5, now);
-        m_insert_erasure.exec();
+        m_erasures.add(row, w);
     }
     return {InsertOutcome::created, {}, {}};
 }

@@ -84,6 +84,20 @@ TimeMs initial_deadline(TimeMs received_at);
 // The deadline after the one permitted extension: two further months.
 TimeMs extended_deadline(TimeMs received_at);
 
+// Adds erasures (a request in one workspace), each due at once, inside the caller's transaction;
+// one prepared statement for many. The one place that creates an erasure for a new or widened
+// request.
+class ErasureInserter {
+public:
+    ErasureInserter(SQLite::Database& db, const Clock& clock);
+    // True when added; false when the request already has an erasure in `workspace`.
+    bool add(std::int64_t request_row, const std::string& workspace);
+
+private:
+    const Clock& m_clock;
+    SQLite::Statement m_insert;
+};
+
 // Many inserts in one IMMEDIATE transaction: all of them land, or none (nothing is written
 // until commit(); destruction without commit rolls back). Each new request gets an erasure in
 // every workspace it applies to, of `configured_workspaces`.
@@ -103,7 +117,7 @@ private:
     SQLite::Statement m_find_by_request_id;
     SQLite::Statement m_find_active_subject;
     SQLite::Statement m_insert;
-    SQLite::Statement m_insert_erasure;
+    ErasureInserter m_erasures;
     std::vector<std::string> m_workspaces;
 };
 

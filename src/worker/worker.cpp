@@ -80,13 +80,14 @@ WorkerReport Worker::report() const {
     return m_report;
 }
 
-void Worker::halt(HaltKind kind, const std::string& reason) {
+void Worker::halt(HaltKind kind, const std::string& reason, const std::string& evidence) {
     {
         std::lock_guard lock(m_mutex);
         if (!m_report.halted) {
             m_report.halted = true;
             m_report.halt = kind;
             m_report.halt_reason = reason;
+            m_report.halt_evidence = evidence.empty() ? reason : evidence;
         }
     }
     request_stop();
@@ -109,12 +110,15 @@ bool Worker::pinned() {
         return pin_unreachable(pin, reason);
     }
     spdlog::error("{}; no erasure call was made with these credentials", reason);
-    m_queue.audit_event("workspace.pin_failed", JsonWriter()
-                                                    .field("workspace", m_settings.workspace)
-                                                    .field("worker", m_queue.owner())
-                                                    .field("reason", pin.reason)
-                                                    .str());
-    halt(pin.failure, reason);
+    m_queue.audit_event(
+        "workspace.pin_failed",
+        JsonWriter()
+            .field("workspace", m_settings.workspace)
+            .field("worker", m_queue.owner())
+            .field("reason", pin.code.empty() ? std::string("pin_failed") : pin.code)
+            .str());
+    halt(pin.failure, reason,
+         "workspace " + m_settings.workspace + ": " + (pin.code.empty() ? "pin_failed" : pin.code));
     return false;
 }
 
@@ -129,12 +133,14 @@ bool Worker::pin_unreachable(const PinResult& pin, const std::string& reason) {
     }
     if (m_settings.once && failures >= m_settings.retry.max_attempts) {
         spdlog::error("{}; no erasure call was made to it in this run", reason);
-        m_queue.audit_event("workspace.unreachable", JsonWriter()
-                                                         .field("workspace", m_settings.workspace)
-                                                         .field("worker", m_queue.owner())
-                                                         .field("reason", pin.reason)
-                                                         .field("attempts", failures)
-                                                         .str());
+        m_queue.audit_event(
+            "workspace.unreachable",
+            JsonWriter()
+                .field("workspace", m_settings.workspace)
+                .field("worker", m_queue.owner())
+                .field("reason", pin.code.empty() ? std::string("pin_failed") : pin.code)
+                .field("attempts", failures)
+                .str());
         std::lock_guard lock(m_mutex);
         m_report.unreachable_reason = reason;
         m_report.stop_reason = "unreachable";
@@ -763,7 +769,7 @@ WorkerReport Worker::run() {
         .field("dead", r.dead)
         .field("released", r.released);
     if (r.halted) {
-        detail.field("halt_reason", r.halt_reason);
+        detail.field("halt_reason", r.halt_evidence);
     }
     m_queue.audit_event(r.halted ? "worker.halted" : "worker.stopped", detail.str());
     return r;

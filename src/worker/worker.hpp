@@ -61,8 +61,9 @@ enum class HaltKind {
 
 // The answer of a pin check: is the key's workspace the configured one?
 struct PinResult {
-    HaltKind failure = HaltKind::none; // none: pinned; credentials, pin or environment
-    std::string reason;                // for the audit log and the operator; no secret
+    HaltKind failure = HaltKind::none; // none: pinned; credentials, pin, unreachable
+    std::string reason;                // for the operator (logs, stderr); may quote the answer
+    std::string code;                  // a fixed word for the audit log ("url_mismatch", …)
 };
 
 // Asks Customer.io which workspace the current credentials belong to (GET
@@ -120,6 +121,7 @@ struct WorkerReport {
     bool halted = false;       // credentials refused or another condition that stops the worker
     HaltKind halt = HaltKind::none;
     std::string halt_reason;
+    std::string halt_evidence; // halt_reason as worker.halted records it (no remote text)
     // Set when the pin check got no answer: this workspace's erasures wait (other workspaces
     // are not held back).
     std::string unreachable_reason;
@@ -195,7 +197,9 @@ private:
     bool pin_unreachable(const PinResult& pin, const std::string& reason);
     bool wait_for_gate();
     void give_back(const store::ClaimedErasure& e);
-    void halt(HaltKind kind, const std::string& reason);
+    // Stops the run; `evidence` is the reason as the audit log takes it (structured facts only,
+    // invariant 9), `reason` itself when empty.
+    void halt(HaltKind kind, const std::string& reason, const std::string& evidence = "");
     // Takes a start from the --max budget for a claimed erasure; false when none is left.
     bool take_start();
     bool budget_exhausted();

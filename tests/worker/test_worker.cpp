@@ -460,8 +460,9 @@ TEST_CASE("a failed pin check halts before any call and charges nothing", "[work
         [&](Worker& w) {
             w.set_pin_checker([&] {
                 ++checks;
-                return PinResult{HaltKind::pin, "the Track API key belongs to environment 202, "
-                                                "not 101"};
+                return PinResult{HaltKind::pin,
+                                 "the Track API key belongs to environment 202, not 101",
+                                 "environment_mismatch"};
             });
         });
     CHECK(checks == 1);
@@ -473,6 +474,10 @@ TEST_CASE("a failed pin check halts before any call and charges nothing", "[work
     CHECK(f.erasure_int("R1", "attempts") == 0);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'workspace.pin_failed' AND detail "
                   "LIKE '%\"workspace\":\"default\"%'") == 1);
+    // A fixed word in the evidence, not the message (which may quote the remote answer).
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'workspace.pin_failed' AND "
+                  "json_extract(detail, '$.reason') = 'environment_mismatch'") == 1);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE detail LIKE '%belongs to%'") == 0);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE event LIKE 'call.%'") == 0);
 }
 
@@ -483,7 +488,8 @@ TEST_CASE("credentials re-read on 401 are pinned before the call is sent again",
     f.worker.set_credential_reloader([] { return true; });
     f.worker.set_pin_checker([&] {
         ++checks;
-        return PinResult{HaltKind::pin, "the Track API key belongs to environment 7, not 101"};
+        return PinResult{HaltKind::pin, "the Track API key belongs to environment 7, not 101",
+                         "environment_mismatch"};
     });
     f.api.script = {result(cio::Outcome::auth, 401)};
     f.erase_next();
