@@ -1,8 +1,11 @@
 #include "cio/app_client.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 namespace lethe::cio {
 namespace {
@@ -103,7 +106,42 @@ AppClient::Exchange AppClient::send(const char* method, const std::string& path_
     return ex;
 }
 
+Lookup AppClient::search(const std::string& field, std::string_view value) {
+    Lookup l;
+    const std::string body =
+        Json(
+            {{"filter", {{"attribute", {{"field", field}, {"operator", "eq"}, {"value", value}}}}}})
+            .dump();
+    std::string start;
+    for (int page = 0; page < k_max_search_pages; ++page) {
+        Exchange ex = send(
+            "POST",
+            start.empty() ? "/v1/customers" : "/v1/customers?start=" + percent_encode(start), body);
+        const TimeMs latency = l.call.latency_ms + ex.call.latency_ms;
+        l.call = ex.call;
+        l.call.latency_ms = latency;
+        if (l.call.outcome != Outcome::success) {
+            l.cio_ids.clear();
+            return l;
+        }
+        auto answer = Json::parse(ex.response.body, nullptr, false);
+        if (answer.is_discarded() || !answer.is_object() || !answer.contains("identifiers") ||
+            !collect(answer["identifiers"], l.cio_ids)) {
+            return unexpected_body(std::move(l));
+        }
+        auto next = answer.find("next");
+        if (next == answer.end() || !next->is_string() || next->get<std::string>().empty()) {
+            return l;
+        }
+        start = next->get<std::string>();
+    }
+    return unexpected_body(std::move(l));
+}
+
 Lookup AppClient::find(const Target& who) {
+    if (who.id_type == "phone") {
+        return search("phone", who.value);
+    }
     Lookup l;
     if (who.id_type == "email") {
         // '+' must be %2B: an unencoded '+' reads as a space and silently finds nobody.
@@ -170,6 +208,88 @@ Lookup AppClient::present(const std::vector<std::string>& cio_ids) {
         }
     }
     return total;
+}
+
+namespace {
+
+// The value of `id_type` among a bulk answer's customer identifiers; empty when absent.
+std::string identifier_of(const Json& customer, const std::string& id_type) {
+    if (!customer.is_object()) {
+        return {};
+    }
+    // Identifiers first; a phone number may be only an attribute in the answer.
+    for (const char* part : {"identifiers", "attributes"}) {
+        auto ids = customer.find(part);
+        if (ids == customer.end() || !ids->is_object()) {
+            continue;
+        }
+        if (auto v = ids->find(id_type); v != ids->end() && v->is_string()) {
+            return v->get<std::string>();
+        }
+    }
+    return {};
+}
+
+// How the App API compares values of `id_type`: e-mail addresses case-insensitively, the rest
+// exactly.
+std::string match_key(const std::string& id_type, std::string_view value) {
+    return id_type == "email" ? to_lower(value) : std::string(value);
+}
+
+BulkLookup unexpected_bulk(BulkLookup l) {
+    l.call.outcome = Outcome::retryable;
+    l.call.error = "App API answered with an unexpected body";
+    for (auto& ids : l.cio_ids) {
+        ids.clear();
+    }
+    return l;
+}
+
+} // namespace
+
+BulkLookup AppClient::find_many(const std::string& id_type,
+                                const std::vector<std::string>& values) {
+    if (values.empty() || values.size() > k_max_bulk_values) {
+        throw std::invalid_argument("AppClient::find_many: 1 to 100 values");
+    }
+    BulkLookup l;
+    l.cio_ids.resize(values.size());
+    Exchange ex = send("POST", "/v1/customers/attributes?id_type=" + percent_encode(id_type),
+                       Json({{"ids", values}}).dump());
+    l.call = ex.call;
+    if (l.call.http_status == 400) {
+        l.not_an_identifier = true;
+        return l;
+    }
+    if (l.call.outcome != Outcome::success) {
+        return l;
+    }
+    auto answer = Json::parse(ex.response.body, nullptr, false);
+    if (answer.is_discarded() || !answer.is_object() || !answer.contains("customers") ||
+        !answer["customers"].is_array()) {
+        return unexpected_bulk(std::move(l));
+    }
+    // Several requests of one batch may name the same person: each gets the answer.
+    std::unordered_map<std::string, std::vector<std::size_t>> index;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        index[match_key(id_type, values[i])].push_back(i);
+    }
+    for (const auto& customer : answer["customers"]) {
+        const std::string cio_id = cio_id_of(customer);
+        // A cio_id read answers the profile itself; the others name it by the type asked.
+        const std::string value = id_type == "cio_id" ? cio_id : identifier_of(customer, id_type);
+        auto at = index.find(match_key(id_type, value));
+        if (cio_id.empty() || value.empty() || at == index.end()) {
+            return unexpected_bulk(std::move(l));
+        }
+        for (std::size_t i : at->second) {
+            auto& ids = l.cio_ids[i];
+            if (std::find(ids.begin(), ids.end(), cio_id) == ids.end()) {
+                ids.push_back(cio_id);
+            }
+        }
+    }
+    return l;
 }
 
 Lookup AppClient::email_is_identifier(std::string_view email) {

@@ -83,7 +83,7 @@ public:
             ->required();
         m_subject->add_flag("--json", m_json, "Print one JSON object");
         m_subject->add_option("--id-type", m_id_type,
-                              "id, email or cio_id (inferred like `lethe import` when absent)");
+                              "id, email, cio_id or phone (inferred like `lethe import` when absent)");
         m_subject->footer("Computes the subject's digest with the subject key and prints the "
                           "requests and audit entries for that digest only: was this person "
                           "erased, and when? The identifier itself is never printed or stored.");
@@ -206,7 +206,7 @@ private:
         if (!m_id_type.empty()) {
             auto given = intake::parse_id_type(std::string(trim(m_id_type)));
             if (!given) {
-                throw InputError("subject: --id-type must be id, email or cio_id");
+                throw InputError("subject: --id-type must be id, email, cio_id or phone");
             }
             type = *given;
         }

@@ -18,7 +18,8 @@ public:
                        "Customer.io id, e-mail or cio_ id; - reads it from stdin (keeps it out "
                        "of ps and the shell history)")
             ->required();
-        app.add_option("--id-type", m_raw.id_type, "id, email or cio_id (inferred when absent)");
+        app.add_option("--id-type", m_raw.id_type,
+                       "id, email, cio_id or phone (inferred when absent; phone only when given)");
         app.add_option("--request-id", m_raw.request_id, "Idempotency key (e.g. the ticket id)");
         app.add_option("--received-at", m_raw.received_at,
                        "When the data subject asked (ISO 8601; default now)");

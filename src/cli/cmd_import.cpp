@@ -111,7 +111,7 @@ public:
     void define(CLI::App& app) override {
         app.footer(
             "Imports erasure requests from CSV files (RFC 4180, header row, UTF-8). Columns by "
-            "name: identifier (required), request_id, id_type (id|email|cio_id), received_at "
+            "name: identifier (required), request_id, id_type (id|email|cio_id|phone), received_at "
             "(ISO 8601). All or nothing: if any row is bad, every bad row is listed as "
             "FILE:LINE: reason and nothing is imported. Re-importing a file adds nothing.");
         app.add_option("files", m_files, "CSV files; '-' reads standard input")->required();

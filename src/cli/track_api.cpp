@@ -69,6 +69,10 @@ public:
     cio::Lookup present(const std::vector<std::string>& cio_ids) override {
         return m_client.present(cio_ids);
     }
+    cio::BulkLookup find_many(const std::string& id_type,
+                              const std::vector<std::string>& values) override {
+        return m_client.find_many(id_type, values);
+    }
 
 private:
     net::CurlHttpClient m_http;

@@ -60,6 +60,28 @@ bool is_ascii_alnum(char c) {
 constexpr std::string_view k_cio_prefix = "cio_";
 
 // Why `s` is not an acceptable cio_id, as a phrase following "it"; empty when it is.
+// E.164 (ITU-T): "+", a country code that does not start with 0, at most 15 digits in all.
+// Customer.io takes phone identifiers in this form only, so anything else could never match.
+std::string phone_problem(std::string_view s) {
+    if (s.empty() || s.front() != '+') {
+        return "does not start with \"+\"";
+    }
+    const std::string_view digits = s.substr(1);
+    if (digits.size() < 2 || digits.size() > 15) {
+        return "has " + std::to_string(digits.size()) +
+               (digits.size() == 1 ? " digit" : " digits") + " (E.164: 2 to 15)";
+    }
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (digits[i] < '0' || digits[i] > '9') {
+            return "has a character other than a digit at position " + std::to_string(i + 2);
+        }
+    }
+    if (digits.front() == '0') {
+        return "has a country code starting with 0";
+    }
+    return {};
+}
+
 std::string cio_id_problem(std::string_view s) {
     if (s.substr(0, k_cio_prefix.size()) != k_cio_prefix) {
         return "does not start with \"cio_\"";
@@ -260,6 +282,8 @@ std::string_view to_string(IdType t) {
         return "email";
     case IdType::cio_id:
         return "cio_id";
+    case IdType::phone:
+        return "phone";
     }
     return "id";
 }
@@ -273,6 +297,9 @@ std::optional<IdType> parse_id_type(std::string_view s) {
     }
     if (s == "cio_id") {
         return IdType::cio_id;
+    }
+    if (s == "phone") {
+        return IdType::phone;
     }
     return std::nullopt;
 }
@@ -306,7 +333,7 @@ Validation validate_request(const RawRequest& raw, TimeMs now) {
     if (typed) {
         std::optional<IdType> t = parse_id_type(to_lower(type_text));
         if (!t) {
-            return reject("id_type must be id, email or cio_id");
+            return reject("id_type must be id, email, cio_id or phone");
         }
         out.id_type = *t;
     } else {
@@ -320,6 +347,10 @@ Validation validate_request(const RawRequest& raw, TimeMs now) {
             }
             return reject("identifier contains '@' so it is read as an e-mail address, but it " +
                           p + "; set id_type to id if it is a plain id");
+        }
+    } else if (out.id_type == IdType::phone) {
+        if (std::string p = phone_problem(identifier); !p.empty()) {
+            return reject("identifier is typed phone but is not an E.164 number: it " + p);
         }
     } else if (out.id_type == IdType::cio_id) {
         if (std::string p = cio_id_problem(identifier); !p.empty()) {

@@ -10,7 +10,8 @@
 namespace lethe::intake {
 
 // What kind of Customer.io identifier a request names.
-enum class IdType { id, email, cio_id };
+// phone: an E.164 number ("+" and 2 to 15 digits); never inferred, only when typed.
+enum class IdType { id, email, cio_id, phone };
 
 // Longest identifier Customer.io accepts, in bytes.
 inline constexpr std::size_t k_max_identifier_bytes = 150;
@@ -74,7 +75,7 @@ struct Validation {
 //               "identifier: character U+00A0 (no-break space) at position 15 is not allowed",
 //               the position being the 1-based index of the code point in the field as written
 //               (leading spaces and tabs counted).
-//   id_type     trimmed; case-insensitive ("Email" is email); id, email or cio_id. When absent
+//   id_type     trimmed; case-insensitive ("Email" is email); id, email, cio_id or phone. When absent
 //               the type is inferred with infer_id_type.
 //   email form  (typed or inferred) exactly one '@'; no spaces; 1..64 bytes before the '@'; a
 //               domain after it that contains a dot and neither starts nor ends with one; no two

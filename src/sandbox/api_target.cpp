@@ -65,12 +65,17 @@ ApiTarget track_v1_target(std::string_view method, std::string_view path) {
     return target;
 }
 
-// GET /v1/customers?email=, GET /v1/customers/{id}/attributes, POST /v1/customers/attributes.
+// GET /v1/customers?email=, POST /v1/customers (search), GET /v1/customers/{id}/attributes,
+// POST /v1/customers/attributes.
 ApiTarget app_target(std::string_view method, std::string_view path, std::string_view query) {
     ApiTarget target;
     target.api = Api::app;
     target.id_type = query_param(query, "id_type");
     if (path == k_app_customers) {
+        if (method == "POST") {
+            target.call = CallKind::search;
+            return target;
+        }
         if (method != "GET") {
             return target;
         }

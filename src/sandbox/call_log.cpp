@@ -28,6 +28,8 @@ const char* call_name(CallKind kind) {
         return "attributes";
     case CallKind::bulk_attributes:
         return "bulk_attributes";
+    case CallKind::search:
+        return "search";
     case CallKind::unknown:
         return "unknown";
     }

@@ -24,6 +24,7 @@ enum class CallKind {
     find_by_email,   // App API GET /v1/customers?email=
     attributes,      // App API GET /v1/customers/{id}/attributes
     bulk_attributes, // App API POST /v1/customers/attributes
+    search,          // App API POST /v1/customers (a filter on one attribute)
     unknown,
 };
 

@@ -28,6 +28,9 @@ Json app_customer(const Profile& p) {
     if (p.email) {
         identifiers["email"] = *p.email;
     }
+    if (p.phone) {
+        identifiers["phone"] = *p.phone;
+    }
     Json out = to_json(p);
     out.erase("created_at");
     out.erase("updated_at");
@@ -78,6 +81,33 @@ std::optional<Answer> prepare_bulk(const ApiTarget& target, const std::string& b
         out.ids.push_back(id.get<std::string>());
     }
     out.who = TypedId{kind, {}};
+    return std::nullopt;
+}
+
+// POST /v1/customers: the sandbox knows one filter, {"attribute": {"field": F, "operator":
+// "eq", "value": V}} on id, email or phone, whether or not the field is an identifier.
+std::optional<Answer> prepare_search(const std::string& body, PreparedCall& out) {
+    auto json = parse_json(body);
+    const Json* attribute = nullptr;
+    if (json && json->is_object() && json->contains("filter") && (*json)["filter"].is_object()) {
+        const Json& filter = (*json)["filter"];
+        if (filter.size() == 1 && filter.contains("attribute") && filter["attribute"].is_object()) {
+            attribute = &filter["attribute"];
+        }
+    }
+    if (attribute == nullptr) {
+        return bad_request("the body must be {\"filter\": {\"attribute\": {...}}}");
+    }
+    const Json field = attribute->value("field", Json());
+    const Json value = attribute->value("value", Json());
+    if (attribute->value("operator", Json()) != "eq" || !field.is_string() || !value.is_string()) {
+        return bad_request("the sandbox searches one attribute with operator eq");
+    }
+    auto kind = parse_kind(field.get<std::string>());
+    if (!kind || *kind == IdKind::cio_id) {
+        return bad_request("the sandbox searches by id, email or phone");
+    }
+    out.who = TypedId{*kind, value.get<std::string>()};
     return std::nullopt;
 }
 
@@ -160,6 +190,16 @@ Answer execute_app(const PreparedCall& call, const Profiles& profiles, CallRecor
         }
         record.matched = results.size();
         return {200, {{"results", results}}};
+    }
+    if (call.call == CallKind::search) {
+        Json identifiers = Json::array();
+        Json ids = Json::array();
+        for (const Profile* p : visible(*call.who)) {
+            identifiers.push_back(app_customer(*p)["identifiers"]);
+            ids.push_back(p->id ? Json(*p->id) : Json());
+        }
+        record.matched = identifiers.size();
+        return {200, {{"identifiers", identifiers}, {"ids", ids}, {"next", ""}}};
     }
     if (call.call == CallKind::attributes) {
         auto found = visible(*call.who);
@@ -252,6 +292,8 @@ std::optional<Answer> prepare_call(const ApiTarget& target, const std::string& b
     }
     case CallKind::bulk_attributes:
         return prepare_bulk(target, body, rules, out);
+    case CallKind::search:
+        return prepare_search(body, out);
     case CallKind::region:
     case CallKind::unknown:
         return std::nullopt;
@@ -276,6 +318,7 @@ Answer execute_call(const PreparedCall& call, Profiles& profiles, CallRecord& re
     case CallKind::find_by_email:
     case CallKind::attributes:
     case CallKind::bulk_attributes:
+    case CallKind::search:
         return execute_app(call, profiles, record, ctx);
     default:
         break;

@@ -178,7 +178,34 @@ PlanReport WorkerQueue::plan(const std::vector<std::string>& workspaces) {
     return report;
 }
 
+namespace {
+
+// The states a claim may lease, as an SQL list.
+std::string state_list(const std::vector<erasure::ErasureState>& states) {
+    std::string list;
+    for (auto s : states) {
+        list += (list.empty() ? "'" : ", '") + std::string(erasure::to_text(s)) + "'";
+    }
+    return list;
+}
+
+} // namespace
+
 std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, TimeMs lease_ms) {
+    auto claimed = claim_batch(workspace, k_active_states, 1, lease_ms);
+    if (claimed.empty()) {
+        return std::nullopt;
+    }
+    return std::move(claimed.front());
+}
+
+std::vector<ClaimedErasure>
+WorkerQueue::claim_batch(const std::string& workspace,
+                         const std::vector<erasure::ErasureState>& states, std::int64_t limit,
+                         TimeMs lease_ms) {
+    if (states.empty() || limit < 1) {
+        throw std::invalid_argument("WorkerQueue::claim_batch: no state or no room");
+    }
     std::lock_guard lock(m_mutex);
     // IMMEDIATE: take the write lock before reading, so a concurrent writer makes us wait on the
     // busy timeout instead of failing with a stale snapshot.
@@ -187,41 +214,58 @@ std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, T
     // One statement: the sub-select and the lease are taken under the same write lock, so two
     // workers can never lease the same erasure. The attempt is counted here, at the start, so an
     // erasure that crashes its worker every time still runs out of attempts.
-    SQLite::Statement q(
-        m_db.db(),
-        "UPDATE erasures SET lease_owner = :owner, lease_expires_at = :expires, "
-        "attempts = attempts + 1, step_attempts = step_attempts + 1, "
-        "updated_at = :now "
-        "WHERE id = (SELECT id FROM erasures "
-        "  WHERE workspace = :ws AND state IN ('pending', 'resolved', 'suppressed', 'erased') "
-        "    AND next_attempt_at <= :now "
-        "    AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
-        "  ORDER BY next_attempt_at, id LIMIT 1) "
-        "RETURNING id, request, state, attempts, step_attempts, erased_at, "
-        "erase_rounds");
+    SQLite::Statement q(m_db.db(),
+                        "UPDATE erasures SET lease_owner = :owner, lease_expires_at = :expires, "
+                        "attempts = attempts + 1, step_attempts = step_attempts + 1, "
+                        "updated_at = :now "
+                        "WHERE id IN (SELECT id FROM erasures "
+                        "  WHERE workspace = :ws AND state IN (" +
+                            state_list(states) +
+                            ") "
+                            "    AND next_attempt_at <= :now "
+                            "    AND (lease_expires_at IS NULL OR lease_expires_at <= :now) "
+                            "  ORDER BY next_attempt_at, id LIMIT :limit) "
+                            "RETURNING id, request, state, attempts, step_attempts, erased_at, "
+                            "erase_rounds, next_attempt_at");
     q.bind(":owner", m_owner);
     q.bind(":expires", now + lease_ms);
     q.bind(":now", now);
     q.bind(":ws", workspace);
-    if (!q.executeStep()) {
-        return std::nullopt;
+    q.bind(":limit", limit);
+    std::vector<std::pair<TimeMs, ClaimedErasure>> claimed;
+    while (q.executeStep()) {
+        ClaimedErasure e;
+        e.id = q.getColumn(0).getInt64();
+        e.request_row = q.getColumn(1).getInt64();
+        auto state = erasure::parse_erasure_state(q.getColumn(2).getString());
+        if (!state) {
+            throw std::runtime_error("erasure " + std::to_string(e.id) + ": unknown state");
+        }
+        e.state = *state;
+        e.attempt = q.getColumn(3).getInt64();
+        e.step_attempt = q.getColumn(4).getInt64();
+        if (!q.getColumn(5).isNull()) {
+            e.erased_at = q.getColumn(5).getInt64();
+        }
+        e.erase_rounds = q.getColumn(6).getInt64();
+        e.workspace = workspace;
+        claimed.emplace_back(q.getColumn(7).getInt64(), std::move(e));
     }
-    ClaimedErasure e;
-    e.id = q.getColumn(0).getInt64();
-    e.request_row = q.getColumn(1).getInt64();
-    auto state = erasure::parse_erasure_state(q.getColumn(2).getString());
-    e.attempt = q.getColumn(3).getInt64();
-    e.step_attempt = q.getColumn(4).getInt64();
-    if (!q.getColumn(5).isNull()) {
-        e.erased_at = q.getColumn(5).getInt64();
+    // RETURNING gives no order: the oldest due first, as the sub-select chose them.
+    std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second.id < b.second.id;
+    });
+    std::vector<ClaimedErasure> out;
+    out.reserve(claimed.size());
+    for (auto& [due, e] : claimed) {
+        load_claim(e);
+        out.push_back(std::move(e));
     }
-    e.erase_rounds = q.getColumn(6).getInt64();
-    q.executeStep(); // run the statement to completion
-    if (!state) {
-        throw std::runtime_error("erasure " + std::to_string(e.id) + ": unknown state");
-    }
-    e.state = *state;
-    e.workspace = workspace;
+    tx.commit();
+    return out;
+}
+
+void WorkerQueue::load_claim(ClaimedErasure& e) {
     SQLite::Statement r(m_db.db(), "SELECT request_id, identifier, id_type, subject_digest FROM "
                                    "requests WHERE id = ?");
     r.bind(1, e.request_row);
@@ -241,8 +285,6 @@ std::optional<ClaimedErasure> WorkerQueue::claim(const std::string& workspace, T
     while (p.executeStep()) {
         e.profiles.push_back(p.getColumn(0).getString());
     }
-    tx.commit();
-    return e;
 }
 
 bool WorkerQueue::renew(const ClaimedErasure& e, TimeMs lease_ms) {

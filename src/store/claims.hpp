@@ -30,6 +30,11 @@ struct ClaimedErasure {
     std::vector<std::string> profiles; // cio_ids found by resolution (personal data: memory only)
 };
 
+// The states of an erasure that still has work to do.
+inline const std::vector<erasure::ErasureState> k_active_states = {
+    erasure::ErasureState::pending, erasure::ErasureState::resolved,
+    erasure::ErasureState::suppressed, erasure::ErasureState::erased};
+
 // One Customer.io call, as the audit log records it.
 struct CallRecord {
     erasure::Step step = erasure::Step::suppress;
@@ -78,6 +83,12 @@ public:
     // Leases the oldest due erasure of `workspace` (one UPDATE ... RETURNING) and counts the
     // attempt; nullopt when nothing is due there.
     std::optional<ClaimedErasure> claim(const std::string& workspace, TimeMs lease_ms);
+    // Leases up to `limit` due erasures of `workspace` in one of `states`, oldest due first, and
+    // counts an attempt of each (one transaction). Throws std::invalid_argument when `states`
+    // is empty or `limit` < 1.
+    std::vector<ClaimedErasure> claim_batch(const std::string& workspace,
+                                            const std::vector<erasure::ErasureState>& states,
+                                            std::int64_t limit, TimeMs lease_ms);
     // Extends the lease of claim `e`; false when this claim no longer holds it.
     bool renew(const ClaimedErasure& e, TimeMs lease_ms);
     // Applies a lifecycle decision for claim `e`: the erasure's next state and lease, an audit
@@ -95,6 +106,8 @@ public:
     QueueOutlook outlook(const std::string& workspace, TimeMs horizon_ms);
 
 private:
+    // Reads the claimed erasure's request (identifier, digest) and profiles found so far.
+    void load_claim(ClaimedErasure& e);
     std::string call_detail(const ClaimedErasure& e, const CallRecord& call,
                             std::optional<TimeMs> next_attempt_at) const;
     std::string event_detail(const ClaimedErasure& e, erasure::Event event,

@@ -80,6 +80,32 @@ void Database::configure() {
     m_db->exec("PRAGMA cache_size=-24576");
 }
 
+void Database::apply_migration(std::string_view sql) {
+    // A migration that widens a CHECK constraint edits the stored schema text (SQLite's
+    // documented procedure for changes that leave every row valid; see 0004). Defensive mode,
+    // which forbids that, is lifted for that migration only; the schema cookie is bumped so that
+    // every connection reads the new schema.
+    const bool edits_schema = sql.find("PRAGMA writable_schema") != std::string_view::npos;
+    sqlite3* raw = m_db->getHandle();
+    if (edits_schema) {
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 0, nullptr);
+    }
+    try {
+        m_db->exec(std::string(sql));
+        if (edits_schema) {
+            const int cookie = m_db->execAndGet("PRAGMA schema_version").getInt();
+            m_db->exec("PRAGMA schema_version=" + std::to_string(cookie + 1));
+        }
+    } catch (...) {
+        m_db->exec("PRAGMA writable_schema=OFF");
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+        throw;
+    }
+    if (edits_schema) {
+        sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+    }
+}
+
 void Database::migrate() {
     const int latest = latest_schema_version();
     int current = schema_version();
@@ -104,7 +130,7 @@ void Database::migrate() {
     }
     for (const auto& m : embedded_migrations()) {
         if (m.version > current) {
-            m_db->exec(std::string(m.sql));
+            apply_migration(m.sql);
             m_db->exec("PRAGMA user_version=" + std::to_string(m.version));
         }
     }

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Database.h>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 
 namespace lethe::store {
 
@@ -27,6 +28,8 @@ public:
 
 private:
     void configure();
+    // Runs one migration's SQL inside migrate()'s transaction.
+    void apply_migration(std::string_view sql);
     void migrate();
 
     std::filesystem::path m_path;

@@ -99,6 +99,11 @@ bool Worker::pinned() {
     }
     PinResult pin = m_pin_checker();
     if (pin.failure == HaltKind::none) {
+        if (!m_pinned.exchange(true)) {
+            // The App API thread waits for the first pin (under the mutex: no lost wake-up).
+            std::lock_guard lock(m_mutex);
+            m_cv.notify_all();
+        }
         if (m_unreachable.exchange(false)) {
             spdlog::info("workspace {}: reachable again and pinned", m_settings.workspace);
         }
@@ -287,6 +292,28 @@ bool Worker::wait_for_app() {
     }
 }
 
+bool Worker::wait_for_app_turn() {
+    if (m_pin_checker) {
+        // Nothing is read, and no resolve recorded, before the credentials are known to be this
+        // workspace's: a resolve in the wrong workspace would send its cio_ids to the slots.
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_stop || m_no_more_work || m_pinned.load(); });
+    }
+    while (true) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_stop || m_no_more_work) {
+                return false;
+            }
+        }
+        const TimeMs wait = m_app_pacer.next_start() - m_clock.now_ms();
+        if (wait <= 0) {
+            return true;
+        }
+        m_sleeper.sleep_ms(std::min(wait, k_gate_slice_ms));
+    }
+}
+
 std::optional<Worker::StepResult> Worker::resolve(VerifyApi& app, const store::ClaimedErasure& e) {
     const cio::Target who = target_of(e);
     if (!wait_for_app()) {
@@ -351,11 +378,13 @@ std::optional<Worker::StepResult> Worker::track_step(ErasureApi& api,
             continue;
         }
         if (!verified && result->outcome == cio::Outcome::permanent && result->http_status == 400 &&
-            who.id_type == "email" &&
+            (who.id_type == "email" || who.id_type == "phone") &&
             result->error.find("not an identifier") != std::string::npos) {
             // Said in lethe's own words (invariant 9), once the API has said why.
-            result->error = "HTTP 400: e-mail is not an identifier of this workspace; without "
-                            "an App API key its profiles cannot be found";
+            result->error = std::string("HTTP 400: ") +
+                            (who.id_type == "email" ? "e-mail" : "phone") +
+                            " is not an identifier of this workspace; without an App API key "
+                            "its profiles cannot be found";
         }
         out.facts.calls.push_back(to_record(*result, step, target.id_type));
         out.result = *result;
@@ -497,6 +526,10 @@ void Worker::erase(ErasureApi& api, store::ClaimedErasure e, VerifyApi* app) {
         return;
     }
     while (auto step = erasure::next_step(e.state, verified)) {
+        if (m_batching && (*step == erasure::Step::resolve || *step == erasure::Step::verify)) {
+            pass_on(std::move(e));
+            return;
+        }
         auto result = run_step(api, verified ? app : nullptr, e, *step);
         if (!result) {
             give_back(e);
@@ -510,6 +543,353 @@ void Worker::erase(ErasureApi& api, store::ClaimedErasure e, VerifyApi* app) {
             give_back(e);
             return;
         }
+    }
+}
+
+void Worker::pass_on(store::ClaimedErasure e) {
+    const auto step = erasure::next_step(e.state, true);
+    if (step == erasure::Step::suppress || step == erasure::Step::destroy) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (!m_stop) {
+                m_resolved.push_back(std::move(e));
+                m_cv.notify_all();
+                return;
+            }
+        }
+        give_back(e);
+        return;
+    }
+    // The App API thread claims it from the queue, batched with others: given back uncharged
+    // (this claim's attempt of the new step was not made), due at once.
+    try {
+        m_queue.release(e);
+    } catch (const std::exception& ex) {
+        spdlog::warn("request {} in {}: lease not released ({}); it expires on its own",
+                     e.request_id, e.workspace, ex.what());
+    }
+    m_cv.notify_all();
+}
+
+std::optional<store::ClaimedErasure> Worker::take_resolved() {
+    std::lock_guard lock(m_mutex);
+    if (m_resolved.empty()) {
+        return std::nullopt;
+    }
+    store::ClaimedErasure e = std::move(m_resolved.front());
+    m_resolved.erase(m_resolved.begin());
+    return e;
+}
+
+bool Worker::started_work_left() {
+    std::lock_guard lock(m_mutex);
+    return !m_resolved.empty() || m_app_resolving;
+}
+
+std::vector<store::ClaimedErasure> Worker::live_claims(std::vector<store::ClaimedErasure> batch) {
+    std::vector<store::ClaimedErasure> live;
+    for (auto& e : batch) {
+        auto d = erasure::decide_before_call(
+            {e.state, e.step_attempt, m_settings.retry.max_attempts, true});
+        if (!d) {
+            live.push_back(std::move(e));
+            continue;
+        }
+        // Earlier attempts never reported back (the worker died during them).
+        if (m_queue.apply(e, *d, {})) {
+            std::lock_guard lock(m_mutex);
+            ++m_report.dead;
+            spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d->reason);
+        }
+    }
+    return live;
+}
+
+std::vector<store::ClaimedErasure> Worker::claim_app_batch() {
+    const auto limit = static_cast<std::int64_t>(cio::k_max_bulk_values);
+    auto batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
+                                     m_settings.lease_ms);
+    if (!batch.empty() || budget_exhausted()) {
+        return batch;
+    }
+    batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::pending}, limit,
+                                m_settings.lease_ms);
+    // Each pending erasure starts here; what --max has no start left for goes back.
+    std::vector<store::ClaimedErasure> started;
+    for (auto& e : batch) {
+        if (take_start()) {
+            started.push_back(std::move(e));
+            std::lock_guard lock(m_mutex);
+            ++m_report.started;
+        } else {
+            give_back(e);
+        }
+    }
+    return started;
+}
+
+bool Worker::read_identifiers(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
+                              erasure::Step step, std::vector<Reading>& readings) {
+    auto record = [&](std::size_t i, const cio::CallResult& call, const std::string& type) {
+        readings[i].calls.push_back(to_record(call, step, type));
+        if (!readings[i].failed()) {
+            readings[i].result = call;
+        }
+    };
+    // One group per id_type, in the order first seen.
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const std::string type = target_of(batch[i]).id_type;
+        auto g = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& x) { return x.first == type; });
+        if (g == groups.end()) {
+            groups.push_back({type, {}});
+            g = std::prev(groups.end());
+        }
+        g->second.push_back(i);
+    }
+    for (const auto& [type, members] : groups) {
+        std::vector<std::size_t> one_by_one;
+        for (std::size_t at = 0; at < members.size(); at += cio::k_max_bulk_values) {
+            const std::size_t end = std::min(members.size(), at + cio::k_max_bulk_values);
+            // Where e-mail (or phone) is not an identifier, several profiles may share one, and
+            // only a search finds them all: one call per value.
+            if (m_search_only.count(type) != 0) {
+                one_by_one.insert(one_by_one.end(), members.begin() + static_cast<long>(at),
+                                  members.begin() + static_cast<long>(end));
+                continue;
+            }
+            std::vector<std::string> values;
+            for (std::size_t k = at; k < end; ++k) {
+                values.push_back(target_of(batch[members[k]]).value);
+            }
+            if (!wait_for_app()) {
+                return false;
+            }
+            cio::BulkLookup bulk = app.find_many(type, values);
+            if (bulk.not_an_identifier && (type == "email" || type == "phone")) {
+                m_search_only.insert(type); // this chunk and the rest: by search
+                one_by_one.insert(one_by_one.end(), members.begin() + static_cast<long>(at),
+                                  members.begin() + static_cast<long>(end));
+                continue;
+            }
+            if (bulk.call.http_status == 429) {
+                m_app_pacer.pause_until(m_clock.now_ms() +
+                                        bulk.call.retry_after_ms.value_or(1'000));
+            }
+            for (std::size_t k = at; k < end; ++k) {
+                const std::size_t i = members[k];
+                record(i, bulk.call, type);
+                readings[i].not_an_identifier = bulk.not_an_identifier;
+                if (bulk.call.outcome == cio::Outcome::success) {
+                    readings[i].found = bulk.cio_ids[k - at];
+                }
+            }
+        }
+        for (std::size_t i : one_by_one) {
+            if (!wait_for_app()) {
+                return false;
+            }
+            cio::Lookup found = app.find(target_of(batch[i]));
+            record(i, found.call, type);
+            readings[i].not_an_identifier = found.not_an_identifier;
+            if (found.call.outcome == cio::Outcome::success) {
+                readings[i].found = std::move(found.cio_ids);
+            }
+        }
+    }
+    return true;
+}
+
+bool Worker::read_profiles(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
+                           std::vector<Reading>& readings, std::vector<std::string>& still) {
+    // Every erased profile of the batch, and which erasures each belongs to.
+    std::vector<std::string> ids;
+    std::vector<std::vector<std::size_t>> owners;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        for (const auto& id : batch[i].profiles) {
+            auto at = std::find(ids.begin(), ids.end(), id);
+            if (at == ids.end()) {
+                ids.push_back(id);
+                owners.emplace_back();
+                at = std::prev(ids.end());
+            }
+            owners[static_cast<std::size_t>(at - ids.begin())].push_back(i);
+        }
+    }
+    for (std::size_t at = 0; at < ids.size(); at += cio::k_max_bulk_values) {
+        const std::size_t end = std::min(ids.size(), at + cio::k_max_bulk_values);
+        if (!wait_for_app()) {
+            return false;
+        }
+        cio::Lookup present = app.present(
+            {ids.begin() + static_cast<long>(at), ids.begin() + static_cast<long>(end)});
+        if (present.call.http_status == 429) {
+            m_app_pacer.pause_until(m_clock.now_ms() + present.call.retry_after_ms.value_or(1'000));
+        }
+        std::vector<std::size_t> covered;
+        for (std::size_t k = at; k < end; ++k) {
+            for (std::size_t i : owners[k]) {
+                if (std::find(covered.begin(), covered.end(), i) == covered.end()) {
+                    covered.push_back(i);
+                }
+            }
+        }
+        for (std::size_t i : covered) {
+            readings[i].calls.push_back(to_record(present.call, erasure::Step::verify, "cio_id"));
+            if (!readings[i].failed()) {
+                readings[i].result = present.call;
+            }
+        }
+        if (present.call.outcome == cio::Outcome::success) {
+            still.insert(still.end(), present.cio_ids.begin(), present.cio_ids.end());
+        }
+    }
+    return true;
+}
+
+void Worker::resolve_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch) {
+    std::vector<Reading> readings(batch.size());
+    for (auto& r : readings) {
+        r.result.outcome = cio::Outcome::success;
+    }
+    if (!read_identifiers(app, batch, erasure::Step::resolve, readings)) {
+        for (const auto& e : batch) {
+            give_back(e);
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        Reading& r = readings[i];
+        StepResult sr;
+        sr.result = r.result;
+        sr.facts.verified = true;
+        sr.facts.calls = std::move(r.calls);
+        if (r.not_an_identifier) {
+            sr.result.outcome = cio::Outcome::permanent;
+            sr.result.error =
+                target_of(batch[i]).id_type + " is not an identifier of this workspace";
+            sr.facts.calls.back().outcome = erasure::Outcome::permanent;
+            sr.facts.calls.back().error = sr.result.error;
+        }
+        sr.outcome = lifecycle_outcome(sr.result);
+        if (sr.outcome == erasure::Outcome::success) {
+            sr.facts.found = std::move(r.found);
+        }
+        if (handle(batch[i], erasure::Step::resolve, sr, true)) {
+            pass_on(std::move(batch[i]));
+        }
+    }
+}
+
+void Worker::verify_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch) {
+    std::vector<Reading> readings(batch.size());
+    for (auto& r : readings) {
+        r.result.outcome = cio::Outcome::success;
+    }
+    std::vector<std::string> still_there;
+    if (!read_profiles(app, batch, readings, still_there) ||
+        !read_identifiers(app, batch, erasure::Step::verify, readings)) {
+        for (const auto& e : batch) {
+            give_back(e);
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        store::ClaimedErasure& e = batch[i];
+        Reading& r = readings[i];
+        StepResult sr;
+        sr.result = r.result;
+        sr.facts.verified = true;
+        sr.facts.calls = std::move(r.calls);
+        if (!r.failed()) {
+            std::vector<std::string> still;
+            for (const auto& id : e.profiles) {
+                if (std::find(still_there.begin(), still_there.end(), id) != still_there.end()) {
+                    still.push_back(id);
+                }
+            }
+            // A profile found now that was not erased (re-created, or not yet visible to the
+            // resolve) joins the list, so the next round erases it too.
+            for (const auto& id : r.found) {
+                if (std::find(still.begin(), still.end(), id) == still.end()) {
+                    still.push_back(id);
+                }
+                if (std::find(e.profiles.begin(), e.profiles.end(), id) == e.profiles.end()) {
+                    sr.facts.found.push_back(id);
+                }
+            }
+            sr.facts.present = static_cast<std::int64_t>(still.size());
+        }
+        sr.outcome = r.failed()              ? lifecycle_outcome(sr.result)
+                     : sr.facts.present == 0 ? erasure::Outcome::success
+                                             : erasure::Outcome::still_present;
+        if (handle(e, erasure::Step::verify, sr, true)) {
+            pass_on(std::move(e));
+        }
+    }
+}
+
+void Worker::app_loop() {
+    std::unique_ptr<VerifyApi> app = m_verify_factory();
+    while (true) {
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_stop || m_no_more_work) {
+                return;
+            }
+        }
+        // Claim when the App API's next call may go, not before: what falls due meanwhile joins
+        // the batch.
+        if (!wait_for_app_turn()) {
+            return;
+        }
+        {
+            // Busy from before the claim: a drain run must not finish while a batch is leased.
+            std::lock_guard lock(m_mutex);
+            m_app_busy = true;
+        }
+        std::vector<store::ClaimedErasure> batch;
+        try {
+            batch = claim_app_batch();
+        } catch (const std::exception& ex) {
+            halt(HaltKind::database, std::string("database: ") + ex.what());
+            std::lock_guard lock(m_mutex);
+            m_app_busy = false;
+            return;
+        }
+        if (batch.empty()) {
+            // Woken by a hand-off from the slots, or looking again shortly.
+            std::unique_lock lock(m_mutex);
+            m_app_busy = false;
+            m_cv.wait_for(lock, std::chrono::milliseconds(m_settings.once ? 20 : 500),
+                          [&] { return m_stop || m_no_more_work; });
+            continue;
+        }
+        const bool resolving = batch.front().state == erasure::ErasureState::pending;
+        {
+            std::lock_guard lock(m_mutex);
+            m_app_held = batch;
+            m_app_resolving = resolving;
+        }
+        try {
+            batch = live_claims(std::move(batch));
+            if (resolving) {
+                resolve_batch(*app, std::move(batch));
+            } else {
+                verify_batch(*app, std::move(batch));
+            }
+        } catch (const std::exception& ex) {
+            // The transaction rolled back: the erasures are as they were, their leases expire.
+            halt(HaltKind::database, std::string("database: ") + ex.what());
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            m_app_held.clear();
+            m_app_resolving = false;
+            m_app_busy = false;
+        }
+        m_cv.notify_all();
     }
 }
 
@@ -578,7 +958,9 @@ void Worker::lease_keeper_loop() {
             continue;
         }
         next_renewal = m_clock.now_ms() + every;
-        const std::vector<store::ClaimedErasure> claims = m_in_flight;
+        std::vector<store::ClaimedErasure> claims = m_in_flight;
+        claims.insert(claims.end(), m_resolved.begin(), m_resolved.end());
+        claims.insert(claims.end(), m_app_held.begin(), m_app_held.end());
         lock.unlock();
         for (const auto& claim : claims) {
             try {
@@ -609,7 +991,8 @@ void Worker::scheduler_loop() {
     TimeMs last_progress = 0;
     TimeMs last_summary = run_start;
     while (!stopping()) {
-        if (budget_exhausted()) {
+        // With an App API, erasures start at their resolve: finish those before --max stops.
+        if (budget_exhausted() && !(m_batching && started_work_left())) {
             std::lock_guard lock(m_mutex);
             m_report.stop_reason = "max";
             break;
@@ -644,7 +1027,28 @@ void Worker::scheduler_loop() {
             }
             continue; // unreachable in service mode: pinned() waited; ask again
         }
-        auto claimed = m_queue.claim(m_settings.workspace, m_settings.lease_ms);
+        if (m_batching) {
+            if (auto resolved = take_resolved()) {
+                // Started when the App API thread claimed it for its resolve.
+                m_pacer.started_at(now);
+                std::lock_guard lock(m_mutex);
+                m_ready.push_back(std::move(*resolved));
+                m_cv.notify_all();
+                continue;
+            }
+        }
+        std::optional<store::ClaimedErasure> claimed;
+        if (!m_batching) {
+            claimed = m_queue.claim(m_settings.workspace, m_settings.lease_ms);
+        } else if (!budget_exhausted()) {
+            auto track = m_queue.claim_batch(
+                m_settings.workspace,
+                {erasure::ErasureState::resolved, erasure::ErasureState::suppressed}, 1,
+                m_settings.lease_ms);
+            if (!track.empty()) {
+                claimed = std::move(track.front());
+            }
+        }
         if (claimed && !take_start()) {
             // Another workspace's worker used the last start of --max meanwhile.
             give_back(*claimed);
@@ -674,10 +1078,16 @@ bool Worker::idle_wait() {
     bool busy;
     {
         std::lock_guard lock(m_mutex);
-        busy = !m_ready.empty() || !m_in_flight.empty();
+        busy = !m_ready.empty() || !m_in_flight.empty() || m_app_busy || !m_resolved.empty();
     }
     if (!m_settings.once) {
-        wait_until(m_clock.now_ms() + m_settings.poll_interval_ms);
+        // Until the poll interval has passed, or the App API thread resolved an erasure.
+        const TimeMs until = m_clock.now_ms() + m_settings.poll_interval_ms;
+        std::unique_lock lock(m_mutex);
+        while (!m_stop && m_resolved.empty() && m_clock.now_ms() < until) {
+            m_cv.wait_for(
+                lock, std::chrono::milliseconds(std::min<TimeMs>(100, until - m_clock.now_ms())));
+        }
         return true; // the scheduler loop notices a stop request itself
     }
     if (busy) {
@@ -692,6 +1102,10 @@ bool Worker::idle_wait() {
         auto next = m_queue.outlook(m_settings.workspace, 0).next_attempt_at;
         TimeMs until = next ? std::min(*next, m_clock.now_ms() + m_settings.poll_interval_ms)
                             : m_clock.now_ms() + 10;
+        if (m_batching) {
+            // What is due may be the App API thread's (resolve, verify): do not spin meanwhile.
+            until = std::max(until, m_clock.now_ms() + 20);
+        }
         return wait_until(until);
     }
     std::lock_guard lock(m_mutex);
@@ -722,11 +1136,16 @@ WorkerReport Worker::run() {
                                               .field("concurrency", m_settings.concurrency)
                                               .field("max_attempts", m_settings.retry.max_attempts)
                                               .str());
+    m_batching = m_verify_factory != nullptr;
     std::vector<std::thread> slots;
     for (std::int64_t i = 0; i < m_settings.concurrency; ++i) {
         slots.emplace_back([this] { slot_loop(); });
     }
     std::thread keeper([this] { lease_keeper_loop(); });
+    std::thread app;
+    if (m_batching) {
+        app = std::thread([this] { app_loop(); });
+    }
 
     try {
         scheduler_loop();
@@ -744,8 +1163,20 @@ WorkerReport Worker::run() {
         }
     }
     m_cv.notify_all();
+    if (app.joinable()) {
+        app.join();
+    }
     for (auto& t : slots) {
         t.join();
+    }
+    // Resolved, but the run ended before a slot took them: back to the queue, uncharged.
+    std::vector<store::ClaimedErasure> left;
+    {
+        std::lock_guard lock(m_mutex);
+        left.swap(m_resolved);
+    }
+    for (const auto& e : left) {
+        give_back(e);
     }
     {
         std::lock_guard lock(m_mutex);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,10 @@ public:
     virtual cio::Lookup find(const cio::Target& who) = 0;
     // Which of `cio_ids` still exist (cio::AppClient::present).
     virtual cio::Lookup present(const std::vector<std::string>& cio_ids) = 0;
+    // The profiles of up to cio::k_max_bulk_values identifiers of one type, in one call
+    // (cio::AppClient::find_many).
+    virtual cio::BulkLookup find_many(const std::string& id_type,
+                                      const std::vector<std::string>& values) = 0;
 };
 
 // Makes one VerifyApi per slot; an empty function when the workspace has no App API key (its
@@ -131,7 +136,10 @@ struct WorkerReport {
 
 // Takes the erasures of one workspace from the queue and makes each one's calls: suppress, then
 // destroy, as erasure::decide() rules. Erasures run on `concurrency` threads; a scheduler starts
-// them on the workspace's pacing schedule, and a 429 pauses only this workspace.
+// them on the workspace's pacing schedule, and a 429 pauses only this workspace. Where the
+// workspace has an App API key, one more thread resolves and verifies: it claims up to 100
+// erasures at a time and reads them with bulk calls on the App API's own schedule, so that its
+// limit of 10 requests/s does not slow the erasures (docs/verification.md, "Rates").
 class Worker {
 public:
     // `sleeper` paces calls during a 429 pause; with a FakeClock the unit tests never wait.
@@ -173,8 +181,42 @@ private:
     std::optional<StepResult> track_step(ErasureApi& api, const store::ClaimedErasure& e,
                                          erasure::Step step, bool verified);
     std::optional<StepResult> verify(VerifyApi& app, const store::ClaimedErasure& e);
+
+    // What the App API said about one erasure of a batch.
+    struct Reading {
+        cio::CallResult result;               // the deciding result (the first failure, or success)
+        std::vector<store::CallRecord> calls; // every call that covered this erasure
+        std::vector<std::string> found;       // the profiles its identifier refers to
+        bool not_an_identifier = false;       // its id_type is not an identifier here
+        bool failed() const { return result.outcome != cio::Outcome::success; }
+    };
+    // Resolves pending erasures and verifies erased ones in batches, until the run ends.
+    void app_loop();
+    // Claims the App API's next batch (erased ones first: they finish work); empty when none.
+    std::vector<store::ClaimedErasure> claim_app_batch();
+    // Drops (and applies) the erasures whose earlier attempts never reported back.
+    std::vector<store::ClaimedErasure> live_claims(std::vector<store::ClaimedErasure> batch);
+    // Reads the profiles each erasure's identifier refers to, in bulk where the type allows it;
+    // false when a stop came first.
+    bool read_identifiers(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
+                          erasure::Step step, std::vector<Reading>& readings);
+    // Reads which of the batch's erased profiles are still there; false on a stop.
+    bool read_profiles(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
+                       std::vector<Reading>& readings, std::vector<std::string>& still);
+    void resolve_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch);
+    void verify_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch);
+    // Sends a claimed erasure on to what does its next step: the erasure slots (suppress,
+    // destroy), or the queue, where the App API thread claims it (resolve, verify).
+    void pass_on(store::ClaimedErasure e);
+    // An erasure the App API thread resolved, if one waits for the erasure slots.
+    std::optional<store::ClaimedErasure> take_resolved();
+    // Whether erasures started in this run are still on their way (--max: finish them).
+    bool started_work_left();
     // Waits for the App API's schedule (10 requests/s, its own 429 pause); false on stop.
     bool wait_for_app();
+    // Waits until the App API's next call may go, without taking the turn; false on a stop or
+    // at the end of the run.
+    bool wait_for_app_turn();
     // Applies the decision for a step's result; true when the erasure goes on in this claim.
     bool handle(store::ClaimedErasure& e, erasure::Step step, const StepResult& step_result,
                 bool verified);
@@ -226,6 +268,7 @@ private:
 
     std::atomic<bool> m_stop{false};
     std::atomic<bool> m_unreachable{false};                // the last pin check got no answer
+    std::atomic<bool> m_pinned{false};                     // a pin check has passed in this run
     std::atomic<std::int64_t> m_pin_failures{0};           // pin checks without an answer in a row
     std::mutex m_reload_mutex;                             // one credential re-read at a time
     std::atomic<std::uint64_t> m_credential_generation{0}; // bumped by each successful re-read
@@ -234,8 +277,17 @@ private:
     std::condition_variable m_cv;
     std::vector<store::ClaimedErasure> m_ready;     // claimed, waiting for a free slot
     std::vector<store::ClaimedErasure> m_in_flight; // being erased (leases to renew)
-    bool m_no_more_work = false;                    // the scheduler has stopped claiming
-    bool m_slots_done = false; // every slot has finished: no lease left to renew
+    // Resolve and verify run on the App API thread (set by run() when there is an App API).
+    bool m_batching = false;
+    std::vector<store::ClaimedErasure> m_resolved; // resolved, waiting for a slot (leases held)
+    std::vector<store::ClaimedErasure> m_app_held; // the App API thread's batch (leases held)
+    bool m_app_resolving = false;                  // a resolve batch is being read
+    bool m_app_busy = false; // the App API thread is claiming or working on a batch
+    // The id_types that are not identifiers here and are read by search (e-mail, phone): known
+    // once a bulk read was refused. The App API thread's only.
+    std::set<std::string> m_search_only;
+    bool m_no_more_work = false; // the scheduler has stopped claiming
+    bool m_slots_done = false;   // every slot has finished: no lease left to renew
     WorkerReport m_report;
     std::int64_t m_consecutive_429 = 0;
 };

@@ -237,3 +237,36 @@ TEST_CASE("kill -9 during verification: the next run resumes and verifies", "[e2
     CHECK(sandbox.profiles("ws").empty());
     CHECK(f.lethe({"audit", "verify"}).exit_code == 0);
 }
+
+TEST_CASE("many verified erasures share bulk App API reads: far fewer App calls than erasures",
+          "[e2e][verify][batch]") {
+    TempDir dir;
+    const std::vector<Space> spaces = {{"bulk", "email_or_id", 401}};
+    json people = json::array();
+    std::string csv = "identifier,request_id\n";
+    const int n = 120;
+    for (int i = 0; i < n; ++i) {
+        const std::string email = "bulk" + std::to_string(i) + "@example.com";
+        people.push_back({{"id", "b-" + std::to_string(i)}, {"email", email}});
+        csv += email + ",B" + std::to_string(i) + "\n";
+    }
+    auto sandbox = Sandbox::with_workspaces({{"workspaces", {sandbox_space(spaces[0], people)}}},
+                                            (dir.path() / "ws.json").string());
+    CliFixture f(config_for(sandbox, spaces));
+    f.init();
+    REQUIRE(f.lethe({"import", f.csv("bulk.csv", csv)}).exit_code == 0);
+    auto r = run_once(f, spaces);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(sql_int(f, "SELECT count(*) FROM erasures WHERE state = 'done' AND verified = 1") == n);
+    CHECK(sandbox.profiles("bulk").empty());
+    // The sandbox counts every call it answered, by kind.
+    const json by_call = sandbox.state()["counters"]["by_call"];
+    INFO(by_call.dump());
+    const std::int64_t app_calls = by_call.value("bulk_attributes", 0) +
+                                   by_call.value("find_by_email", 0) +
+                                   by_call.value("attributes", 0) + by_call.value("search", 0);
+    CHECK(by_call.value("find_by_email", 0) == 0);
+    // One call per erasure and step would be 360.
+    CHECK(app_calls <= n / 2);
+}

@@ -241,12 +241,34 @@ TEST_CASE("validate: id_type is id, email or cio_id in any case", "[intake][vali
     CHECK(check("abc", "ID").request->id_type == IdType::id);
     CHECK(check("a@b.co", "EMAIL").request->id_type == IdType::email);
     CHECK(check("cio_a1", "Cio_Id").request->id_type == IdType::cio_id);
-    rejected(check("abc", "e-mail"), "abc", "id_type must be id, email or cio_id");
-    rejected(check("abc", "uuid"), "abc", "id_type must be id, email or cio_id");
+    rejected(check("abc", "e-mail"), "abc", "id_type must be id, email, cio_id or phone");
+    rejected(check("abc", "uuid"), "abc", "id_type must be id, email, cio_id or phone");
     // A misplaced column must not leak into the reason either.
     auto swapped = check("12345", "someone@example.com");
     REQUIRE_FALSE(swapped.request);
     CHECK(swapped.reason.find("someone") == std::string::npos);
+}
+
+TEST_CASE("validate: phone is typed only, and E.164", "[intake][validate]") {
+    CHECK(check("+4915112345678", "phone").request->id_type == IdType::phone);
+    CHECK(check("+12", "Phone").request->identifier == "+12");
+    CHECK(check("+123456789012345", "phone").request);
+    // Never inferred: "+4915112345678" without a type is an id.
+    CHECK(check("+4915112345678").request->id_type == IdType::id);
+    rejected(check("4915112345678", "phone"), "4915112345678",
+             "identifier is typed phone but is not an E.164 number: it does not start with \"+\"");
+    rejected(check("+1234567890123456", "phone"), "+1234567890123456",
+             "identifier is typed phone but is not an E.164 number: it has 16 digits (E.164: 2 "
+             "to 15)");
+    rejected(check("+49 151 123", "phone"), "+49 151 123",
+             "identifier is typed phone but is not an E.164 number: it has a character other "
+             "than a digit at position 4");
+    rejected(check("+0123", "phone"), "+0123",
+             "identifier is typed phone but is not an E.164 number: it has a country code "
+             "starting with 0");
+    rejected(check("+1", "phone"), "+1",
+             "identifier is typed phone but is not an E.164 number: it has 1 digit (E.164: 2 "
+             "to 15)");
 }
 
 TEST_CASE("validate: typed id accepts anything valid", "[intake][validate]") {
