@@ -2,7 +2,6 @@
 
 #include "support/process.hpp"
 
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <httplib.h>
@@ -51,27 +50,6 @@ public:
                      const std::string& workspace = "default") const {
         for (const auto& p : profiles(workspace)) {
             if (p[field].is_string() && p[field] == value) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    // True when `workspace` blocks identifier `value` of `type` (suppressed: it cannot be added
-    // again); e-mail compared case-insensitively, as the sandbox matches it.
-    bool is_blocked(const std::string& type, const std::string& value,
-                    const std::string& workspace = "default") const {
-        auto folded = [&](std::string v) {
-            if (type == "email") {
-                for (auto& c : v) {
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                }
-            }
-            return v;
-        };
-        for (const auto& b : state()["workspaces"][workspace]["blocked"]) {
-            if (b["type"] == type && b["value"].is_string() &&
-                folded(b["value"].get<std::string>()) == folded(value)) {
                 return true;
             }
         }
