@@ -135,6 +135,34 @@ TEST_CASE("three profiles sharing an e-mail in an id workspace and one elsewhere
     CHECK(list.out.find("ids:done mail:done") != std::string::npos);
 }
 
+TEST_CASE("a phone number is gone where phone is an identifier and where only search finds it",
+          "[e2e][verify]") {
+    TempDir dir;
+    const std::vector<Space> spaces = {{"phones", "email_or_id", 101}, {"ids", "id", 202}};
+    json by_phone = {{{"id", "p-1"}, {"phone", "+14155550100"}},
+                     {{"id", "p-2"}, {"phone", "+14155550101"}}}; // bystander: one digit off
+    json by_search = {{{"id", "s-1"}, {"phone", "+14155550100"}},
+                      {{"id", "s-2"}, {"phone", "+441155550100"}}};
+    json first = sandbox_space(spaces[0], by_phone);
+    first["phone_identifier"] = true;
+    json file = {{"workspaces", {first, sandbox_space(spaces[1], by_search)}}};
+    auto sandbox = Sandbox::with_workspaces(file, (dir.path() / "ws.json").string());
+    CliFixture f(config_for(sandbox, spaces));
+    f.init();
+    REQUIRE(f.lethe({"enqueue", "+14155550100", "--id-type", "phone", "--request-id", "P1"})
+                .exit_code == 0);
+    auto r = run_once(f, spaces);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_FALSE(sandbox.has_profile("id", "p-1", "phones"));
+    CHECK_FALSE(sandbox.has_profile("id", "s-1", "ids"));
+    CHECK(sandbox.has_profile("id", "p-2", "phones"));
+    CHECK(sandbox.has_profile("id", "s-2", "ids"));
+    CHECK(sql_text(f, "SELECT state FROM requests WHERE request_id = 'P1'") == "done");
+    CHECK(sql_int(f, "SELECT count(*) FROM erasures WHERE state = 'done' AND verified = 1") == 2);
+    CHECK(f.lethe({"audit", "export"}).out.find("4155550100") == std::string::npos);
+}
+
 TEST_CASE("deletes that become visible late are verified after re-checks", "[e2e][verify]") {
     TempDir dir;
     const std::vector<Space> spaces = {{"ws", "email_or_id", 101}};
