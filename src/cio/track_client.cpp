@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <vector>
 
 namespace lethe::cio {
@@ -469,6 +470,58 @@ CallResult TrackClient::entity(std::string_view action, const Target& who) {
                                  {"action", std::string(action)},
                                  {"identifiers", {{who.id_type, who.value}}}};
     return send("POST", "/api/v2/entity", body.dump(), who.value).call;
+}
+
+namespace {
+
+// The refused operations of a 207 answer ({"errors": [{"batch_index": N, "reason", "message"}]});
+// false when the body does not say which. The messages are not kept: they may quote identifiers.
+bool read_refused(const std::string& body, std::size_t operations, std::vector<std::size_t>& out) {
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    if (json.is_discarded() || !json.is_object() || !json.contains("errors") ||
+        !json["errors"].is_array() || json["errors"].empty()) {
+        return false;
+    }
+    for (const auto& error : json["errors"]) {
+        const auto index =
+            error.is_object() ? error.value("batch_index", nlohmann::json()) : nlohmann::json();
+        if (!index.is_number_unsigned() || index.get<std::size_t>() >= operations) {
+            return false;
+        }
+        out.push_back(index.get<std::size_t>());
+    }
+    return true;
+}
+
+} // namespace
+
+BatchResult TrackClient::batch(std::string_view action, const std::vector<Target>& who) {
+    if (who.empty() || who.size() > k_max_batch_operations) {
+        throw std::invalid_argument("TrackClient::batch: 1 to 100 operations");
+    }
+    BatchResult out;
+    nlohmann::json operations = nlohmann::json::array();
+    for (const auto& target : who) {
+        if (target.value.empty()) {
+            out.call = refused_identifier();
+            return out;
+        }
+        operations.push_back({{"type", "person"},
+                              {"action", std::string(action)},
+                              {"identifiers", {{target.id_type, target.value}}}});
+    }
+    Exchange ex = send("POST", "/api/v2/batch", nlohmann::json({{"batch", operations}}).dump(), {});
+    out.call = std::move(ex.call);
+    if (out.call.http_status != 0 && out.call.outcome != Outcome::success &&
+        out.call.outcome != Outcome::halt) {
+        out.call.error = "HTTP " + std::to_string(out.call.http_status);
+    }
+    if (out.call.http_status == 207 && !read_refused(ex.response.body, who.size(), out.refused)) {
+        out.refused.clear();
+        out.call.outcome = Outcome::retryable;
+        out.call.error = "HTTP 207 without the refused operations";
+    }
+    return out;
 }
 
 RegionInfo TrackClient::region() {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lethe::cio {
 
@@ -37,6 +38,17 @@ struct Target {
     std::string id_type; // "id" | "email" | "cio_id"
     std::string value;
 };
+
+// The result of one Track API v2 batch call: the call itself, and the positions of the
+// operations Customer.io refused when it answered 207 (the others were applied). An unreadable
+// 207 is a retryable call: suppress and delete may safely be sent again.
+struct BatchResult {
+    CallResult call;
+    std::vector<std::size_t> refused;
+};
+
+// Most operations lethe puts in one batch: far below the 500 KB limit at 150-byte identifiers.
+inline constexpr std::size_t k_max_batch_operations = 100;
 
 // Track API credentials (HTTP Basic `site_id:api_key`).
 struct Credentials {
@@ -116,6 +128,12 @@ public:
     // setting can misread it. A 400 (e.g. e-mail is not an identifier of the workspace) is a
     // permanent failure.
     CallResult entity(std::string_view action, const Target& who);
+
+    // POST /api/v2/batch {"batch": [{"type": "person", "action": ACTION, "identifiers": {TYPE:
+    // VALUE}}, ...]} with 1 to k_max_batch_operations targets: one call for what would be
+    // several entity calls. A 207 lists the refused operations. The error text is lethe's own
+    // ("HTTP 503"), never Customer.io's, which may echo any of the identifiers.
+    BatchResult batch(std::string_view action, const std::vector<Target>& who);
 
     // GET /api/v1/accounts/region: checks the credentials and reports the workspace's region.
     // A 2xx whose body is not the expected JSON is a permanent failure.

@@ -38,6 +38,10 @@ public:
         refresh();
         return m_client.entity("delete", who);
     }
+    cio::BatchResult batch(erasure::Step step, const std::vector<cio::Target>& who) override {
+        refresh();
+        return m_client.batch(step == erasure::Step::suppress ? "suppress" : "delete", who);
+    }
     cio::RegionInfo region() {
         refresh();
         return m_client.region();

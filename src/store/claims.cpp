@@ -311,6 +311,9 @@ std::string WorkerQueue::call_detail(const ClaimedErasure& e, const CallRecord& 
     if (!call.target.empty()) {
         j.field("target", call.target);
     }
+    if (call.operations > 1) {
+        j.field("operations", call.operations);
+    }
     if (!call.error.empty()) {
         j.field("error", call.error);
     }

@@ -43,7 +43,8 @@ struct CallRecord {
     erasure::Outcome outcome = erasure::Outcome::retryable;
     std::string error; // short reason, no personal data
     TimeMs latency_ms = 0;
-    bool already_gone = false; // destroy answered 404
+    bool already_gone = false;   // destroy answered 404
+    std::int64_t operations = 1; // a batch call (target "batch"): how many operations it carried
 };
 
 // What a step did, beyond its decision: its calls and what they found.

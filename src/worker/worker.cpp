@@ -58,6 +58,8 @@ store::CallRecord to_record(const cio::CallResult& result, erasure::Step step,
 constexpr TimeMs k_progress_interval_ms = 250;
 constexpr TimeMs k_summary_interval_ms = 60'000;
 constexpr TimeMs k_gate_slice_ms = 50;
+// How far ahead of the erasure slots the App API thread resolves (see resolved_running_low).
+constexpr TimeMs k_resolve_ahead_ms = 2000;
 
 } // namespace
 
@@ -179,12 +181,16 @@ bool Worker::wait_for_gate() {
     }
 }
 
-std::optional<cio::CallResult> Worker::send(ErasureApi& api, erasure::Step step,
-                                            const cio::Target& who) {
+std::optional<cio::BatchResult> Worker::send(ErasureApi& api, erasure::Step step,
+                                             const std::vector<cio::Target>& who) {
     if (!wait_for_gate()) {
         return std::nullopt;
     }
-    return step == erasure::Step::suppress ? api.suppress(who) : api.destroy(who);
+    if (who.size() == 1) {
+        return cio::BatchResult{
+            step == erasure::Step::suppress ? api.suppress(who[0]) : api.destroy(who[0]), {}};
+    }
+    return api.batch(step, who);
 }
 
 bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_status) {
@@ -208,14 +214,14 @@ bool Worker::credentials_renewed(std::uint64_t refused_generation, long http_sta
     return pinned();
 }
 
-std::optional<cio::CallResult> Worker::call_with_reload(ErasureApi& api, erasure::Step step,
-                                                        const cio::Target& who) {
+std::optional<cio::BatchResult> Worker::call_with_reload(ErasureApi& api, erasure::Step step,
+                                                         const std::vector<cio::Target>& who) {
     const std::uint64_t generation = m_credential_generation;
     auto result = send(api, step, who);
     // Credentials may have been rotated under us: with several calls in flight, all of them are
     // refused at once, and each must get the one re-read, not only the first.
-    if (result && result->outcome == cio::Outcome::auth &&
-        credentials_renewed(generation, result->http_status)) {
+    if (result && result->call.outcome == cio::Outcome::auth &&
+        credentials_renewed(generation, result->call.http_status)) {
         result = stopping() ? std::nullopt : send(api, step, who);
     }
     return result;
@@ -335,64 +341,124 @@ std::optional<Worker::StepResult> Worker::resolve(VerifyApi& app, const store::C
     return out;
 }
 
+namespace {
+
+// What a suppress or destroy step names. Verified: each profile found, by its cio_id (which no
+// workspace setting can misread), and on suppress the identifier itself too (last), so it cannot
+// be added again. Unverified: the identifier, typed.
+struct StepTargets {
+    std::vector<cio::Target> targets;
+    bool ends_with_own = false; // the last target is the request's own identifier
+};
+
+StepTargets step_targets(const store::ClaimedErasure& e, const cio::Target& who, erasure::Step step,
+                         bool verified) {
+    StepTargets out;
+    if (!verified) {
+        out.targets.push_back(who);
+        return out;
+    }
+    for (const auto& cio_id : e.profiles) {
+        out.targets.push_back({"cio_id", cio_id});
+    }
+    const bool is_profile =
+        who.id_type == "cio_id" &&
+        std::find(e.profiles.begin(), e.profiles.end(), who.value) != e.profiles.end();
+    if (step == erasure::Step::suppress && !is_profile) {
+        out.targets.push_back(who);
+        out.ends_with_own = true;
+    }
+    return out;
+}
+
+// Whether the call refused the request's own identifier, the last of `operations`: a 400 of a
+// single call, or its position among a batch's refused operations (taken out of the list).
+bool own_identifier_refused(cio::BatchResult& result, std::size_t operations) {
+    if (operations == 1) {
+        return result.call.outcome == cio::Outcome::permanent && result.call.http_status == 400;
+    }
+    auto at = std::find(result.refused.begin(), result.refused.end(), operations - 1);
+    if (at == result.refused.end()) {
+        return false;
+    }
+    result.refused.erase(at);
+    return true;
+}
+
+} // namespace
+
 std::optional<Worker::StepResult> Worker::track_step(ErasureApi& api,
                                                      const store::ClaimedErasure& e,
                                                      erasure::Step step, bool verified) {
     const cio::Target who = target_of(e);
-    // Verified: each profile found, by its cio_id (which no workspace setting can misread), and
-    // on suppress the identifier itself too, so it cannot be added again. Unverified: the
-    // identifier, typed.
-    std::vector<cio::Target> targets;
-    if (verified) {
-        for (const auto& cio_id : e.profiles) {
-            targets.push_back({"cio_id", cio_id});
-        }
-        const bool is_profile =
-            who.id_type == "cio_id" &&
-            std::find(e.profiles.begin(), e.profiles.end(), who.value) != e.profiles.end();
-        if (step == erasure::Step::suppress && !is_profile) {
-            targets.push_back(who);
-        }
-    } else {
-        targets.push_back(who);
-    }
+    const StepTargets planned = step_targets(e, who, step, verified);
+    const auto& targets = planned.targets;
     StepResult out;
     out.facts.verified = verified;
     out.result.outcome = cio::Outcome::success;
-    for (const auto& target : targets) {
-        auto result = call_with_reload(api, step, target);
+    // Several targets go in batches: one call for all of a person's profiles (and their
+    // identifier), so a verified erasure costs two Track calls, not one per target plus one.
+    for (std::size_t begin = 0; begin < targets.size(); begin += cio::k_max_batch_operations) {
+        const std::size_t end = std::min(targets.size(), begin + cio::k_max_batch_operations);
+        const std::vector<cio::Target> chunk(targets.begin() + static_cast<long>(begin),
+                                             targets.begin() + static_cast<long>(end));
+        auto result = call_with_reload(api, step, chunk);
         if (!result) {
             return std::nullopt;
         }
-        note_rate_limit(*result, m_clock.now_ms());
-        const bool own_identifier = &target == &targets.back() && target.value == who.value;
-        if (verified && own_identifier && result->outcome == cio::Outcome::permanent &&
-            result->http_status == 400) {
+        cio::CallResult& call = result->call;
+        note_rate_limit(call, m_clock.now_ms());
+        if (planned.ends_with_own && end == targets.size() &&
+            own_identifier_refused(*result, chunk.size())) {
             // Its profiles are erased by cio_id; the workspace just does not take this type as
             // an identifier (an e-mail where people are identified by id), so it cannot be
             // blocked there. Recorded, not a failure.
-            result->outcome = cio::Outcome::success;
-            result->error = who.id_type + " is not an identifier of this workspace";
-            out.facts.calls.push_back(to_record(*result, step, target.id_type));
-            out.facts.calls.back().outcome = erasure::Outcome::success;
-            continue;
+            call.outcome = cio::Outcome::success;
+            call.error = who.id_type + " is not an identifier of this workspace";
         }
-        if (!verified && result->outcome == cio::Outcome::permanent && result->http_status == 400 &&
+        if (call.outcome == cio::Outcome::success && !result->refused.empty()) {
+            call.outcome = cio::Outcome::permanent;
+            call.error = "HTTP 207: " + std::to_string(result->refused.size()) + " of " +
+                         std::to_string(chunk.size()) + " operations refused";
+        }
+        if (!verified && call.outcome == cio::Outcome::permanent && call.http_status == 400 &&
             (who.id_type == "email" || who.id_type == "phone") &&
-            result->error.find("not an identifier") != std::string::npos) {
+            call.error.find("not an identifier") != std::string::npos) {
             // Said in lethe's own words (invariant 9), once the API has said why.
-            result->error = std::string("HTTP 400: ") +
-                            (who.id_type == "email" ? "e-mail" : "phone") +
-                            " is not an identifier of this workspace; without an App API key "
-                            "its profiles cannot be found";
+            call.error = std::string("HTTP 400: ") + (who.id_type == "email" ? "e-mail" : "phone") +
+                         " is not an identifier of this workspace; without an App API key "
+                         "its profiles cannot be found";
         }
-        out.facts.calls.push_back(to_record(*result, step, target.id_type));
-        out.result = *result;
-        if (result->outcome != cio::Outcome::success) {
+        out.facts.calls.push_back(
+            to_record(call, step, chunk.size() == 1 ? chunk[0].id_type : "batch"));
+        out.facts.calls.back().operations = static_cast<std::int64_t>(chunk.size());
+        out.result = call;
+        if (call.outcome != cio::Outcome::success) {
             break;
         }
     }
     out.outcome = lifecycle_outcome(out.result);
+    return out;
+}
+
+cio::BatchResult ErasureApi::batch(erasure::Step step, const std::vector<cio::Target>& who) {
+    cio::BatchResult out;
+    out.call.outcome = cio::Outcome::success;
+    out.call.http_status = 200;
+    TimeMs latency = 0;
+    for (std::size_t i = 0; i < who.size(); ++i) {
+        cio::CallResult r = step == erasure::Step::suppress ? suppress(who[i]) : destroy(who[i]);
+        latency += r.latency_ms;
+        if (r.outcome == cio::Outcome::permanent && r.http_status == 400) {
+            out.refused.push_back(i);
+            out.call.http_status = 207;
+        } else if (r.outcome != cio::Outcome::success) {
+            out.call = r;
+            out.refused.clear();
+            break;
+        }
+    }
+    out.call.latency_ms = latency;
     return out;
 }
 
@@ -605,15 +671,35 @@ std::vector<store::ClaimedErasure> Worker::live_claims(std::vector<store::Claime
     return live;
 }
 
+bool Worker::resolved_running_low() {
+    // Enough resolved erasures for the slots to go on at the pacing schedule while the App API
+    // thread makes a few reads (150 ms each, at 10/s): else the slots wait for the next resolve
+    // behind a round of verifications.
+    const TimeMs pacing = std::max<TimeMs>(m_settings.pacing_ms, 1);
+    const auto low_water = std::clamp<std::size_t>(
+        static_cast<std::size_t>(k_resolve_ahead_ms / pacing),
+        static_cast<std::size_t>(m_settings.concurrency), cio::k_max_bulk_values);
+    std::lock_guard lock(m_mutex);
+    return m_resolved.size() < low_water;
+}
+
 std::vector<store::ClaimedErasure> Worker::claim_app_batch() {
     const auto limit = static_cast<std::int64_t>(cio::k_max_bulk_values);
-    auto batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
-                                     m_settings.lease_ms);
+    std::vector<store::ClaimedErasure> batch;
+    if (!resolved_running_low() || budget_exhausted()) {
+        batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
+                                    m_settings.lease_ms);
+    }
     if (!batch.empty() || budget_exhausted()) {
         return batch;
     }
     batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::pending}, limit,
                                 m_settings.lease_ms);
+    if (batch.empty()) {
+        // Nothing new to resolve: verifications go ahead.
+        return m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
+                                   m_settings.lease_ms);
+    }
     // Each pending erasure starts here; what --max has no start left for goes back.
     std::vector<store::ClaimedErasure> started;
     for (auto& e : batch) {

@@ -31,6 +31,10 @@ public:
     virtual cio::CallResult suppress(const cio::Target& who) = 0;
     // POST /api/v2/entity, action "delete".
     virtual cio::CallResult destroy(const cio::Target& who) = 0;
+    // POST /api/v2/batch: suppress or delete up to cio::k_max_batch_operations targets in one
+    // call. This default, for an API without a batch endpoint (test doubles), sends them one by
+    // one, in order: a 400 is a refused operation, any other failure ends the batch as its call.
+    virtual cio::BatchResult batch(erasure::Step step, const std::vector<cio::Target>& who);
 };
 
 // Makes one ErasureApi per in-flight erasure slot.
@@ -192,7 +196,10 @@ private:
     };
     // Resolves pending erasures and verifies erased ones in batches, until the run ends.
     void app_loop();
-    // Claims the App API's next batch (erased ones first: they finish work); empty when none.
+    // Whether the resolved erasures waiting for the slots may run out before the next resolve.
+    bool resolved_running_low();
+    // Claims the App API's next batch: erased ones first (they finish work), unless the slots
+    // are about to run out of resolved ones; empty when none.
     std::vector<store::ClaimedErasure> claim_app_batch();
     // Drops (and applies) the erasures whose earlier attempts never reported back.
     std::vector<store::ClaimedErasure> live_claims(std::vector<store::ClaimedErasure> batch);
@@ -227,10 +234,11 @@ private:
     void note_rate_limit(const cio::CallResult& result, TimeMs now);
     // The call's result, after one retry with re-read credentials on 401/403; nullopt when the
     // call was not sent because a stop was requested during a 429 pause.
-    std::optional<cio::CallResult> call_with_reload(ErasureApi& api, erasure::Step step,
-                                                    const cio::Target& who);
-    std::optional<cio::CallResult> send(ErasureApi& api, erasure::Step step,
-                                        const cio::Target& who);
+    // One target is one entity call; several are one batch call.
+    std::optional<cio::BatchResult> call_with_reload(ErasureApi& api, erasure::Step step,
+                                                     const std::vector<cio::Target>& who);
+    std::optional<cio::BatchResult> send(ErasureApi& api, erasure::Step step,
+                                         const std::vector<cio::Target>& who);
     bool credentials_renewed(std::uint64_t refused_generation, long http_status);
     // Runs the pin check (when installed); halts and records it when it fails.
     bool pinned();

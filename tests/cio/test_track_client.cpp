@@ -9,6 +9,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 using namespace lethe;
@@ -638,4 +640,61 @@ TEST_CASE("track client over HTTPS: the sandbox certificate works only when trus
         CHECK(info.environment_id == 7);
     }
     CHECK(server.seen().size() == 1);
+}
+
+TEST_CASE("track client: batch calls", "[cio][batch]") {
+    Fixture f;
+    const std::vector<Target> who{{"cio_id", "c1"}, {"cio_id", "c2"}, {"email", "a@example.com"}};
+
+    SECTION("one POST /api/v2/batch carries every operation, typed") {
+        auto r = f.client.batch("suppress", who);
+        CHECK(r.call.outcome == Outcome::success);
+        CHECK(r.refused.empty());
+        REQUIRE(f.http.sent.size() == 1);
+        const auto& post = f.http.sent[0];
+        CHECK(post.method == "POST");
+        CHECK(post.url == "https://track.customer.io/api/v2/batch");
+        CHECK(header_of(post, "Authorization") == k_basic_site_key);
+        const auto body = nlohmann::json::parse(post.body);
+        REQUIRE(body["batch"].size() == 3);
+        CHECK(body["batch"][0] == nlohmann::json({{"type", "person"},
+                                                  {"action", "suppress"},
+                                                  {"identifiers", {{"cio_id", "c1"}}}}));
+        CHECK(body["batch"][2]["identifiers"] == nlohmann::json({{"email", "a@example.com"}}));
+    }
+    SECTION("a 207 names the refused operations; their messages are not kept") {
+        f.http.script = {FakeHttp::reply(
+            207, R"({"errors":[{"batch_index":2,"reason":"invalid","message":"a@example.com"}]})")};
+        auto r = f.client.batch("delete", who);
+        CHECK(r.call.http_status == 207);
+        CHECK(r.refused == std::vector<std::size_t>{2});
+        CHECK(!contains(r.call.error, "example.com"));
+    }
+    SECTION("a 207 that does not say which operations failed is retried") {
+        for (const std::string body :
+             {"{}", "not json", R"({"errors":[]})", R"({"errors":[{"batch_index":3}]})",
+              R"({"errors":[{"batch_index":-1}]})", R"({"errors":[{"message":"x"}]})"}) {
+            f.http.script = {FakeHttp::reply(207, body)};
+            auto r = f.client.batch("delete", who);
+            CHECK(r.call.outcome == Outcome::retryable);
+            CHECK(r.refused.empty());
+        }
+    }
+    SECTION("an error answer is said in lethe's words, never the body's") {
+        f.http.script = {FakeHttp::reply(400, R"({"meta":{"error":"bad a@example.com"}})")};
+        auto r = f.client.batch("suppress", who);
+        CHECK(r.call.outcome == Outcome::permanent);
+        CHECK(r.call.error == "HTTP 400");
+        f.http.script = {FakeHttp::reply(503)};
+        CHECK(f.client.batch("suppress", who).call.outcome == Outcome::retryable);
+    }
+    SECTION("an empty identifier is refused unsent; 0 or 101 operations are a programming error") {
+        auto r = f.client.batch("suppress", {{"cio_id", "c1"}, {"id", ""}});
+        CHECK(r.call.outcome == Outcome::permanent);
+        CHECK(f.http.sent.empty());
+        CHECK_THROWS_AS(f.client.batch("suppress", {}), std::invalid_argument);
+        CHECK_THROWS_AS(
+            f.client.batch("suppress", std::vector<Target>(k_max_batch_operations + 1, who[0])),
+            std::invalid_argument);
+    }
 }

@@ -89,7 +89,7 @@ std::map<std::string, int> erasure_calls(const Sandbox& sandbox) {
     std::map<std::string, int> calls;
     const json state = sandbox.state(); // not a temporary: the loop below reads it
     for (const auto& e : state["log"]) {
-        if (e["call"] == "suppress" || e["call"] == "destroy") {
+        if (e["call"] == "suppress" || e["call"] == "destroy" || e["call"] == "batch") {
             calls[e["workspace"].get<std::string>()]++;
         }
     }
@@ -136,10 +136,13 @@ TEST_CASE("a person in two of three workspaces is erased from both; nobody else 
                      "'$.not_present') = 1") == 1);
     CHECK(sql_int(f, "SELECT count(*) FROM audit_log WHERE event = 'erasure.resolved' AND "
                      "json_extract(detail, '$.profiles') = 1") == 2);
-    // By cio_id: suppress and delete of the profile plus the address's suppress where it was
-    // found; in staging only the address's suppress.
+    // By cio_id where it was found: one batch suppresses the profile and the address, one call
+    // deletes the profile; in staging only the address's suppress.
     CHECK(erasure_calls(sandbox) ==
-          std::map<std::string, int>{{"eu-main", 3}, {"staging", 1}, {"us-main", 3}});
+          std::map<std::string, int>{{"eu-main", 2}, {"staging", 1}, {"us-main", 2}});
+    CHECK(sql_int(f, "SELECT count(*) FROM audit_log WHERE event = 'call.suppress' AND "
+                     "json_extract(detail, '$.target') = 'batch' AND "
+                     "json_extract(detail, '$.operations') = 2") == 2);
     CHECK(sql_int(f, "SELECT count(*) FROM erasures WHERE verified = 1") == 3);
     CHECK(sql_text(f, "SELECT state FROM requests WHERE request_id = 'R1'") == "done");
     CHECK(sql_int(f, "SELECT count(*) FROM erasures WHERE state = 'done'") == 3);
@@ -152,8 +155,7 @@ TEST_CASE("a person in two of three workspaces is erased from both; nobody else 
                                      w.name + "' ORDER BY seq)");
         CHECK(order == (w.name == "staging"
                             ? "call.resolve call.suppress call.verify"
-                            : "call.resolve call.suppress call.suppress call.destroy call.verify "
-                              "call.verify"));
+                            : "call.resolve call.suppress call.destroy call.verify call.verify"));
     }
     auto status = f.lethe({"status"});
     CHECK(status.out.find("us-main") != std::string::npos);

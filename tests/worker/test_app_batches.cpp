@@ -32,6 +32,8 @@ struct FakeWorkspace {
     std::int64_t bulk_calls = 0;
     std::int64_t searches = 0;
     std::set<std::string> suppressed; // "type:value"
+    std::set<std::string> refuse;     // cio_ids whose suppress is refused (400)
+    std::int64_t track_calls = 0;     // Track API calls: a batch is one
 
     void add(const std::string& cio_id, const std::string& email) { email_of[cio_id] = email; }
     std::vector<std::string> with_email(const std::string& email) {
@@ -61,7 +63,9 @@ public:
     cio::CallResult suppress(const cio::Target& who) override {
         {
             std::lock_guard lock(m_ws.mutex);
-            if (who.id_type == "email" && !m_ws.email_is_identifier) {
+            m_ws.track_calls += m_in_batch ? 0 : 1;
+            if ((who.id_type == "email" && !m_ws.email_is_identifier) ||
+                m_ws.refuse.count(who.value) != 0) {
                 cio::CallResult r;
                 r.outcome = cio::Outcome::permanent;
                 r.http_status = 400;
@@ -74,12 +78,28 @@ public:
         return ok();
     }
     cio::CallResult destroy(const cio::Target& who) override {
+        {
+            std::lock_guard lock(m_ws.mutex);
+            m_ws.track_calls += m_in_batch ? 0 : 1;
+        }
         m_ws.erase(who);
         return ok();
+    }
+    // One Track call for the whole batch; the operations as the default applies them.
+    cio::BatchResult batch(erasure::Step step, const std::vector<cio::Target>& who) override {
+        {
+            std::lock_guard lock(m_ws.mutex);
+            ++m_ws.track_calls;
+        }
+        m_in_batch = true;
+        auto out = ErasureApi::batch(step, who);
+        m_in_batch = false;
+        return out;
     }
 
 private:
     FakeWorkspace& m_ws;
+    bool m_in_batch = false;
 };
 
 class FakeApp final : public VerifyApi {
@@ -220,6 +240,38 @@ TEST_CASE("where e-mail is not an identifier, the batch falls back to one search
     // verification.
     CHECK(f.ws.bulk_calls == 1);
     CHECK(f.ws.searches >= 24);
+    // Two Track calls per person: one batch suppresses the three profiles and tries the
+    // address (refused: not an identifier here, which is recorded, not a failure), one deletes.
+    CHECK(f.ws.track_calls == 24);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'call.suppress' AND "
+                  "json_extract(detail, '$.target') = 'batch' AND "
+                  "json_extract(detail, '$.operations') = 4") == 12);
+}
+
+TEST_CASE("a verified erasure costs two Track calls however many profiles it finds",
+          "[worker][batch]") {
+    BatchFixture f;
+    f.add_requests(20, 2);
+    auto rep = f.run();
+    CHECK(rep.erased == 20);
+    CHECK(f.ws.email_of.empty());
+    CHECK(f.ws.track_calls == 40);
+    // Suppressed by cio_id, and the address itself, so it cannot be added again.
+    CHECK(f.ws.suppressed.count("email:person7@example.com") == 1);
+    CHECK(f.ws.suppressed.count("cio_id:c7_1") == 1);
+}
+
+TEST_CASE("an operation a batch refuses fails the step: the erasure is not done",
+          "[worker][batch]") {
+    BatchFixture f;
+    f.add_requests(3, 2);
+    f.ws.refuse = {"c1_1"};
+    f.run();
+    CHECK(f.count("SELECT count(*) FROM requests WHERE state = 'done'") == 2);
+    CHECK(f.count("SELECT count(*) FROM erasures WHERE state = 'done'") == 2);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'call.suppress' AND "
+                  "json_extract(detail, '$.error') = 'HTTP 207: 1 of 3 operations refused'") >= 1);
+    CHECK(f.count("SELECT count(*) FROM requests WHERE request_id = 'R1' AND state = 'done'") == 0);
 }
 
 TEST_CASE("bulk reads match answers back to the requests, duplicates included", "[worker][batch]") {
