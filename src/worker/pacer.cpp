@@ -24,6 +24,17 @@ void Pacer::started_at(TimeMs at) {
     m_any_started = true;
 }
 
+bool Pacer::try_start() {
+    std::lock_guard lock(m_mutex);
+    const TimeMs now = m_clock.now_ms();
+    if ((m_any_started && now < m_last_start + m_interval) || now < m_paused_until) {
+        return false;
+    }
+    m_last_start = now;
+    m_any_started = true;
+    return true;
+}
+
 void Pacer::pause_until(TimeMs until) {
     std::lock_guard lock(m_mutex);
     m_paused_until = std::max(m_paused_until, until);

@@ -20,6 +20,9 @@ public:
     void started();
     // Records an erasure start at `at` (for callers that own the time).
     void started_at(TimeMs at);
+    // Starts now if the schedule allows it, in one step: of several threads asking at once,
+    // only as many start as the schedule lets through.
+    bool try_start();
     // Slows the whole worker: nothing starts and no call is sent before `until`.
     void pause_until(TimeMs until);
     // The end of the current pause (or a time in the past).

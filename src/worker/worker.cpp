@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -288,23 +289,24 @@ bool Worker::wait_for_app() {
         if (stopping()) {
             return false;
         }
-        const TimeMs start = m_app_pacer.next_start();
-        const TimeMs now = m_clock.now_ms();
-        if (start <= now) {
-            m_app_pacer.started_at(now);
+        if (m_app_pacer.try_start()) {
             return true;
         }
-        m_sleeper.sleep_ms(std::min(start - now, k_gate_slice_ms));
+        const TimeMs wait = m_app_pacer.next_start() - m_clock.now_ms();
+        m_sleeper.sleep_ms(std::clamp<TimeMs>(wait, 1, k_gate_slice_ms));
     }
 }
 
-bool Worker::wait_for_app_turn() {
-    if (m_pin_checker) {
-        // Nothing is read, and no resolve recorded, before the credentials are known to be this
-        // workspace's: a resolve in the wrong workspace would send its cio_ids to the slots.
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return m_stop || m_no_more_work || m_pinned.load(); });
+bool Worker::wait_for_pin() {
+    if (!m_pin_checker) {
+        return true;
     }
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_stop || m_no_more_work || m_pinned.load(); });
+    return !m_stop && !m_no_more_work;
+}
+
+bool Worker::wait_for_app_turn() {
     while (true) {
         {
             std::lock_guard lock(m_mutex);
@@ -714,75 +716,118 @@ std::vector<store::ClaimedErasure> Worker::claim_app_batch() {
     return started;
 }
 
+bool Worker::search_only(const std::string& type) {
+    std::lock_guard lock(m_search_mutex);
+    return m_search_only.count(type) != 0;
+}
+
+void Worker::set_search_only(const std::string& type) {
+    std::lock_guard lock(m_search_mutex);
+    m_search_only.insert(type);
+}
+
+Worker::TypeGroups Worker::group_by_type(const std::vector<store::ClaimedErasure>& batch,
+                                         erasure::Step step) {
+    TypeGroups out;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const cio::Target who = target_of(batch[i]);
+        if (step == erasure::Step::verify && who.id_type == "cio_id" &&
+            std::find(batch[i].profiles.begin(), batch[i].profiles.end(), who.value) !=
+                batch[i].profiles.end()) {
+            // The identifier is one of its erased profiles, which read_profiles reads: the same
+            // question, not asked twice.
+            out.unread.push_back(i);
+            continue;
+        }
+        auto g = std::find_if(out.groups.begin(), out.groups.end(),
+                              [&](const auto& x) { return x.first == who.id_type; });
+        if (g == out.groups.end()) {
+            out.groups.push_back({who.id_type, {}});
+            g = std::prev(out.groups.end());
+        }
+        g->second.push_back(i);
+    }
+    return out;
+}
+
 bool Worker::read_identifiers(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
-                              erasure::Step step, std::vector<Reading>& readings) {
-    auto record = [&](std::size_t i, const cio::CallResult& call, const std::string& type) {
+                              erasure::Step step, std::vector<Reading>& readings,
+                              const OnRead& on_read) {
+    const TypeGroups grouped = group_by_type(batch, step);
+    if (on_read && !grouped.unread.empty()) {
+        on_read(grouped.unread);
+    }
+    for (const auto& [type, members] : grouped.groups) {
+        if (!read_group(app, batch, step, type, members, readings, on_read)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool Worker::read_group(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
+                        erasure::Step step, const std::string& type,
+                        const std::vector<std::size_t>& members, std::vector<Reading>& readings,
+                        const OnRead& on_read) {
+    auto done = [&](std::vector<std::size_t> positions) {
+        if (on_read) {
+            on_read(positions);
+        }
+    };
+    auto record = [&](std::size_t i, const cio::CallResult& call) {
         readings[i].calls.push_back(to_record(call, step, type));
         if (!readings[i].failed()) {
             readings[i].result = call;
         }
     };
-    // One group per id_type, in the order first seen.
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        const std::string type = target_of(batch[i]).id_type;
-        auto g = std::find_if(groups.begin(), groups.end(),
-                              [&](const auto& x) { return x.first == type; });
-        if (g == groups.end()) {
-            groups.push_back({type, {}});
-            g = std::prev(groups.end());
+    std::vector<std::size_t> one_by_one;
+    for (std::size_t at = 0; at < members.size(); at += cio::k_max_bulk_values) {
+        const std::size_t end = std::min(members.size(), at + cio::k_max_bulk_values);
+        // Where e-mail (or phone) is not an identifier, several profiles may share one, and
+        // only a search finds them all: one call per value.
+        if (search_only(type)) {
+            one_by_one.insert(one_by_one.end(), members.begin() + static_cast<long>(at),
+                              members.begin() + static_cast<long>(end));
+            continue;
         }
-        g->second.push_back(i);
+        std::vector<std::string> values;
+        for (std::size_t k = at; k < end; ++k) {
+            values.push_back(target_of(batch[members[k]]).value);
+        }
+        if (!wait_for_app()) {
+            return false;
+        }
+        cio::BulkLookup bulk = app.find_many(type, values);
+        if (bulk.not_an_identifier && (type == "email" || type == "phone")) {
+            set_search_only(type); // this chunk and the rest: by search
+            one_by_one.insert(one_by_one.end(), members.begin() + static_cast<long>(at),
+                              members.begin() + static_cast<long>(end));
+            continue;
+        }
+        if (bulk.call.http_status == 429) {
+            m_app_pacer.pause_until(m_clock.now_ms() + bulk.call.retry_after_ms.value_or(1'000));
+        }
+        for (std::size_t k = at; k < end; ++k) {
+            const std::size_t i = members[k];
+            record(i, bulk.call);
+            readings[i].not_an_identifier = bulk.not_an_identifier;
+            if (bulk.call.outcome == cio::Outcome::success) {
+                readings[i].found = bulk.cio_ids[k - at];
+            }
+        }
+        done({members.begin() + static_cast<long>(at), members.begin() + static_cast<long>(end)});
     }
-    for (const auto& [type, members] : groups) {
-        std::vector<std::size_t> one_by_one;
-        for (std::size_t at = 0; at < members.size(); at += cio::k_max_bulk_values) {
-            const std::size_t end = std::min(members.size(), at + cio::k_max_bulk_values);
-            // Where e-mail (or phone) is not an identifier, several profiles may share one, and
-            // only a search finds them all: one call per value.
-            if (m_search_only.count(type) != 0) {
-                one_by_one.insert(one_by_one.end(), members.begin() + static_cast<long>(at),
-                                  members.begin() + static_cast<long>(end));
-                continue;
-            }
-            std::vector<std::string> values;
-            for (std::size_t k = at; k < end; ++k) {
-                values.push_back(target_of(batch[members[k]]).value);
-            }
-            if (!wait_for_app()) {
-                return false;
-            }
-            cio::BulkLookup bulk = app.find_many(type, values);
-            if (bulk.not_an_identifier && (type == "email" || type == "phone")) {
-                m_search_only.insert(type); // this chunk and the rest: by search
-                one_by_one.insert(one_by_one.end(), members.begin() + static_cast<long>(at),
-                                  members.begin() + static_cast<long>(end));
-                continue;
-            }
-            if (bulk.call.http_status == 429) {
-                m_app_pacer.pause_until(m_clock.now_ms() +
-                                        bulk.call.retry_after_ms.value_or(1'000));
-            }
-            for (std::size_t k = at; k < end; ++k) {
-                const std::size_t i = members[k];
-                record(i, bulk.call, type);
-                readings[i].not_an_identifier = bulk.not_an_identifier;
-                if (bulk.call.outcome == cio::Outcome::success) {
-                    readings[i].found = bulk.cio_ids[k - at];
-                }
-            }
+    for (std::size_t i : one_by_one) {
+        if (!wait_for_app()) {
+            return false;
         }
-        for (std::size_t i : one_by_one) {
-            if (!wait_for_app()) {
-                return false;
-            }
-            cio::Lookup found = app.find(target_of(batch[i]));
-            record(i, found.call, type);
-            readings[i].not_an_identifier = found.not_an_identifier;
-            if (found.call.outcome == cio::Outcome::success) {
-                readings[i].found = std::move(found.cio_ids);
-            }
+        cio::Lookup found = app.find(target_of(batch[i]));
+        record(i, found.call);
+        readings[i].not_an_identifier = found.not_an_identifier;
+        if (found.call.outcome == cio::Outcome::success) {
+            readings[i].found = std::move(found.cio_ids);
         }
+        done({i});
     }
     return true;
 }
@@ -839,33 +884,80 @@ void Worker::resolve_batch(VerifyApi& app, std::vector<store::ClaimedErasure> ba
     for (auto& r : readings) {
         r.result.outcome = cio::Outcome::success;
     }
-    if (!read_identifiers(app, batch, erasure::Step::resolve, readings)) {
-        for (const auto& e : batch) {
-            give_back(e);
+    std::vector<bool> handled(batch.size(), false);
+    // Each read's erasures go on to the slots as soon as it returns: the first ones start while
+    // the App API reads the rest.
+    bool pinned = true;
+    auto hand_on = [&](const std::vector<std::size_t>& positions) {
+        // The first read may go while the pin check runs; its answer waits for the pin.
+        pinned = pinned && wait_for_pin();
+        if (!pinned) {
+            return;
         }
-        return;
-    }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        Reading& r = readings[i];
-        StepResult sr;
-        sr.result = r.result;
-        sr.facts.verified = true;
-        sr.facts.calls = std::move(r.calls);
-        if (r.not_an_identifier) {
-            sr.result.outcome = cio::Outcome::permanent;
-            sr.result.error =
-                target_of(batch[i]).id_type + " is not an identifier of this workspace";
-            sr.facts.calls.back().outcome = erasure::Outcome::permanent;
-            sr.facts.calls.back().error = sr.result.error;
+        for (std::size_t i : positions) {
+            handled[i] = true;
+            finish_resolve(batch[i], readings[i]);
         }
-        sr.outcome = lifecycle_outcome(sr.result);
-        if (sr.outcome == erasure::Outcome::success) {
-            sr.facts.found = std::move(r.found);
-        }
-        if (handle(batch[i], erasure::Step::resolve, sr, true)) {
-            pass_on(std::move(batch[i]));
+    };
+    if (!read_identifiers(app, batch, erasure::Step::resolve, readings, hand_on) || !pinned) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!handled[i]) {
+                give_back(batch[i]);
+            }
         }
     }
+}
+
+void Worker::finish_resolve(store::ClaimedErasure& e, Reading& r) {
+    StepResult sr;
+    sr.result = r.result;
+    sr.facts.verified = true;
+    sr.facts.calls = std::move(r.calls);
+    if (r.not_an_identifier) {
+        sr.result.outcome = cio::Outcome::permanent;
+        sr.result.error = target_of(e).id_type + " is not an identifier of this workspace";
+        sr.facts.calls.back().outcome = erasure::Outcome::permanent;
+        sr.facts.calls.back().error = sr.result.error;
+    }
+    sr.outcome = lifecycle_outcome(sr.result);
+    if (sr.outcome == erasure::Outcome::success) {
+        sr.facts.found = std::move(r.found);
+    }
+    if (handle(e, erasure::Step::resolve, sr, true)) {
+        pass_on(std::move(e));
+    }
+}
+
+bool Worker::read_at_once(VerifyApi& app,
+                          const std::vector<std::function<bool(VerifyApi&)>>& reads) {
+    while (m_app_extra.size() + 1 < reads.size()) {
+        m_app_extra.push_back(m_verify_factory());
+    }
+    std::vector<char> finished(reads.size(), 0);
+    std::vector<std::exception_ptr> failures(reads.size());
+    auto run = [&](std::size_t k, VerifyApi& client) {
+        try {
+            finished[k] = reads[k](client) ? 1 : 0;
+        } catch (...) {
+            failures[k] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> threads;
+    for (std::size_t k = 1; k < reads.size(); ++k) {
+        threads.emplace_back([&, k] { run(k, *m_app_extra[k - 1]); });
+    }
+    if (!reads.empty()) {
+        run(0, app);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (const auto& failure : failures) {
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+    }
+    return std::all_of(finished.begin(), finished.end(), [](char f) { return f != 0; });
 }
 
 void Worker::verify_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch) {
@@ -873,13 +965,39 @@ void Worker::verify_batch(VerifyApi& app, std::vector<store::ClaimedErasure> bat
     for (auto& r : readings) {
         r.result.outcome = cio::Outcome::success;
     }
+    // The erased profiles and each identifier group are independent reads: they go at once, so
+    // a verification takes one read's time, not the sum (this is the last step of a run).
+    std::vector<Reading> by_identifier(batch.size());
+    for (auto& r : by_identifier) {
+        r.result.outcome = cio::Outcome::success;
+    }
     std::vector<std::string> still_there;
-    if (!read_profiles(app, batch, readings, still_there) ||
-        !read_identifiers(app, batch, erasure::Step::verify, readings)) {
+    std::vector<std::function<bool(VerifyApi&)>> reads;
+    reads.emplace_back(
+        [&](VerifyApi& client) { return read_profiles(client, batch, readings, still_there); });
+    const TypeGroups grouped = group_by_type(batch, erasure::Step::verify);
+    for (const auto& [type, members] : grouped.groups) {
+        // Groups have disjoint members: each writes only its own elements of by_identifier.
+        reads.emplace_back([&, &type = type, &members = members](VerifyApi& client) {
+            return read_group(client, batch, erasure::Step::verify, type, members, by_identifier,
+                              {});
+        });
+    }
+    if (!read_at_once(app, reads) || !wait_for_pin()) {
         for (const auto& e : batch) {
             give_back(e);
         }
         return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        Reading& r = readings[i];
+        Reading& id = by_identifier[i];
+        r.calls.insert(r.calls.end(), id.calls.begin(), id.calls.end());
+        if (!r.failed()) {
+            r.result = id.result;
+        }
+        r.found = std::move(id.found);
+        r.not_an_identifier = id.not_an_identifier;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
         store::ClaimedErasure& e = batch[i];

@@ -203,14 +203,39 @@ private:
     std::vector<store::ClaimedErasure> claim_app_batch();
     // Drops (and applies) the erasures whose earlier attempts never reported back.
     std::vector<store::ClaimedErasure> live_claims(std::vector<store::ClaimedErasure> batch);
+    using OnRead = std::function<void(const std::vector<std::size_t>&)>;
+    // A batch's positions by id_type, in the order first seen; `unread`: those a verification
+    // need not read by identifier (a cio_id that is one of its own erased profiles).
+    struct TypeGroups {
+        std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+        std::vector<std::size_t> unread;
+    };
+    static TypeGroups group_by_type(const std::vector<store::ClaimedErasure>& batch,
+                                    erasure::Step step);
     // Reads the profiles each erasure's identifier refers to, in bulk where the type allows it;
-    // false when a stop came first.
+    // false when a stop came first. `on_read`, when given, is called with the positions whose
+    // reads are complete as soon as each call returns, so that a resolve hands them on without
+    // waiting for the whole batch.
     bool read_identifiers(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
-                          erasure::Step step, std::vector<Reading>& readings);
+                          erasure::Step step, std::vector<Reading>& readings,
+                          const OnRead& on_read = {});
+    // The reads of one id_type group (`members`: positions in the batch).
+    bool read_group(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
+                    erasure::Step step, const std::string& type,
+                    const std::vector<std::size_t>& members, std::vector<Reading>& readings,
+                    const OnRead& on_read);
+    // Whether this run reads `type` by search only (the App API refused it as an identifier).
+    bool search_only(const std::string& type);
+    void set_search_only(const std::string& type);
+    // Runs independent reads at once, each on its own App API client (the App API's schedule
+    // still spaces their starts); false when any of them met a stop.
+    bool read_at_once(VerifyApi& app, const std::vector<std::function<bool(VerifyApi&)>>& reads);
     // Reads which of the batch's erased profiles are still there; false on a stop.
     bool read_profiles(VerifyApi& app, const std::vector<store::ClaimedErasure>& batch,
                        std::vector<Reading>& readings, std::vector<std::string>& still);
     void resolve_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch);
+    // Records a resolve from its reading and hands the erasure on to the slots.
+    void finish_resolve(store::ClaimedErasure& e, Reading& r);
     void verify_batch(VerifyApi& app, std::vector<store::ClaimedErasure> batch);
     // Sends a claimed erasure on to what does its next step: the erasure slots (suppress,
     // destroy), or the queue, where the App API thread claims it (resolve, verify).
@@ -224,6 +249,9 @@ private:
     // Waits until the App API's next call may go, without taking the turn; false on a stop or
     // at the end of the run.
     bool wait_for_app_turn();
+    // Waits for the first pin check of the run to pass; false on a stop. What the App API reads
+    // before it is recorded, and handed to the slots, only after it.
+    bool wait_for_pin();
     // Applies the decision for a step's result; true when the erasure goes on in this claim.
     bool handle(store::ClaimedErasure& e, erasure::Step step, const StepResult& step_result,
                 bool verified);
@@ -293,7 +321,10 @@ private:
     bool m_app_busy = false; // the App API thread is claiming or working on a batch
     // The id_types that are not identifiers here and are read by search (e-mail, phone): known
     // once a bulk read was refused. The App API thread's only.
+    std::mutex m_search_mutex; // guards m_search_only: a verification reads groups at once
     std::set<std::string> m_search_only;
+    // The App API thread's further clients, for the reads of a verification that go at once.
+    std::vector<std::unique_ptr<VerifyApi>> m_app_extra;
     bool m_no_more_work = false; // the scheduler has stopped claiming
     bool m_slots_done = false;   // every slot has finished: no lease left to renew
     WorkerReport m_report;

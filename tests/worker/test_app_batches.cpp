@@ -5,10 +5,13 @@
 #include "util/strings.hpp"
 #include "worker/worker.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 using namespace lethe;
 using namespace lethe::worker;
@@ -28,6 +31,10 @@ struct FakeWorkspace {
     std::mutex mutex;
     bool email_is_identifier = true;
     std::map<std::string, std::string> email_of; // cio_id -> e-mail
+    std::map<std::string, std::string> id_of;    // cio_id -> id, for the profiles that have one
+    std::chrono::milliseconds read_time{0};      // how long each App API read takes
+    std::atomic<int> reads_in_flight{0};
+    std::atomic<int> most_reads_in_flight{0};
     std::int64_t app_calls = 0;
     std::int64_t bulk_calls = 0;
     std::int64_t searches = 0;
@@ -44,6 +51,24 @@ struct FakeWorkspace {
             }
         }
         return out;
+    }
+    std::vector<std::string> with_id(const std::string& id) {
+        std::vector<std::string> out;
+        for (const auto& [cio_id, i] : id_of) {
+            if (i == id && email_of.count(cio_id) != 0) {
+                out.push_back(cio_id);
+            }
+        }
+        return out;
+    }
+    // Holds a read open for read_time, outside the lock, counting the reads open at once.
+    void slow_read() {
+        const int now = ++reads_in_flight;
+        int seen = most_reads_in_flight.load();
+        while (now > seen && !most_reads_in_flight.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(read_time);
+        --reads_in_flight;
     }
     void erase(const cio::Target& who) {
         std::lock_guard lock(mutex);
@@ -115,6 +140,7 @@ public:
         return l;
     }
     cio::Lookup present(const std::vector<std::string>& cio_ids) override {
+        m_ws.slow_read();
         std::lock_guard lock(m_ws.mutex);
         ++m_ws.app_calls;
         REQUIRE(cio_ids.size() <= cio::k_max_bulk_values);
@@ -129,9 +155,18 @@ public:
     }
     cio::BulkLookup find_many(const std::string& id_type,
                               const std::vector<std::string>& values) override {
+        m_ws.slow_read();
         std::lock_guard lock(m_ws.mutex);
         ++m_ws.app_calls;
         ++m_ws.bulk_calls;
+        if (id_type == "id") {
+            cio::BulkLookup l;
+            l.call = ok();
+            for (const auto& v : values) {
+                l.cio_ids.push_back(m_ws.with_id(v));
+            }
+            return l;
+        }
         REQUIRE(id_type == "email");
         REQUIRE(!values.empty());
         REQUIRE(values.size() <= cio::k_max_bulk_values);
@@ -286,4 +321,31 @@ TEST_CASE("bulk reads match answers back to the requests, duplicates included", 
     auto rep = f.run();
     CHECK(f.count("SELECT count(*) FROM requests WHERE state = 'done'") == 4);
     CHECK(f.ws.email_of.empty());
+}
+
+TEST_CASE("a verification reads the erased profiles and each identifier type at once",
+          "[worker][batch]") {
+    BatchFixture f;
+    f.ws.read_time = std::chrono::milliseconds(60); // longer than the App API's 20 ms spacing
+    f.add_requests(10);
+    {
+        store::WriteBatch batch(f.db, f.clock, f.workspaces);
+        for (int i = 0; i < 10; ++i) {
+            const std::string id = "u" + std::to_string(i);
+            store::NewRequest r = f.request("ID" + std::to_string(i), id);
+            r.id_type = "id";
+            r.subject_digest = "digest-" + id;
+            batch.insert(r);
+            f.ws.add("p" + std::to_string(i), "other" + std::to_string(i) + "@example.com");
+            f.ws.id_of["p" + std::to_string(i)] = id;
+        }
+        batch.commit();
+    }
+    auto rep = f.run();
+    CHECK(rep.erased == 20);
+    CHECK(f.count("SELECT count(*) FROM erasures WHERE state = 'done' AND verified = 1") == 20);
+    CHECK(f.ws.email_of.empty());
+    // Profiles, e-mails and ids: three independent reads, in flight together.
+    CHECK(f.ws.most_reads_in_flight >= 2);
+    CHECK(f.ws.most_reads_in_flight <= 3);
 }

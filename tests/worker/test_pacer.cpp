@@ -1,6 +1,9 @@
 #include "worker/pacer.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
 
 using namespace lethe;
 using namespace lethe::worker;
@@ -57,4 +60,30 @@ TEST_CASE("pacing 0 never waits", "[worker][pacer]") {
     Pacer p(0, clock);
     p.started();
     CHECK(p.next_start() == 42);
+}
+
+TEST_CASE("try_start: of several threads asking at once, one start per interval goes",
+          "[worker][pacer]") {
+    FakeClock clock(0);
+    Pacer p(100, clock);
+    CHECK(p.try_start());
+    CHECK_FALSE(p.try_start());
+    clock.advance(99);
+    CHECK_FALSE(p.try_start());
+    clock.advance(1);
+    // Four threads ask at the same instant: exactly one may start.
+    std::atomic<int> started{0};
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 4; ++k) {
+        threads.emplace_back([&] { started += p.try_start() ? 1 : 0; });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    CHECK(started == 1);
+    p.pause_until(500);
+    clock.set(400);
+    CHECK_FALSE(p.try_start()); // a 429 pause holds it too
+    clock.set(500);
+    CHECK(p.try_start());
 }
