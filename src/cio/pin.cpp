@@ -41,14 +41,38 @@ std::optional<Origin> origin_of(std::string_view url) {
     return Origin{scheme + "://" + authority, !rest.empty()};
 }
 
-// Remote text (the answer's url and region) made fit for one line of output.
-std::string shown(std::string_view remote) {
-    std::string out;
-    for (char ch : remote.substr(0, 120)) {
-        const auto c = static_cast<unsigned char>(ch);
-        out.push_back(c < 0x20 || c == 0x7f ? '?' : ch);
+// Remote text reaches the log only when it has a form lethe knows (invariant 9, an allowlist):
+// a region from Customer.io's list, a URL as its origin made of host characters.
+std::optional<std::string> known_region(std::string_view remote) {
+    for (std::string_view known : {"us", "eu"}) {
+        if (remote == known) {
+            return std::string(known);
+        }
     }
-    return remote.size() > 120 ? out + "..." : out;
+    return std::nullopt;
+}
+
+std::optional<std::string> showable_origin(std::string_view remote) {
+    const auto origin = origin_of(remote);
+    if (!origin) {
+        return std::nullopt;
+    }
+    const auto authority = std::string_view(origin->text).substr(origin->text.find("://") + 3);
+    if (authority.size() > 255) {
+        return std::nullopt;
+    }
+    for (char ch : authority) {
+        const bool host_char = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                               ch == '-' || ch == ':' || ch == '[' || ch == ']';
+        if (!host_char) {
+            return std::nullopt;
+        }
+    }
+    return origin->text;
+}
+
+std::string shown_url(std::string_view remote) {
+    return showable_origin(remote).value_or("a URL lethe does not show");
 }
 
 PinCheck failed(PinStatus status, std::string message) {
@@ -101,10 +125,12 @@ PinCheck check_pin(const RegionInfo& answer, const PinExpectation& expected) {
                           " (a key of another workspace, or the wrong environment_id)");
     }
     if (answer.region != expected.region) {
-        return failed(PinStatus::region_mismatch, "the workspace is in region \"" +
-                                                      shown(answer.region) + "\" but region is \"" +
-                                                      expected.region + "\"; set region = \"" +
-                                                      shown(answer.region) + "\"");
+        const auto region = known_region(answer.region);
+        return failed(PinStatus::region_mismatch,
+                      region ? "the workspace is in region \"" + *region + "\" but region is \"" +
+                                   expected.region + "\"; set region = \"" + *region + "\""
+                             : "the workspace's region is not \"" + expected.region +
+                                   "\" nor one lethe knows (us, eu)");
     }
     const auto configured = origin_of(expected.track_url);
     if (!configured) {
@@ -115,15 +141,18 @@ PinCheck check_pin(const RegionInfo& answer, const PinExpectation& expected) {
         const auto answered = origin_of(answer.answered_by);
         if (!answered || answered->text != configured->text) {
             return failed(PinStatus::url_mismatch,
-                          expected.track_url + " redirected to " + shown(answer.answered_by) +
+                          expected.track_url + " redirected to " + shown_url(answer.answered_by) +
                               "; set track_url to the workspace's own host");
         }
     }
     const auto reported = origin_of(answer.url);
     if (!reported || reported->has_path || reported->text != configured->text) {
+        const auto shown = showable_origin(answer.url);
         return failed(PinStatus::url_mismatch,
-                      "the workspace's Track API is " + shown(answer.url) + ", not " +
-                          configured->text + "; set track_url = \"" + shown(answer.url) + "\"");
+                      "the workspace's Track API is " +
+                          shown.value_or("a URL lethe does not show") + ", not " +
+                          configured->text +
+                          (shown ? "; set track_url = \"" + *shown + "\"" : std::string{}));
     }
     return {PinStatus::ok, {}};
 }

@@ -5,6 +5,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -14,7 +15,6 @@ namespace {
 
 constexpr int k_max_redirects = 3;
 constexpr std::size_t k_max_error_text = 200;
-constexpr std::string_view k_identifier_mark = "[identifier]";
 
 bool has_control_or_space(std::string_view s) {
     for (char c : s) {
@@ -131,12 +131,6 @@ std::string printable_host(std::string_view host) {
     return " (" + std::string(host) + ")";
 }
 
-std::string json_escaped(std::string_view s) {
-    std::string out;
-    append_json_string(out, s);
-    return out.size() >= 2 ? out.substr(1, out.size() - 2) : out;
-}
-
 // "meta.error", or the "meta.errors" list joined with "; "; empty when the body says neither.
 std::string api_error_text(const std::string& body) {
     if (body.empty()) {
@@ -146,21 +140,20 @@ std::string api_error_text(const std::string& body) {
     if (json.is_discarded() || !json.is_object()) {
         return {};
     }
-    const auto meta = json.find("meta");
-    if (meta == json.end() || !meta->is_object()) {
-        return {};
-    }
-    if (const auto error = meta->find("error"); error != meta->end() && error->is_string()) {
+    // {"meta": {"error" | "errors"}}, or Track API v2's top-level {"errors": [...]}.
+    const auto meta_at = json.find("meta");
+    const nlohmann::json& meta = meta_at != json.end() && meta_at->is_object() ? *meta_at : json;
+    if (const auto error = meta.find("error"); error != meta.end() && error->is_string()) {
         return error->get<std::string>();
     }
     std::string text;
-    if (const auto errors = meta->find("errors"); errors != meta->end() && errors->is_array()) {
+    if (const auto errors = meta.find("errors"); errors != meta.end() && errors->is_array()) {
         for (const auto& item : *errors) {
             std::string one;
             if (item.is_string()) {
                 one = item.get<std::string>();
             } else if (item.is_object()) {
-                for (const char* key : {"message", "detail", "title"}) {
+                for (const char* key : {"message", "detail", "title", "reason"}) {
                     if (const auto f = item.find(key); f != item.end() && f->is_string()) {
                         one = f->get<std::string>();
                         break;
@@ -179,13 +172,18 @@ std::string api_error_text(const std::string& body) {
     return text;
 }
 
-std::string status_error(long status, const std::string& body, std::string_view identifier) {
-    std::string error = "HTTP " + std::to_string(status);
-    const std::string text = sanitize_error_text(api_error_text(body), identifier);
-    if (!text.empty()) {
-        error += ": " + text;
+bool says(const std::string& folded, std::initializer_list<std::string_view> phrases) {
+    return std::any_of(phrases.begin(), phrases.end(),
+                       [&](std::string_view p) { return folded.find(p) != std::string::npos; });
+}
+
+void set_status_error(CallResult& r, long status, const std::string& body) {
+    r.reason = classify_api_error(status, body);
+    r.error = "HTTP " + std::to_string(status);
+    if (r.reason != ApiReason::none) {
+        r.error += ": ";
+        r.error += to_text(r.reason);
     }
-    return error;
 }
 
 // "." and ".." are unreserved, so they would go out unencoded and be read as dot segments
@@ -299,51 +297,6 @@ bool is_customerio_host(std::string_view host) {
     return label > 0;
 }
 
-std::string sanitize_error_text(std::string_view text, std::string_view identifier) {
-    std::vector<std::string> needles;
-    if (!identifier.empty()) {
-        const std::string encoded = percent_encode(identifier);
-        needles = {to_lower(identifier), to_lower(encoded), to_lower(json_escaped(identifier))};
-        std::string plus = encoded;
-        for (std::size_t p = 0; (p = plus.find("%20", p)) != std::string::npos;) {
-            plus.replace(p, 3, "+");
-        }
-        needles.push_back(to_lower(plus));
-        // Longest first, so the encoded form is not half-replaced via a shorter raw match.
-        std::sort(needles.begin(), needles.end(),
-                  [](const auto& a, const auto& b) { return a.size() > b.size(); });
-    }
-    // ASCII lower-casing keeps byte offsets, so matches found in `folded` apply to `text`.
-    const std::string folded = to_lower(text);
-    std::string out;
-    for (std::size_t i = 0; i < text.size();) {
-        bool hit = false;
-        for (const auto& needle : needles) {
-            if (folded.compare(i, needle.size(), needle) == 0) {
-                out += k_identifier_mark;
-                i += needle.size();
-                hit = true;
-                break;
-            }
-        }
-        if (hit) {
-            continue;
-        }
-        const auto u = static_cast<unsigned char>(text[i]);
-        out += u < 0x20 || u == 0x7f ? ' ' : text[i];
-        ++i;
-    }
-    if (out.size() > k_max_error_text) {
-        std::size_t cut = k_max_error_text;
-        // Never cut inside a UTF-8 sequence: back up over continuation bytes.
-        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) {
-            --cut;
-        }
-        out.resize(cut);
-    }
-    return out;
-}
-
 TrackClient::TrackClient(net::HttpClient& http, Endpoint endpoint, Credentials credentials,
                          const Clock& clock)
     : m_http(http), m_endpoint(std::move(endpoint)), m_credentials(std::move(credentials)),
@@ -360,7 +313,7 @@ void TrackClient::set_credentials(Credentials credentials) {
 }
 
 TrackClient::Exchange TrackClient::send(const char* method, const std::string& path,
-                                        std::string body, std::string_view identifier) {
+                                        std::string body) {
     net::HttpRequest req;
     req.method = method;
     req.url = m_base + path;
@@ -428,7 +381,7 @@ TrackClient::Exchange TrackClient::send(const char* method, const std::string& p
     const net::HttpResponse& res = ex.response;
     r.outcome = classify_status(res.status);
     if (r.outcome != Outcome::success) {
-        r.error = status_error(res.status, res.body, identifier);
+        set_status_error(r, res.status, res.body);
     }
     if (r.outcome == Outcome::retryable) {
         if (const auto value = res.header("retry-after")) {
@@ -444,7 +397,7 @@ CallResult TrackClient::customer_call(const char* method, std::string_view ident
         return refused_identifier();
     }
     const std::string path = "/api/v1/customers/" + percent_encode(identifier) + suffix;
-    return send(method, path, std::move(body), identifier).call;
+    return send(method, path, std::move(body)).call;
 }
 
 CallResult TrackClient::suppress(std::string_view identifier) {
@@ -458,6 +411,7 @@ CallResult TrackClient::destroy(std::string_view identifier) {
         r.outcome = Outcome::success;
         r.already_gone = true;
         r.error.clear();
+        r.reason = ApiReason::none;
     }
     return r;
 }
@@ -469,7 +423,7 @@ CallResult TrackClient::entity(std::string_view action, const Target& who) {
     const nlohmann::json body = {{"type", "person"},
                                  {"action", std::string(action)},
                                  {"identifiers", {{who.id_type, who.value}}}};
-    return send("POST", "/api/v2/entity", body.dump(), who.value).call;
+    return send("POST", "/api/v2/entity", body.dump()).call;
 }
 
 namespace {
@@ -510,12 +464,8 @@ BatchResult TrackClient::batch(std::string_view action, const std::vector<Target
                               {"action", std::string(action)},
                               {"identifiers", {{target.id_type, target.value}}}});
     }
-    Exchange ex = send("POST", "/api/v2/batch", nlohmann::json({{"batch", operations}}).dump(), {});
+    Exchange ex = send("POST", "/api/v2/batch", nlohmann::json({{"batch", operations}}).dump());
     out.call = std::move(ex.call);
-    if (out.call.http_status != 0 && out.call.outcome != Outcome::success &&
-        out.call.outcome != Outcome::halt) {
-        out.call.error = "HTTP " + std::to_string(out.call.http_status);
-    }
     if (out.call.http_status == 207 && !read_refused(ex.response.body, who.size(), out.refused)) {
         out.refused.clear();
         out.call.outcome = Outcome::retryable;
@@ -524,9 +474,47 @@ BatchResult TrackClient::batch(std::string_view action, const std::vector<Target
     return out;
 }
 
+std::string_view to_text(ApiReason r) {
+    switch (r) {
+    case ApiReason::none:
+        return "";
+    case ApiReason::not_an_identifier:
+        return "not an identifier of this workspace";
+    case ApiReason::invalid_value:
+        return "invalid value";
+    case ApiReason::too_large:
+        return "too large";
+    case ApiReason::not_found:
+        return "not found";
+    }
+    return "";
+}
+
+ApiReason classify_api_error(long status, const std::string& body) {
+    if (status < 400 || status >= 500) {
+        return ApiReason::none;
+    }
+    // Only the phrases are looked at; nothing of the text is kept.
+    const std::string folded = to_lower(api_error_text(body));
+    if (says(folded, {"not an identifier", "not a valid identifier type", "identifier type is not",
+                      "is not enabled as an identifier"})) {
+        return ApiReason::not_an_identifier;
+    }
+    if (says(folded, {"too large", "too long", "exceeds"})) {
+        return ApiReason::too_large;
+    }
+    if (says(folded, {"not found", "does not exist"})) {
+        return ApiReason::not_found;
+    }
+    if (says(folded, {"invalid", "not valid", "malformed", "must be"})) {
+        return ApiReason::invalid_value;
+    }
+    return ApiReason::none;
+}
+
 RegionInfo TrackClient::region() {
     RegionInfo info;
-    Exchange ex = send("GET", "/api/v1/accounts/region", "", {});
+    Exchange ex = send("GET", "/api/v1/accounts/region", "");
     info.call = std::move(ex.call);
     if (const auto final_url = parse_url(ex.final_url)) {
         info.answered_by = final_url->scheme + "://" + final_url->authority;

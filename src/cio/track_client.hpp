@@ -20,17 +20,34 @@ enum class Outcome {
                // foreign host refused): stop the worker without charging the request
 };
 
+// What an API error body said, in lethe's fixed vocabulary: the only part of a remote error
+// text that lethe keeps (issue 16: an allowlist, not a denylist). The body itself may echo the
+// identifier in any encoding, so it never reaches a log, `last_error` or the audit log.
+enum class ApiReason {
+    none,              // no error body, or one lethe does not recognise
+    not_an_identifier, // the identifier type is not an identifier of this workspace
+    invalid_value,     // the identifier (or another value) was refused as malformed
+    too_large,         // the request or a value was too large
+    not_found,         // the person or resource does not exist
+};
+std::string_view to_text(ApiReason r);
+// The reason an error body of `status` gives ({"meta":{"error":...}}, {"meta":{"errors":[...]}}
+// or {"errors":[{"reason", "message"}]}), matched against known phrases; none when it says
+// nothing lethe recognises.
+ApiReason classify_api_error(long status, const std::string& body);
+
 // The result of one Track API call (redirect hops included).
 struct CallResult {
     Outcome outcome = Outcome::retryable;
     long http_status = 0;                 // 0: no HTTP response (or none was sent)
     std::optional<TimeMs> retry_after_ms; // delay asked for by Retry-After (retryable only)
-    // Short reason for audit and logs ("HTTP 503", "HTTP 400: <meta.error>", "timeout",
-    // "connection failed"); empty on success. Never the identifier, the key, the URL path or an
-    // Authorization header.
+    // Short reason for audit and logs, in lethe's own words ("HTTP 503", "HTTP 400: not an
+    // identifier of this workspace", "timeout", "connection failed"); empty on success. Never
+    // remote text, the identifier, the key, the URL path or an Authorization header.
     std::string error;
-    TimeMs latency_ms = 0;     // time spent waiting for the API, all hops together
-    bool already_gone = false; // destroy answered 404: the person no longer exists
+    ApiReason reason = ApiReason::none; // what the error body said, when lethe recognised it
+    TimeMs latency_ms = 0;              // time spent waiting for the API, all hops together
+    bool already_gone = false;          // destroy answered 404: the person no longer exists
 };
 
 // A typed identifier of a person, as Track API v2 and the App API take it.
@@ -96,12 +113,6 @@ Outcome classify_status(long status);
 // case-insensitively; false for anything else, including IP literals and a trailing dot.
 bool is_customerio_host(std::string_view host);
 
-// Makes API error text fit for the audit log: every occurrence of the identifier (raw,
-// percent-encoded in either hex case, JSON-escaped, '+' for spaces; ASCII case ignored) becomes
-// "[identifier]", control characters become spaces, and the result is cut to 200 bytes on a
-// UTF-8 boundary.
-std::string sanitize_error_text(std::string_view text, std::string_view identifier);
-
 // The Customer.io Track API calls lethe makes. Redirects are followed (at most 3 hops, method
 // and body kept) only to https:// hosts under customer.io; any other redirect target is never
 // contacted and the call ends with Outcome::halt. Not thread-safe (like its HttpClient).
@@ -145,8 +156,7 @@ private:
         net::HttpResponse response;
         std::string final_url; // the URL of the last request sent
     };
-    Exchange send(const char* method, const std::string& path, std::string body,
-                  std::string_view identifier);
+    Exchange send(const char* method, const std::string& path, std::string body);
     CallResult customer_call(const char* method, std::string_view identifier, const char* suffix,
                              std::string body);
 

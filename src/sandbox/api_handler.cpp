@@ -146,6 +146,28 @@ void perform(Call& c, bool drop) {
     c.ctx.access_log.api(c.record);
 }
 
+// Customer.io's error texts may quote what they were sent, in whatever encoding: the rule's
+// answer quotes the identifier percent-encoded and as HTML entities, so tests can show that
+// none of it reaches lethe's records.
+std::string status_rule_message(const std::optional<std::string>& identifier) {
+    std::string message = "sandbox: a --status-for rule matched";
+    if (!identifier) {
+        return message;
+    }
+    std::string percent;
+    std::string entities;
+    for (char ch : *identifier) {
+        if (ch == '@') {
+            percent += "%40";
+            entities += "&#64;";
+        } else {
+            percent += ch;
+            entities += ch;
+        }
+    }
+    return message + " for " + percent + " (" + entities + ")";
+}
+
 void hang(Call& c) {
     c.record.fault = "hang";
     stamp_latency(c);
@@ -161,7 +183,7 @@ bool faulted(Call& c) {
     case FaultKind::none:
         return false;
     case FaultKind::status_rule:
-        answer(c, decision.status, meta_errors("sandbox: a --status-for rule matched"),
+        answer(c, decision.status, meta_errors(status_rule_message(c.record.identifier)),
                decision.label());
         return true;
     case FaultKind::hang:

@@ -425,7 +425,7 @@ std::optional<Worker::StepResult> Worker::track_step(ErasureApi& api,
         }
         if (!verified && call.outcome == cio::Outcome::permanent && call.http_status == 400 &&
             (who.id_type == "email" || who.id_type == "phone") &&
-            call.error.find("not an identifier") != std::string::npos) {
+            call.reason == cio::ApiReason::not_an_identifier) {
             // Said in lethe's own words (invariant 9), once the API has said why.
             call.error = std::string("HTTP 400: ") + (who.id_type == "email" ? "e-mail" : "phone") +
                          " is not an identifier of this workspace; without an App API key "

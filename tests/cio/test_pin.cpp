@@ -88,9 +88,22 @@ TEST_CASE("pin check: another workspace's key, region or host", "[cio][pin]") {
     CHECK(check_pin(answer("http://track.customer.io", "us", 101), k_us).status ==
           PinStatus::url_mismatch);
     CHECK(check_pin(answer("", "us", 101), k_us).status == PinStatus::url_mismatch);
-    // Remote text is shown without control characters.
+    // Remote text is shown only in a form lethe knows: a known region, a URL's origin of host
+    // characters; anything else is named, not quoted.
     auto shown = check_pin(answer("https://x\n.example", "us", 101), k_us);
     CHECK(shown.message.find('\n') == std::string::npos);
+    auto quoted =
+        check_pin(answer("https://a%40b.example/x?who=jane@example.com", "us", 101), k_us);
+    CHECK(quoted.status == PinStatus::url_mismatch);
+    CHECK(quoted.message == "the workspace's Track API is a URL lethe does not show, not "
+                            "https://track.customer.io");
+    auto with_path = check_pin(answer("https://track-eu.customer.io/jane&#64;x", "us", 101), k_us);
+    CHECK(with_path.message.find("jane") == std::string::npos);
+    auto odd_region =
+        check_pin(answer("https://track.customer.io", "jane%40example.com", 101), k_us);
+    CHECK(odd_region.status == PinStatus::region_mismatch);
+    CHECK(odd_region.message ==
+          "the workspace's region is not \"us\" nor one lethe knows (us, eu)");
 }
 
 TEST_CASE("pin check: a redirect to another host never passes", "[cio][pin]") {

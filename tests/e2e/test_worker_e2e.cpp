@@ -201,8 +201,23 @@ TEST_CASE("a permanent 400 makes the request dead with the reason; retry revives
     f.init();
     import_people(f, sandbox, 3);
     import_people(f, sandbox, 1, "poison");
-    auto r = run_worker(f, {"run", "--once"});
+    auto r = run_worker(f, {"--log-level", "debug", "run", "--once"});
     REQUIRE(r.exit_code == 0);
+    // The sandbox's 400 quotes the identifier as "poison0%40example.com" and
+    // "poison0&#64;example.com": none of the remote text reaches a record that lethe keeps.
+    auto exported = f.lethe({"audit", "export"});
+    REQUIRE(exported.exit_code == 0);
+    for (const std::string* text : {&r.err, &r.out, &exported.out}) {
+        // "REQ-poison0" is the operator's own request id; the identifier is poison0@example.com.
+        for (const char* form : {"poison0@", "poison0%40", "poison0&#64;", "example.com"}) {
+            CHECK(text->find(form) == std::string::npos);
+        }
+        CHECK(text->find("rule matched") == std::string::npos);
+    }
+    SQLite::Database db(f.db_path().string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM requests WHERE last_error LIKE '%poison%' OR "
+                        "last_error LIKE '%rule%'")
+              .getInt() == 0);
     auto s = status(f);
     CHECK(s["counts"]["done"] == 3);
     CHECK(s["counts"]["dead"] == 1);
