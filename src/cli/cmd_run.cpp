@@ -1,6 +1,7 @@
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "intake/admission.hpp"
+#include "store/wal_scrub.hpp"
 #include "util/error.hpp"
 #include "worker/signals.hpp"
 
@@ -33,6 +34,9 @@ public:
             // them.
             worker::SignalWatcher signals([&worker] { worker.request_stop(); },
                                           [&worker] { worker.reload_credentials(); });
+            store::WalScrubber scrubber(
+                ctx.database().path(),
+                std::chrono::seconds(ctx.config().database.scrub_interval_s));
             report = worker.run();
         }
         return worker.finish(report);

@@ -3,6 +3,7 @@
 #include "config/secrets.hpp"
 #include "intake/admission.hpp"
 #include "serve/server.hpp"
+#include "store/wal_scrub.hpp"
 #include "worker/signals.hpp"
 
 #include <iostream>
@@ -125,6 +126,8 @@ public:
                         worker->reload_credentials();
                     }
                 });
+            store::WalScrubber scrubber(cfg.database.path,
+                                        std::chrono::seconds(cfg.database.scrub_interval_s));
             const std::string url = server.bind();
             std::cout << "lethe serve listening on " << url << std::endl;
             spdlog::info("intake listening on {}{}", url, worker ? " (with the worker)" : "");

@@ -130,6 +130,7 @@ private:
 
 void read_database(SectionReader& r, DatabaseSection& s) {
     r.path("path", s.path);
+    r.integer("scrub_interval_s", s.scrub_interval_s, 1, 60);
 }
 
 // The host of an http(s) URL, lower case (IPv6 literals keep their brackets); empty when there

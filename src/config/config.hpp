@@ -12,6 +12,8 @@ namespace lethe::config {
 // [database]
 struct DatabaseSection {
     std::filesystem::path path = "/var/lib/lethe/lethe.db";
+    // How often `run` and `serve` cut the WAL, where rows of done requests linger (invariant 10).
+    std::int64_t scrub_interval_s = 10;
 };
 
 // One Customer.io workspace: a [[workspace]] table, or the legacy [customerio] section (then

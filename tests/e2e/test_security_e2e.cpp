@@ -6,11 +6,13 @@
 #include "config/secrets.hpp"
 #include "sandbox_fixture.hpp"
 
+#include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace lethe::test;
 using nlohmann::json;
@@ -302,4 +304,67 @@ TEST_CASE("no secret or erased identifier in any output, database, export or che
         INFO(id);
         CHECK(count_in(everything, id) == 0);
     }
+}
+
+// Every byte of every file under `dir`, but the key files (which must hold their secrets).
+std::string files_under(const std::filesystem::path& dir) {
+    std::string all;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+        const auto name = entry.path().filename().string();
+        if (entry.is_regular_file() && !name.ends_with(".key")) {
+            all += read_all(entry.path());
+        }
+    }
+    return all;
+}
+
+TEST_CASE("while the service runs, a done request's identifier leaves the WAL within seconds",
+          "[e2e][security][wal]") {
+    Sandbox sandbox;
+    CliFixture f(track_config(sandbox.url(), "[worker]\npacing_ms = 0\npoll_interval_ms = 20\n"));
+    const auto toml = f.dir / "lethe.toml";
+    std::string text = read_all(toml);
+    const std::string path_line = "path = \"state/lethe.db\"\n";
+    text.insert(text.find(path_line) + path_line.size(), "scrub_interval_s = 1\n");
+    write_text(toml, text);
+    write_key(f, Sandbox::k_api_key);
+    f.init();
+    std::string csv = "request_id,identifier\n";
+    for (int i = 0; i < 40; ++i) {
+        csv += "WAL-" + std::to_string(i) + ",wal.person" + std::to_string(i) + "@example.org\n";
+    }
+    REQUIRE(f.lethe({"import", f.csv("wal.csv", csv)}).exit_code == 0);
+    std::filesystem::remove(f.dir / "wal.csv");
+    // Positive control: pending, they are on disk where the search sees them.
+    REQUIRE(count_in(files_under(f.dir / "state"), "wal.person") > 0);
+    // A second connection that stays open, as `lethe serve` beside a cron `run` would: the last
+    // connection's close (which deletes the WAL) never comes.
+    SQLite::Database reader(f.db_path().string(), SQLite::OPEN_READONLY);
+
+    Process worker({lethe_bin(), "--config", toml.string(), "run"}, [] {
+        ProcessOptions o;
+        o.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM", "CREDENTIALS_DIRECTORY"};
+        return o;
+    }());
+    auto done = [&reader] {
+        return reader.execAndGet("SELECT count(*) FROM requests WHERE state = 'done'").getInt();
+    };
+    for (int i = 0; i < 500 && done() < 40; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(done() == 40);
+    // Within a few scrub intervals no file holds any of them, while the worker runs on.
+    const auto wal = f.dir / "state" / "lethe.db-wal";
+    int left = -1;
+    for (int i = 0; i < 100 && left != 0; ++i) {
+        left = count_in(files_under(f.dir / "state"), "wal.person");
+        if (left != 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    CHECK(left == 0);
+    CHECK(std::filesystem::exists(wal)); // still open: the scrub cut it, nothing closed it
+    REQUIRE(!worker.wait_for(std::chrono::milliseconds(0)));
+    worker.signal(SIGTERM);
+    CHECK(worker.wait(std::chrono::seconds(20)).exit_code == 0);
 }
