@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t k_subject_key_bytes = 32;
 constexpr std::size_t k_min_subject_key_bytes = 16;
+constexpr std::size_t k_identifier_key_bytes = 32;
 
 bool prepare_new_file(const std::filesystem::path& path) {
     if (std::filesystem::exists(path)) {
@@ -31,6 +32,46 @@ bool create_subject_key(const std::filesystem::path& path) {
     }
     create_private_file(path, to_hex(crypto::random_bytes(k_subject_key_bytes)) + "\n");
     return true;
+}
+
+bool create_identifier_key(const std::filesystem::path& path) {
+    if (!prepare_new_file(path)) {
+        return false;
+    }
+    create_private_file(path, to_hex(crypto::random_bytes(k_identifier_key_bytes)) + "\n");
+    return true;
+}
+
+std::filesystem::path identifier_key_path(const std::filesystem::path& configured) {
+    return config::secret_file_path(config::k_identifier_key_credential, configured);
+}
+
+std::vector<std::string> load_identifier_keys(const std::filesystem::path& configured) {
+    const auto path = identifier_key_path(configured);
+    const std::string text = config::read_private_file(path);
+    std::vector<std::string> keys;
+    std::size_t line_no = 0;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto end = std::min(text.find('\n', start), text.size());
+        ++line_no;
+        const std::string_view line = trim(std::string_view(text).substr(start, end - start));
+        start = end + 1;
+        if (line.empty()) {
+            continue;
+        }
+        auto key = from_hex(line);
+        if (!key || key->size() != k_identifier_key_bytes) {
+            throw ConfigError(path.string() + ":" + std::to_string(line_no) +
+                              ": not an identifier key (expected " +
+                              std::to_string(k_identifier_key_bytes * 2) + " hex characters)");
+        }
+        keys.push_back(std::move(*key));
+    }
+    if (keys.empty()) {
+        throw ConfigError(path.string() + ": no identifier key in the file");
+    }
+    return keys;
 }
 
 bool create_checkpoint_key(const std::filesystem::path& path) {

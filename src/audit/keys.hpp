@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lethe::audit {
 
@@ -22,6 +23,16 @@ bool create_checkpoint_key(const std::filesystem::path& path);
 std::filesystem::path subject_key_path(const std::filesystem::path& configured);
 // The same for the checkpoint key (credential `checkpoint-key`).
 std::filesystem::path checkpoint_key_path(const std::filesystem::path& configured);
+
+// Creates a new random 32-byte identifier key at `path` (one hex line, mode 0600). Returns false
+// without touching anything when the file already exists.
+bool create_identifier_key(const std::filesystem::path& path);
+// Where the identifier key is read from: the systemd credential `identifier-key`, else the file.
+std::filesystem::path identifier_key_path(const std::filesystem::path& configured);
+// Reads the identifier keys (one line of 64 hex characters each: the first seals, the others
+// only open, for rotation) from identifier_key_path(configured), with the checks of the subject
+// key. Throws lethe::ConfigError naming the file and the line.
+std::vector<std::string> load_identifier_keys(const std::filesystem::path& configured);
 
 // Reads the subject key (hex, at least 16 bytes) from subject_key_path(configured). Throws
 // lethe::ConfigError naming the file when it is unreadable, not owner-only (mode & 077), not

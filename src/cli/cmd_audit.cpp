@@ -82,8 +82,9 @@ public:
                          "from stdin")
             ->required();
         m_subject->add_flag("--json", m_json, "Print one JSON object");
-        m_subject->add_option("--id-type", m_id_type,
-                              "id, email, cio_id or phone (inferred like `lethe import` when absent)");
+        m_subject->add_option(
+            "--id-type", m_id_type,
+            "id, email, cio_id or phone (inferred like `lethe import` when absent)");
         m_subject->footer("Computes the subject's digest with the subject key and prints the "
                           "requests and audit entries for that digest only: was this person "
                           "erased, and when? The identifier itself is never printed or stored.");

@@ -78,6 +78,12 @@ public:
 
         out << "\n[database]\n";
         out << "path = " << toml_string(c.database.path.string()) << "\n";
+        out << "identifier_key_file = " << toml_string(c.database.identifier_key_file.string())
+            << "\n";
+        secret_line("identifier_key", [&] {
+            return key_file(config::k_identifier_key_credential, c.database.identifier_key_file);
+        });
+        out << "scrub_interval_s = " << c.database.scrub_interval_s << "\n";
 
         if (c.workspaces.empty()) {
             // Only the commands that call Customer.io need one: not an error here.

@@ -44,6 +44,7 @@ public:
     }
 
     int run(Context& ctx) override {
+        m_db = &ctx.database();
         store::RequestQueue queue(ctx.database(), ctx.clock());
         auto rows = queue.list(m_filter);
         if (!m_json) {
@@ -57,9 +58,14 @@ public:
     }
 
 private:
+    // Opening a sealed identifier needs the identifier key: only --show-identifiers does.
+    std::optional<std::string> shown_identifier(const store::RequestRow& r) const {
+        return m_show_identifiers ? store::open_identifier(*m_db, r) : std::nullopt;
+    }
+
     std::string subject(const store::RequestRow& r) const {
-        if (m_show_identifiers && r.identifier) {
-            return *r.identifier;
+        if (auto identifier = shown_identifier(r)) {
+            return *identifier;
         }
         return r.subject_digest.substr(0, 16);
     }
@@ -82,8 +88,8 @@ private:
         j["state"] = r.state;
         j["id_type"] = r.id_type;
         j["subject_digest"] = r.subject_digest;
-        if (m_show_identifiers && r.identifier) {
-            j["identifier"] = *r.identifier;
+        if (auto identifier = shown_identifier(r)) {
+            j["identifier"] = *identifier;
         }
         j["source"] = r.source;
         j["received_at"] = format_iso8601(r.received_at);
@@ -107,6 +113,7 @@ private:
     store::ListFilter m_filter;
     bool m_json = false;
     bool m_show_identifiers = false;
+    store::Database* m_db = nullptr;
 };
 
 } // namespace

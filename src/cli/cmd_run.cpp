@@ -1,6 +1,7 @@
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "intake/admission.hpp"
+#include "store/sealing.hpp"
 #include "store/wal_scrub.hpp"
 #include "util/error.hpp"
 #include "worker/signals.hpp"
@@ -26,6 +27,7 @@ public:
     }
 
     int run(Context& ctx) override {
+        seal_stale_identifiers(ctx.database());
         redigest_if_possible(ctx);
         WorkerRun worker(ctx, m_once, m_max);
         worker::WorkerReport report;

@@ -3,6 +3,7 @@
 #include "config/secrets.hpp"
 #include "intake/admission.hpp"
 #include "serve/server.hpp"
+#include "store/sealing.hpp"
 #include "store/wal_scrub.hpp"
 #include "worker/signals.hpp"
 
@@ -18,10 +19,11 @@ namespace {
 // request, on a connection of its own (the worker keeps the context's connection).
 class AdmissionSink final : public serve::RequestSink {
 public:
-    AdmissionSink(const std::filesystem::path& db_path, const Clock& clock,
-                  audit::SubjectDigester digester, std::vector<std::string> workspaces)
-        : m_db(db_path, store::OpenMode::existing), m_clock(clock), m_digester(std::move(digester)),
-          m_workspaces(std::move(workspaces)) {}
+    AdmissionSink(const config::Config& cfg, const Clock& clock, audit::SubjectDigester digester)
+        : m_db(cfg.database.path, store::OpenMode::existing), m_clock(clock),
+          m_digester(std::move(digester)), m_workspaces(config::workspace_names(cfg)) {
+        m_db.set_cipher_loader(identifier_cipher_loader(cfg));
+    }
 
     serve::Admitted admit(const intake::RawRequest& raw) override {
         using Outcome = serve::Admitted::Outcome;
@@ -99,9 +101,9 @@ public:
         const auto& cfg = ctx.config();
         serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
         auto digester = intake::load_digester(cfg.audit.subject_key_file);
+        seal_stale_identifiers(ctx.database());
         intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
-        AdmissionSink sink(cfg.database.path, ctx.clock(), std::move(digester),
-                           config::workspace_names(cfg));
+        AdmissionSink sink(cfg, ctx.clock(), std::move(digester));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, ctx.clock());
         serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);

@@ -48,6 +48,11 @@ private:
     SystemClock m_clock;
 };
 
+// Loads the identifier key of `cfg` when a database first needs it (store::Database).
+store::Database::CipherLoader identifier_cipher_loader(const config::Config& cfg);
+// Seals what is still in plain text or under an older identifier key, and says so.
+void seal_stale_identifiers(store::Database& db);
+
 // One subcommand: declares its arguments, then runs with them.
 class Command {
 public:

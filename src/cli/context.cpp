@@ -1,6 +1,10 @@
+#include "audit/keys.hpp"
 #include "cli/command.hpp"
+#include "store/sealing.hpp"
+#include "util/error.hpp"
 
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace lethe::cli {
@@ -15,9 +19,32 @@ const config::Config& Context::config() {
     return *m_config;
 }
 
+store::Database::CipherLoader identifier_cipher_loader(const config::Config& cfg) {
+    return [file = cfg.database.identifier_key_file] {
+        const auto path = audit::identifier_key_path(file);
+        std::error_code ec;
+        if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+            // After an upgrade from a lethe that stored identifiers in plain text, first of all.
+            throw ConfigError(path.string() +
+                              ": no identifier key: run `lethe init` to create it (it also seals "
+                              "the identifiers an older lethe stored in plain text)");
+        }
+        return store::IdentifierCipher(audit::load_identifier_keys(file));
+    };
+}
+
+void seal_stale_identifiers(store::Database& db) {
+    const auto sealed = store::seal_identifiers(db);
+    if (sealed.identifiers + sealed.profiles > 0) {
+        spdlog::info("identifiers sealed at rest: {} request(s), {} profile(s)", sealed.identifiers,
+                     sealed.profiles);
+    }
+}
+
 store::Database& Context::database() {
     if (!m_db) {
         m_db = std::make_unique<store::Database>(config().database.path, store::OpenMode::existing);
+        m_db->set_cipher_loader(identifier_cipher_loader(config()));
     }
     return *m_db;
 }

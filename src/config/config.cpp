@@ -130,6 +130,8 @@ private:
 
 void read_database(SectionReader& r, DatabaseSection& s) {
     r.path("path", s.path);
+    s.identifier_key_file = s.path.parent_path() / "identifier.key";
+    r.path("identifier_key_file", s.identifier_key_file);
     r.integer("scrub_interval_s", s.scrub_interval_s, 1, 60);
 }
 

@@ -12,6 +12,8 @@ namespace lethe::config {
 // [database]
 struct DatabaseSection {
     std::filesystem::path path = "/var/lib/lethe/lethe.db";
+    // The key that seals identifiers at rest; by default beside the database (invariant 10).
+    std::filesystem::path identifier_key_file = "/var/lib/lethe/identifier.key";
     // How often `run` and `serve` cut the WAL, where rows of done requests linger (invariant 10).
     std::int64_t scrub_interval_s = 10;
 };

@@ -16,6 +16,7 @@ inline constexpr const char* k_track_api_key_credential = "track-api-key"; // ".
 inline constexpr const char* k_app_api_key_credential = "app-api-key";     // ".NAME" per workspace
 inline constexpr const char* k_subject_key_credential = "subject-key";
 inline constexpr const char* k_checkpoint_key_credential = "checkpoint-key";
+inline constexpr const char* k_identifier_key_credential = "identifier-key";
 inline constexpr const char* k_intake_secret_credential = "intake-secret";
 
 // Default time a `*_command` may run before it is killed.

@@ -109,6 +109,81 @@ std::string random_bytes(std::size_t n) {
     return out;
 }
 
+namespace {
+
+struct EvpCipherCtxDeleter {
+    void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+};
+using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxDeleter>;
+
+const unsigned char* bytes(std::string_view s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+EvpCipherCtxPtr gcm_context(std::string_view key, std::string_view nonce, bool encrypt) {
+    if (key.size() != k_aes256_key_size || nonce.size() != k_gcm_nonce_size) {
+        throw std::invalid_argument("AES-256-GCM: a 32-byte key and a 12-byte nonce are needed");
+    }
+    EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    if (!ctx || EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key), bytes(nonce),
+                                  encrypt ? 1 : 0) != 1) {
+        fail("AES-256-GCM init");
+    }
+    return ctx;
+}
+
+void gcm_aad(EVP_CIPHER_CTX* ctx, std::string_view aad) {
+    int n = 0;
+    if (!aad.empty() &&
+        EVP_CipherUpdate(ctx, nullptr, &n, bytes(aad), static_cast<int>(aad.size())) != 1) {
+        fail("AES-256-GCM aad");
+    }
+}
+
+} // namespace
+
+std::string aes256gcm_seal(std::string_view key, std::string_view nonce, std::string_view plain,
+                           std::string_view aad) {
+    auto ctx = gcm_context(key, nonce, true);
+    gcm_aad(ctx.get(), aad);
+    std::string out(plain.size() + k_gcm_tag_size, '\0');
+    auto* o = reinterpret_cast<unsigned char*>(out.data());
+    int n = 0;
+    int tail = 0;
+    if (EVP_EncryptUpdate(ctx.get(), o, &n, bytes(plain), static_cast<int>(plain.size())) != 1 ||
+        EVP_EncryptFinal_ex(ctx.get(), o + n, &tail) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, k_gcm_tag_size, o + plain.size()) !=
+            1) {
+        fail("AES-256-GCM seal");
+    }
+    return out;
+}
+
+bool aes256gcm_open(std::string_view key, std::string_view nonce, std::string_view sealed,
+                    std::string_view aad, std::string& plain) {
+    if (sealed.size() < k_gcm_tag_size) {
+        return false;
+    }
+    const std::size_t length = sealed.size() - k_gcm_tag_size;
+    auto ctx = gcm_context(key, nonce, false);
+    gcm_aad(ctx.get(), aad);
+    std::string out(length, '\0');
+    std::string tag(sealed.substr(length));
+    int n = 0;
+    int tail = 0;
+    if (EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n,
+                          bytes(sealed), static_cast<int>(length)) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, k_gcm_tag_size, tag.data()) != 1) {
+        fail("AES-256-GCM open");
+    }
+    if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n, &tail) !=
+        1) {
+        return false; // the tag did not match
+    }
+    plain = std::move(out);
+    return true;
+}
+
 Ed25519Key Ed25519Key::generate() {
     EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
     if (raw == nullptr) {

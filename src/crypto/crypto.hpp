@@ -84,6 +84,19 @@ private:
     EvpPkeyPtr m_key;
 };
 
+constexpr std::size_t k_aes256_key_size = 32;
+constexpr std::size_t k_gcm_nonce_size = 12;
+constexpr std::size_t k_gcm_tag_size = 16;
+
+// AES-256-GCM: the ciphertext of `plain` followed by its 16-byte tag, authenticating `aad` too.
+// `key` is 32 bytes, `nonce` 12 and never used twice with one key for different inputs.
+std::string aes256gcm_seal(std::string_view key, std::string_view nonce, std::string_view plain,
+                           std::string_view aad);
+// The plaintext of `sealed` (ciphertext || tag), or false when the tag does not match: a wrong
+// key, another `aad`, or a changed byte.
+bool aes256gcm_open(std::string_view key, std::string_view nonce, std::string_view sealed,
+                    std::string_view aad, std::string& plain);
+
 // Standard Base64 with padding.
 std::string base64_encode(std::string_view bytes);
 // Decodes standard Base64 with padding; nullopt-like empty+false on bad input.

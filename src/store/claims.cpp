@@ -276,15 +276,15 @@ void WorkerQueue::load_claim(ClaimedErasure& e) {
                                  ": its request has no identifier");
     }
     e.request_id = r.getColumn(0).getString();
-    e.identifier = r.getColumn(1).getString();
+    e.identifier = m_db.identifier_from(r.getColumn(1), e.request_id);
     e.id_type = r.getColumn(2).getString();
     e.subject_digest = r.getColumn(3).getString();
-    SQLite::Statement p(m_db.db(), "SELECT cio_id FROM erasure_profiles WHERE erasure = ? ORDER "
-                                   "BY cio_id");
+    SQLite::Statement p(m_db.db(), "SELECT cio_id FROM erasure_profiles WHERE erasure = ?");
     p.bind(1, e.id);
     while (p.executeStep()) {
-        e.profiles.push_back(p.getColumn(0).getString());
+        e.profiles.push_back(m_db.profile_from(p.getColumn(0), e.id));
     }
+    std::sort(e.profiles.begin(), e.profiles.end());
 }
 
 bool WorkerQueue::renew(const ClaimedErasure& e, TimeMs lease_ms) {
@@ -404,9 +404,10 @@ bool WorkerQueue::apply(ClaimedErasure& e, const erasure::Decision& decision,
     SQLite::Statement keep(m_db.db(), "INSERT OR IGNORE INTO erasure_profiles (erasure, cio_id) "
                                       "VALUES (?, ?)");
     for (const auto& cio_id : facts.found) {
+        const std::string sealed = m_db.cipher().seal_profile(cio_id, e.id);
         keep.reset();
         keep.bind(1, e.id);
-        keep.bind(2, cio_id);
+        keep.bind(2, sealed.data(), static_cast<int>(sealed.size()));
         keep.exec();
         if (std::find(e.profiles.begin(), e.profiles.end(), cio_id) == e.profiles.end()) {
             e.profiles.push_back(cio_id);

@@ -51,6 +51,34 @@ Database::Database(const std::filesystem::path& path, OpenMode mode) : m_path(pa
     }
 }
 
+const IdentifierCipher& Database::cipher() {
+    std::lock_guard lock(m_cipher_mutex);
+    if (!m_cipher) {
+        if (!m_cipher_loader) {
+            throw DatabaseError(m_path.string() + ": an identifier is needed but no identifier key "
+                                                  "was loaded");
+        }
+        m_cipher.emplace(m_cipher_loader());
+    }
+    return *m_cipher;
+}
+
+std::string Database::identifier_from(const SQLite::Column& column, std::string_view request_id) {
+    if (column.isBlob()) {
+        const auto* data = static_cast<const char*>(column.getBlob());
+        return cipher().open_identifier(std::string_view(data, column.getBytes()), request_id);
+    }
+    return column.getString();
+}
+
+std::string Database::profile_from(const SQLite::Column& column, std::int64_t erasure) {
+    if (column.isBlob()) {
+        const auto* data = static_cast<const char*>(column.getBlob());
+        return cipher().open_profile(std::string_view(data, column.getBytes()), erasure);
+    }
+    return column.getString();
+}
+
 int Database::schema_version() {
     return m_db->execAndGet("PRAGMA user_version").getInt();
 }

@@ -1,8 +1,13 @@
 #pragma once
 
+#include "store/identifier_cipher.hpp"
+
 #include <SQLiteCpp/Database.h>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string_view>
 
 namespace lethe::store {
@@ -26,6 +31,19 @@ public:
     // The schema version recorded in the file (PRAGMA user_version).
     int schema_version();
 
+    // Where the identifier key comes from. Called once, on the first sealed identifier: commands
+    // that never touch one (status, list, audit) never need the key.
+    using CipherLoader = std::function<IdentifierCipher()>;
+    void set_cipher_loader(CipherLoader loader) { m_cipher_loader = std::move(loader); }
+    // The identifier cipher; throws what the loader throws (lethe::ConfigError for a missing or
+    // unsafe key file), or lethe::DatabaseError when no loader was set.
+    const IdentifierCipher& cipher();
+    // A request's identifier from its column: sealed (a blob), or plain text written before
+    // identifiers were sealed (until seal_identifiers() has run).
+    std::string identifier_from(const SQLite::Column& column, std::string_view request_id);
+    // The same for a profile (cio_id) kept for erasure `erasure`.
+    std::string profile_from(const SQLite::Column& column, std::int64_t erasure);
+
 private:
     void configure();
     // Runs one migration's SQL inside migrate()'s transaction.
@@ -34,6 +52,9 @@ private:
 
     std::filesystem::path m_path;
     std::unique_ptr<SQLite::Database> m_db;
+    CipherLoader m_cipher_loader;
+    std::mutex m_cipher_mutex;
+    std::optional<IdentifierCipher> m_cipher;
 };
 
 } // namespace lethe::store

@@ -120,9 +120,10 @@ RedigestReport redigest_pending(Database& db, const Clock& clock, const SubjectD
         SQLite::Statement q(sql, "SELECT id, request_id, identifier, id_type, subject_digest FROM "
                                  "requests WHERE identifier IS NOT NULL ORDER BY id");
         while (q.executeStep()) {
-            held.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                            q.getColumn(2).getString(), q.getColumn(3).getString(),
-                            q.getColumn(4).getString()});
+            const std::string request_id = q.getColumn(1).getString();
+            held.push_back({q.getColumn(0).getInt64(), request_id,
+                            db.identifier_from(q.getColumn(2), request_id),
+                            q.getColumn(3).getString(), q.getColumn(4).getString()});
         }
     }
     SQLite::Statement set_digest(sql, "UPDATE requests SET subject_digest = ?, updated_at = ? "

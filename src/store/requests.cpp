@@ -79,11 +79,25 @@ std::optional<std::pair<std::int64_t, std::string>> active_primary(SQLite::Datab
 
 } // namespace
 
+std::optional<std::string> open_identifier(Database& db, const RequestRow& row) {
+    if (!row.identifier) {
+        return std::nullopt;
+    }
+    if (!row.identifier->sealed) {
+        return row.identifier->bytes;
+    }
+    return db.cipher().open_identifier(row.identifier->bytes, row.request_id);
+}
+
 RequestRow read_request_row(SQLite::Statement& q) {
     RequestRow r;
     r.id = q.getColumn(0).getInt64();
     r.request_id = q.getColumn(1).getString();
-    r.identifier = opt_text(q.getColumn(2));
+    if (const SQLite::Column c = q.getColumn(2); !c.isNull()) {
+        r.identifier = StoredIdentifier{std::string(static_cast<const char*>(c.getBlob()),
+                                                    static_cast<std::size_t>(c.getBytes())),
+                                        c.isBlob()};
+    }
     r.id_type = q.getColumn(3).getString();
     r.subject_digest = q.getColumn(4).getString();
     r.source = q.getColumn(5).getString();
@@ -239,7 +253,8 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     const TimeMs deadline = initial_deadline(r.received_at);
     m_insert.reset();
     m_insert.bind(1, r.request_id);
-    m_insert.bind(2, r.identifier);
+    const std::string sealed = m_db.cipher().seal_identifier(r.identifier, r.request_id);
+    m_insert.bind(2, sealed.data(), static_cast<int>(sealed.size()));
     m_insert.bind(3, r.id_type);
     m_insert.bind(4, r.subject_digest);
     m_insert.bind(5, r.source);

@@ -56,11 +56,18 @@ struct ErasureSummary {
     std::optional<bool> verified; // once done: read back as gone (false: no App API key)
 };
 
+// A request's identifier as stored: sealed (identifier_cipher.hpp), or plain text written before
+// identifiers were sealed. Database::identifier_from / open_identifier give the plain text.
+struct StoredIdentifier {
+    std::string bytes;
+    bool sealed = true;
+};
+
 // A request as stored.
 struct RequestRow {
     std::int64_t id = 0;
     std::string request_id;
-    std::optional<std::string> identifier; // gone once done
+    std::optional<StoredIdentifier> identifier; // gone once done
     std::string id_type;
     std::string subject_digest;
     std::string source;
@@ -183,6 +190,10 @@ private:
 
 // Reads a row from a SELECT of k_request_columns.
 RequestRow read_request_row(SQLite::Statement& q);
+
+// The row's identifier in plain text (needs the identifier key when it is sealed); nullopt once
+// the request is done.
+std::optional<std::string> open_identifier(Database& db, const RequestRow& row);
 // The column list matching read_request_row (with the linked request's request_id).
 extern const char* const k_request_columns;
 

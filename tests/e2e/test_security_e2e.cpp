@@ -5,6 +5,7 @@
 #include "cli_fixture.hpp"
 #include "config/secrets.hpp"
 #include "sandbox_fixture.hpp"
+#include "util/fs.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
@@ -273,10 +274,14 @@ TEST_CASE("no secret or erased identifier in any output, database, export or che
             everything += read_all(entry.path());
         }
     }
-    // Positive controls: the search sees real content, and the dead request's identifier (kept
-    // for a retry, so legitimately in the database) is found by it.
+    // Positive control: the search sees real content. The dead request keeps its identifier for
+    // a retry, but sealed (invariant 10): no file holds it in plain text, and only the key opens
+    // it.
     REQUIRE(everything.find("LEAK-3") != std::string::npos);
-    REQUIRE(everything.find("keepme-7@example.org") != std::string::npos);
+    CHECK(count_in(everything, "keepme-7") == 0);
+    auto shown = lethe_run(f, {"list", "--state", "dead", "--show-identifiers"});
+    REQUIRE(shown.exit_code == 0);
+    CHECK(shown.out.find("keepme-7@example.org") != std::string::npos);
 
     const std::string subject_key = read_all(f.dir / "state" / "subject.key");
     const std::string checkpoint_key = read_all(f.dir / "state" / "checkpoint.key");
@@ -318,7 +323,8 @@ std::string files_under(const std::filesystem::path& dir) {
     return all;
 }
 
-TEST_CASE("while the service runs, a done request's identifier leaves the WAL within seconds",
+TEST_CASE("while the service runs, a done request's sealed identifier leaves the WAL within "
+          "seconds",
           "[e2e][security][wal]") {
     Sandbox sandbox;
     CliFixture f(track_config(sandbox.url(), "[worker]\npacing_ms = 0\npoll_interval_ms = 20\n"));
@@ -335,8 +341,29 @@ TEST_CASE("while the service runs, a done request's identifier leaves the WAL wi
     }
     REQUIRE(f.lethe({"import", f.csv("wal.csv", csv)}).exit_code == 0);
     std::filesystem::remove(f.dir / "wal.csv");
-    // Positive control: pending, they are on disk where the search sees them.
-    REQUIRE(count_in(files_under(f.dir / "state"), "wal.person") > 0);
+    // Pending, they are on disk only sealed; the ciphertext is what must go once they are done
+    // (dropping it completes the erasure). Positive control: the search finds it now.
+    std::vector<std::string> sealed;
+    {
+        SQLite::Database db(f.db_path().string(), SQLite::OPEN_READONLY);
+        SQLite::Statement q(db, "SELECT identifier FROM requests");
+        while (q.executeStep()) {
+            const SQLite::Column c = q.getColumn(0);
+            REQUIRE(c.isBlob());
+            sealed.emplace_back(static_cast<const char*>(c.getBlob()), c.getBytes());
+        }
+    }
+    REQUIRE(sealed.size() == 40);
+    auto sealed_on_disk = [&sealed, &f] {
+        const std::string all = files_under(f.dir / "state");
+        int n = 0;
+        for (const auto& s : sealed) {
+            n += count_in(all, s.substr(1 + 4 + 12)); // ciphertext and tag, after the header
+        }
+        return n;
+    };
+    REQUIRE(sealed_on_disk() >= 40);
+    CHECK(count_in(files_under(f.dir / "state"), "wal.person") == 0);
     // A second connection that stays open, as `lethe serve` beside a cron `run` would: the last
     // connection's close (which deletes the WAL) never comes.
     SQLite::Database reader(f.db_path().string(), SQLite::OPEN_READONLY);
@@ -357,7 +384,7 @@ TEST_CASE("while the service runs, a done request's identifier leaves the WAL wi
     const auto wal = f.dir / "state" / "lethe.db-wal";
     int left = -1;
     for (int i = 0; i < 100 && left != 0; ++i) {
-        left = count_in(files_under(f.dir / "state"), "wal.person");
+        left = sealed_on_disk();
         if (left != 0) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
@@ -367,4 +394,71 @@ TEST_CASE("while the service runs, a done request's identifier leaves the WAL wi
     REQUIRE(!worker.wait_for(std::chrono::milliseconds(0)));
     worker.signal(SIGTERM);
     CHECK(worker.wait(std::chrono::seconds(20)).exit_code == 0);
+}
+
+TEST_CASE("pending identifiers are sealed at rest: the database, its WAL and a backup reveal none",
+          "[e2e][security][seal]") {
+    Sandbox sandbox;
+    CliFixture f(track_config(sandbox.url(), "[worker]\npacing_ms = 0\n"));
+    write_key(f, Sandbox::k_api_key);
+    auto init = f.lethe({"init"});
+    REQUIRE(init.exit_code == 0);
+    CHECK(init.out.find("created identifier key") != std::string::npos);
+    const auto key = f.dir / "state" / "identifier.key";
+    CHECK((std::filesystem::status(key).permissions() & std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    json people = json::array();
+    for (int i = 0; i < 20; ++i) {
+        people.push_back({{"id", "uid-sealed" + std::to_string(i)},
+                          {"email", "sealed.person" + std::to_string(i) + "@example.org"}});
+    }
+    sandbox.seed(people);
+    REQUIRE(sandbox.has_profile("email", "sealed.person7@example.org"));
+    std::string csv = "request_id,identifier,id_type\n";
+    for (int i = 0; i < 20; ++i) {
+        csv += "SEAL-" + std::to_string(i) + ",sealed.person" + std::to_string(i) +
+               "@example.org,email\n";
+    }
+    REQUIRE(f.lethe({"import", f.csv("s.csv", csv)}).exit_code == 0);
+    std::filesystem::remove(f.dir / "s.csv");
+    REQUIRE(f.lethe({"enqueue", "cli-person-555", "--id-type", "id", "--request-id", "SEAL-cli"})
+                .exit_code == 0);
+    {
+        // A backup as docs/operations.md describes it, taken while a connection is open.
+        SQLite::Database db(f.db_path().string(), SQLite::OPEN_READWRITE);
+        db.exec("VACUUM INTO '" + (f.dir / "state" / "backup.db").string() + "'");
+        const std::string all = files_under(f.dir / "state");
+        REQUIRE(all.find("SEAL-3") != std::string::npos); // positive control: real content
+        CHECK(count_in(all, "sealed.person") == 0);
+        CHECK(count_in(all, "cli-person-555") == 0);
+    }
+    // The key opens them: --show-identifiers, and the worker erases them.
+    auto shown = f.lethe({"list", "--show-identifiers"});
+    REQUIRE(shown.exit_code == 0);
+    CHECK(shown.out.find("sealed.person7@example.org") != std::string::npos);
+
+    // Another key opens none: the worker stops loudly, nobody is marked done or charged.
+    const std::string real_key = read_all(key);
+    std::filesystem::remove(key);
+    lethe::create_private_file(key, std::string(64, 'c') + "\n");
+    auto wrong = lethe_run(f, {"run", "--once"});
+    CHECK(wrong.exit_code != 0);
+    CHECK(wrong.err.find("cannot be opened with the identifier key") != std::string::npos);
+    CHECK(wrong.err.find("sealed.person") == std::string::npos);
+    auto s = json::parse(f.lethe({"status", "--json"}).out);
+    CHECK(s["counts"]["pending"] == 21);
+    CHECK(s["counts"]["done"] == 0);
+    // A missing key is never replaced by a new one while identifiers are sealed with it.
+    std::filesystem::remove(key);
+    auto again = f.lethe({"init"});
+    CHECK(again.exit_code == 3);
+    CHECK(again.err.find("holds identifiers sealed with it") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(key));
+
+    lethe::create_private_file(key, real_key);
+    auto run = lethe_run(f, {"run", "--once"});
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    CHECK(json::parse(f.lethe({"status", "--json"}).out)["counts"]["done"] == 21);
+    CHECK_FALSE(sandbox.has_profile("email", "sealed.person7@example.org"));
 }

@@ -75,6 +75,20 @@ TEST_CASE("a schema-1 database upgrades in place and finishes its pending reques
     CHECK(sql_int(f, "PRAGMA user_version") >= 2);
     CHECK(status.out.find("pending:     3") != std::string::npos);
     CHECK(status.out.find("done:        2") != std::string::npos);
+    // 0.1.0 stored identifiers in plain text (3 pending, 1 dead) and had no identifier key: the
+    // worker says what to do, and `lethe init` (the units' ExecStartPre, the cron line's first
+    // command) creates the key and seals them.
+    auto keyless = run_once(f);
+    CHECK(keyless.exit_code == 3);
+    CHECK(keyless.err.find("run `lethe init`") != std::string::npos);
+    REQUIRE(sql_int(f, "SELECT count(*) FROM requests WHERE typeof(identifier) = 'text'") == 4);
+    auto init = f.lethe({"init"});
+    INFO(init.err);
+    REQUIRE(init.exit_code == 0);
+    CHECK(init.out.find("created identifier key") != std::string::npos);
+    CHECK(init.out.find("identifiers sealed: 4 requests") != std::string::npos);
+    CHECK(sql_int(f, "SELECT count(*) FROM requests WHERE typeof(identifier) = 'text'") == 0);
+    CHECK(sql_int(f, "SELECT count(*) FROM requests WHERE typeof(identifier) = 'blob'") == 4);
 
     auto r = run_once(f);
     INFO(r.err);

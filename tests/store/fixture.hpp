@@ -17,6 +17,12 @@ struct StoreFixture {
     TempDir dir;
     FakeClock clock{*parse_iso8601("2026-11-22T12:00:00Z")};
     store::Database db{dir / "lethe.db", store::OpenMode::create};
+    // A fixed identifier key: the tests that care seal and open with it themselves.
+    static std::string identifier_key() { return std::string(32, '\x5a'); }
+    bool keyed = [this] {
+        db.set_cipher_loader([] { return store::IdentifierCipher({identifier_key()}); });
+        return true;
+    }();
 
     // A request for `identifier` whose digest is "digest-" + identifier.
     store::NewRequest request(const std::string& request_id, const std::string& identifier) const {

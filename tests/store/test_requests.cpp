@@ -14,7 +14,10 @@ TEST_CASE("insert creates a pending request with its audit entry", "[store][requ
     auto row = q.find("R1");
     REQUIRE(row);
     CHECK(row->state == "pending");
-    CHECK(row->identifier == "alice");
+    REQUIRE(row->identifier);
+    CHECK(row->identifier->sealed);
+    CHECK(row->identifier->bytes.find("alice") == std::string::npos); // sealed at rest
+    CHECK(store::open_identifier(f.db, *row) == "alice");
     CHECK(row->deadline_at == add_calendar_months(r.received_at, 1));
     CHECK(f.erasure_int("R1", "next_attempt_at") == f.clock.now_ms()); // due at once
     REQUIRE(row->erasures.size() == 1);
