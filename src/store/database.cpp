@@ -51,6 +51,15 @@ Database::Database(const std::filesystem::path& path, OpenMode mode) : m_path(pa
     }
 }
 
+bool is_busy(const std::exception& e) {
+    const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+    if (sqlite == nullptr) {
+        return false;
+    }
+    const int primary = sqlite->getErrorCode() & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
 const IdentifierCipher& Database::cipher() {
     std::lock_guard lock(m_cipher_mutex);
     if (!m_cipher) {

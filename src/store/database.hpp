@@ -18,6 +18,10 @@ enum class OpenMode {
     create,   // create it (mode 0600) when missing
 };
 
+// Whether `e` says the database is busy or locked by another connection: a transient state, which
+// callers wait out instead of treating it as a failure of the database.
+bool is_busy(const std::exception& e);
+
 // An open lethe database: pragmas set, schema migrated to this binary's version.
 class Database {
 public:

@@ -61,6 +61,10 @@ constexpr TimeMs k_summary_interval_ms = 60'000;
 constexpr TimeMs k_gate_slice_ms = 50;
 // How far ahead of the erasure slots the App API thread resolves (see resolved_running_low).
 constexpr TimeMs k_resolve_ahead_ms = 2000;
+// A busy database (another writer) is waited out in pauses of this length; after a stop request,
+// for this long at most (each try also waits SQLite's own busy timeout).
+constexpr TimeMs k_busy_pause_ms = 100;
+constexpr TimeMs k_busy_grace_ms = 30'000;
 
 } // namespace
 
@@ -226,6 +230,35 @@ std::optional<cio::BatchResult> Worker::call_with_reload(ErasureApi& api, erasur
         result = stopping() ? std::nullopt : send(api, step, who);
     }
     return result;
+}
+
+bool Worker::wait_out_busy(std::optional<TimeMs>& busy_since) {
+    const TimeMs now = m_clock.now_ms();
+    if (!busy_since) {
+        busy_since = now;
+        spdlog::warn("workspace {}: the database is busy (another process holds its write lock); "
+                     "waiting for it, no attempt is charged",
+                     m_settings.workspace);
+    }
+    if (stopping() && now - *busy_since >= k_busy_grace_ms) {
+        return false;
+    }
+    m_sleeper.sleep_ms(k_busy_pause_ms);
+    return true;
+}
+
+bool Worker::apply_copy(store::ClaimedErasure& e, const erasure::Decision& d) {
+    store::ClaimedErasure attempt = e;
+    const bool ok = m_queue.apply(attempt, d, {});
+    e = std::move(attempt);
+    return ok;
+}
+
+void Worker::database_available(const std::optional<TimeMs>& busy_since) {
+    if (busy_since) {
+        spdlog::info("workspace {}: the database is available again after {} ms",
+                     m_settings.workspace, m_clock.now_ms() - *busy_since);
+    }
 }
 
 void Worker::give_back(const store::ClaimedErasure& e) {
@@ -559,7 +592,16 @@ bool Worker::handle(store::ClaimedErasure& e, erasure::Step step, const StepResu
         }
     }
     const store::ClaimedErasure before = e;
-    if (!m_queue.apply(e, d, sr.facts, d.retry ? std::optional<TimeMs>(next) : std::nullopt)) {
+    // The call was made: its outcome is recorded as soon as the database allows (issue 16).
+    const bool applied = with_database([&] {
+        // On a copy: a try that fails leaves `e` as it was for the next one.
+        store::ClaimedErasure attempt = e;
+        const bool ok = m_queue.apply(attempt, d, sr.facts,
+                                      d.retry ? std::optional<TimeMs>(next) : std::nullopt);
+        e = std::move(attempt);
+        return ok;
+    });
+    if (!applied) {
         spdlog::warn("request {} in {}: lease lost (another worker took it over); result dropped",
                      e.request_id, e.workspace);
         return false;
@@ -586,7 +628,7 @@ void Worker::erase(ErasureApi& api, store::ClaimedErasure e, VerifyApi* app) {
     if (auto d = erasure::decide_before_call(
             {e.state, e.step_attempt, m_settings.retry.max_attempts, verified})) {
         // Earlier attempts never reported back (the worker died during them).
-        if (m_queue.apply(e, *d, {})) {
+        if (with_database([&] { return apply_copy(e, *d); })) {
             std::lock_guard lock(m_mutex);
             ++m_report.dead;
             spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d->reason);
@@ -664,7 +706,7 @@ std::vector<store::ClaimedErasure> Worker::live_claims(std::vector<store::Claime
             continue;
         }
         // Earlier attempts never reported back (the worker died during them).
-        if (m_queue.apply(e, *d, {})) {
+        if (with_database([&] { return apply_copy(e, *d); })) {
             std::lock_guard lock(m_mutex);
             ++m_report.dead;
             spdlog::error("request {}: dead in {}: {}", e.request_id, e.workspace, d->reason);
@@ -689,18 +731,24 @@ std::vector<store::ClaimedErasure> Worker::claim_app_batch() {
     const auto limit = static_cast<std::int64_t>(cio::k_max_bulk_values);
     std::vector<store::ClaimedErasure> batch;
     if (!resolved_running_low() || budget_exhausted()) {
-        batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
-                                    m_settings.lease_ms);
+        batch = with_database([&] {
+            return m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
+                                       m_settings.lease_ms);
+        });
     }
     if (!batch.empty() || budget_exhausted()) {
         return batch;
     }
-    batch = m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::pending}, limit,
-                                m_settings.lease_ms);
+    batch = with_database([&] {
+        return m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::pending}, limit,
+                                   m_settings.lease_ms);
+    });
     if (batch.empty()) {
         // Nothing new to resolve: verifications go ahead.
-        return m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
-                                   m_settings.lease_ms);
+        return with_database([&] {
+            return m_queue.claim_batch(m_settings.workspace, {erasure::ErasureState::erased}, limit,
+                                       m_settings.lease_ms);
+        });
     }
     // Each pending erasure starts here; what --max has no start left for goes back.
     std::vector<store::ClaimedErasure> started;
@@ -1243,12 +1291,15 @@ void Worker::scheduler_loop() {
         }
         std::optional<store::ClaimedErasure> claimed;
         if (!m_batching) {
-            claimed = m_queue.claim(m_settings.workspace, m_settings.lease_ms);
+            claimed = with_database(
+                [&] { return m_queue.claim(m_settings.workspace, m_settings.lease_ms); });
         } else if (!budget_exhausted()) {
-            auto track = m_queue.claim_batch(
-                m_settings.workspace,
-                {erasure::ErasureState::resolved, erasure::ErasureState::suppressed}, 1,
-                m_settings.lease_ms);
+            auto track = with_database([&] {
+                return m_queue.claim_batch(
+                    m_settings.workspace,
+                    {erasure::ErasureState::resolved, erasure::ErasureState::suppressed}, 1,
+                    m_settings.lease_ms);
+            });
             if (!track.empty()) {
                 claimed = std::move(track.front());
             }

@@ -282,6 +282,30 @@ private:
     bool take_start();
     bool budget_exhausted();
     bool stopping() const { return m_stop.load(); }
+    // Runs a queue operation; while the database is busy (another process holds its write lock:
+    // an import, a second worker) it waits and tries again, never halting and never charging an
+    // attempt for it. After a stop request it gives up after k_busy_grace_ms (the caller's
+    // exception then propagates: an unrecorded call is sent again once its lease expires).
+    template <class F> auto with_database(F&& operation) -> decltype(operation()) {
+        std::optional<TimeMs> busy_since;
+        while (true) {
+            try {
+                auto result = operation();
+                database_available(busy_since);
+                return result;
+            } catch (const std::exception& e) {
+                if (!store::is_busy(e) || !wait_out_busy(busy_since)) {
+                    throw;
+                }
+            }
+        }
+    }
+    // One pause of with_database(); false when it should give up.
+    bool wait_out_busy(std::optional<TimeMs>& busy_since);
+    void database_available(const std::optional<TimeMs>& busy_since);
+    // m_queue.apply(e, d) on a copy of `e`, copied back once it committed (a busy try that
+    // rolled back must not leave its changes in `e` for the next).
+    bool apply_copy(store::ClaimedErasure& e, const erasure::Decision& d);
 
     void scheduler_loop();
     bool wait_until(TimeMs t);

@@ -2,11 +2,13 @@
 #include "store/claims.hpp"
 #include "worker/worker.hpp"
 
+#include <SQLiteCpp/Transaction.h>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <sqlite3.h>
 #include <thread>
 #include <vector>
 
@@ -540,4 +542,66 @@ TEST_CASE("--max is shared by the workers of several workspaces", "[worker]") {
     CHECK(taken == 3);
     CHECK(budget.exhausted());
     CHECK_FALSE(budget.take()); // never below zero
+}
+
+namespace {
+
+// Sleeps on the fake clock; the n-th sleep runs `on_sleep` (here: the other writer commits).
+class HookSleeper final : public Sleeper {
+public:
+    HookSleeper(FakeClock& clock, int release_at, std::function<void()> on_sleep)
+        : m_clock(clock), m_release_at(release_at), m_on_sleep(std::move(on_sleep)) {}
+    void sleep_ms(TimeMs ms) override {
+        m_clock.advance(ms);
+        if (++sleeps == m_release_at) {
+            m_on_sleep();
+        }
+    }
+    int sleeps = 0;
+
+private:
+    FakeClock& m_clock;
+    int m_release_at;
+    std::function<void()> m_on_sleep;
+};
+
+} // namespace
+
+TEST_CASE("a busy database is waited out: the call is recorded once, nothing is charged",
+          "[worker][busy]") {
+    test::StoreFixture f;
+    f.insert(f.request("R1", "alice"));
+    f.db.db().setBusyTimeout(0); // SQLite's own wait would be real time
+    ScriptedApi api;
+    FixedRandom random;
+    store::WorkerQueue queue{f.db, f.clock, "test-worker"};
+    auto claimed = queue.claim("default", 60'000);
+    REQUIRE(claimed);
+
+    // Another process (an import) takes the write lock once the claim is made.
+    store::Database other(f.dir / "lethe.db", store::OpenMode::existing);
+    std::optional<SQLite::Transaction> import_tx;
+    import_tx.emplace(other.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    HookSleeper sleeper(f.clock, 3, [&] { import_tx->commit(); });
+    WorkerSettings settings;
+    settings.retry = {1'000, 60'000, 3};
+    Worker worker{queue, [] { return std::unique_ptr<ErasureApi>(); }, settings, f.clock, sleeper,
+                  random};
+    worker.erase(api, *claimed);
+
+    CHECK(sleeper.sleeps == 3); // waited while the other writer held the lock
+    // Each call was sent once and its outcome recorded after the wait, in order.
+    CHECK(api.calls == std::vector<std::string>{"suppress alice", "destroy alice"});
+    CHECK(f.state_of("R1") == "done");
+    CHECK(f.count("SELECT attempts FROM erasures") == 1);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'call.suppress'") == 1);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'call.destroy'") == 1);
+    CHECK_FALSE(worker.report().halted);
+}
+
+TEST_CASE("is_busy tells a busy database from a broken one", "[worker][busy]") {
+    CHECK(store::is_busy(SQLite::Exception("database is locked", SQLITE_BUSY)));
+    CHECK(store::is_busy(SQLite::Exception("locked", SQLITE_LOCKED)));
+    CHECK_FALSE(store::is_busy(SQLite::Exception("disk full", SQLITE_FULL)));
+    CHECK_FALSE(store::is_busy(std::runtime_error("other")));
 }
