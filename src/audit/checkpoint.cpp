@@ -113,7 +113,7 @@ NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
         std::string error;
         // A value that is not itself a key may be a file holding one.
         if (text.find('+') == std::string::npos || std::filesystem::exists(text)) {
-            text = read_file(text);
+            text = read_file(text, FileKind::verifier_key);
         }
         auto key = parse_verifier_key(text, error);
         if (!key) {
@@ -175,7 +175,7 @@ std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
     }
     const auto latest_file = checkpoint_dir / k_latest_name;
     if (std::filesystem::exists(latest_file)) {
-        notes.emplace_back(latest_file.string(), read_file(latest_file));
+        notes.emplace_back(latest_file.string(), read_file(latest_file, FileKind::checkpoint_note));
     }
     std::vector<KnownCheckpoint> known;
     for (auto& [source, note] : notes) {

@@ -82,8 +82,9 @@ public:
                          "from stdin")
             ->required();
         m_subject->add_flag("--json", m_json, "Print one JSON object");
-        m_subject->add_option("--id-type", m_id_type,
-                              "id, email, cio_id or phone (inferred like `lethe import` when absent)");
+        m_subject->add_option(
+            "--id-type", m_id_type,
+            "id, email, cio_id or phone (inferred like `lethe import` when absent)");
         m_subject->footer("Computes the subject's digest with the subject key and prints the "
                           "requests and audit entries for that digest only: was this person "
                           "erased, and when? The identifier itself is never printed or stored.");
@@ -98,7 +99,8 @@ public:
         }
         if (m_checkpoint->parsed()) {
             auto path = audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
-            std::cout << "checkpoint written to " << path.string() << "\n" << read_file(path);
+            std::cout << "checkpoint written to " << path.string() << "\n"
+                      << read_file(path, FileKind::checkpoint_note);
             return 0;
         }
         if (m_public_key->parsed()) {

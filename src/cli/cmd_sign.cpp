@@ -2,23 +2,19 @@
 #include "config/secrets.hpp"
 #include "serve/signature.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 namespace lethe::cli {
 namespace {
 
+// The body as given, at most the intake's largest (1 MiB): a larger one would only get 413.
 std::string read_body(const std::string& file) {
     if (file.empty() || file == "-") {
-        return std::string(std::istreambuf_iterator<char>(std::cin), {});
+        return InputFile::standard_input(FileKind::request_body).read_all();
     }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw InputError(file + ": cannot open the body file");
-    }
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    return read_file(file, FileKind::request_body);
 }
 
 // The first line of a secret file (a two-line file holds the current secret, then the next).

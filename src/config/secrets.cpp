@@ -1,6 +1,7 @@
 #include "config/secrets.hpp"
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -27,7 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t k_max_stdout_bytes = 1 << 20;
 constexpr std::size_t k_max_stderr_bytes = 16 << 10;
-constexpr std::size_t k_max_file_bytes = 1 << 20;
 constexpr std::size_t k_max_error_detail = 300;
 constexpr auto k_term_grace = std::chrono::milliseconds(1'000);
 constexpr auto k_poll_slice = std::chrono::milliseconds(50);
@@ -108,28 +108,6 @@ void check_private_fd(int fd, const std::filesystem::path& path) {
                           " are too open (group or others may access it); run `chmod 600 " +
                           path.string() + "`");
     }
-}
-
-std::string read_fd(int fd, const std::filesystem::path& path) {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw ConfigError(path.string() + ": read failed: " + errno_text(errno));
-        }
-        if (n == 0) {
-            break;
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > k_max_file_bytes) {
-            throw ConfigError(path.string() + ": too large for a secret (more than 1 MiB)");
-        }
-    }
-    return out;
 }
 
 void strip_line_ends(std::string& s) {
@@ -503,13 +481,11 @@ void check_private_file(const std::filesystem::path& path) {
 }
 
 std::string read_private_file(const std::filesystem::path& path) {
-    // O_NONBLOCK so a FIFO planted at the path is refused instead of blocking the open.
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    if (fd.get() < 0) {
-        throw ConfigError(path.string() + ": cannot open: " + errno_text(errno));
-    }
-    check_private_fd(fd.get(), path);
-    return read_fd(fd.get(), path);
+    // InputFile refuses a FIFO or device planted at the path (without blocking on the open) and
+    // bounds the read; the policy is checked on the same descriptor.
+    InputFile file(path, FileKind::secret);
+    check_private_fd(file.fd(), path);
+    return file.read_all();
 }
 
 std::vector<std::string> split_command(std::string_view command) {
