@@ -90,6 +90,29 @@ void check_private_fd(int fd, const std::filesystem::path& path) {
     if (is_systemd_credential(path)) {
         return;
     }
+    // chmod and chown follow a symlink: the fix for a link is to name the real file, not to change
+    // a target that may be shared (a file in /etc/ssl, another service's key).
+    struct stat link {};
+    if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+        const uid_t me = ::geteuid();
+        std::error_code ec;
+        const auto target = std::filesystem::read_symlink(path, ec);
+        std::string problem;
+        if (st.st_uid != me) {
+            problem =
+                "is owned by " + user_name(st.st_uid) + ", but lethe runs as " + user_name(me);
+        } else if ((st.st_mode & 077) != 0) {
+            problem = "has permissions " + octal_mode(st.st_mode) +
+                      ", too open (group or others may access it)";
+        }
+        if (!problem.empty()) {
+            throw ConfigError(path.string() + ": is a symbolic link to " + target.string() +
+                              ", which " + problem +
+                              "; point the configuration at the real file, owned by the user "
+                              "lethe runs as with mode 0600, rather than through a link");
+        }
+        return;
+    }
     const uid_t me = ::geteuid();
     if (st.st_uid != me) {
         const std::string owner = user_name(st.st_uid);

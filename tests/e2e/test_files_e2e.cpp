@@ -106,3 +106,99 @@ TEST_CASE("inputs that are not regular files are refused by type, not read as em
     CHECK(r.exit_code == 4);
     CHECK(contains(r.err, "stdin: the first line is longer than 64 KiB"));
 }
+
+TEST_CASE("an empty database file is refused, by init too, and left as it is",
+          "[e2e][files][cli]") {
+    CliFixture f;
+    std::filesystem::create_directories(f.db_path().parent_path());
+    write_text(f.db_path(), "");
+    for (auto args : {std::vector<std::string>{"status"}, std::vector<std::string>{"init"}}) {
+        auto r = f.lethe(args);
+        INFO(r.err);
+        CHECK(r.exit_code == 5);
+        CHECK(contains(r.err, f.db_path().string() + ": is empty (0 bytes), not a lethe database"));
+        CHECK(std::filesystem::file_size(f.db_path()) == 0);
+    }
+    // Removed, init creates it as usual.
+    std::filesystem::remove(f.db_path());
+    f.init();
+    CHECK(f.lethe({"status"}).exit_code == 0);
+}
+
+TEST_CASE("a foreign SQLite file is refused before anything is written to it",
+          "[e2e][files][cli]") {
+    CliFixture f;
+    std::filesystem::create_directories(f.db_path().parent_path());
+    for (const char* setup : {"CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('x');",
+                              "PRAGMA user_version = 3; CREATE TABLE requests (id INTEGER);"}) {
+        std::filesystem::remove(f.db_path());
+        {
+            SQLite::Database other(f.db_path().string(),
+                                   SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+            other.exec(setup);
+        }
+        const std::string before = read_text(f.db_path());
+        for (auto args : {std::vector<std::string>{"status"}, std::vector<std::string>{"init"}}) {
+            auto r = f.lethe(args);
+            INFO(setup << " " << args[0] << ": " << r.err);
+            CHECK(r.exit_code == 5);
+            CHECK(contains(r.err, f.db_path().string() + ": not a lethe database"));
+            // Not switched to WAL (header bytes 18-19 stay 1), nothing else changed, no WAL.
+            CHECK(read_text(f.db_path()) == before);
+            CHECK_FALSE(std::filesystem::exists(f.db_path().string() + "-wal"));
+        }
+    }
+}
+
+TEST_CASE("database.path as a dangling symlink is refused and its target not created",
+          "[e2e][files][cli]") {
+    CliFixture f;
+    std::filesystem::create_directories(f.db_path().parent_path());
+    const auto target = f.dir / "elsewhere" / "lethe.db";
+    std::filesystem::create_directories(target.parent_path());
+    std::filesystem::create_symlink(target, f.db_path());
+    for (auto args : {std::vector<std::string>{"init"}, std::vector<std::string>{"status"}}) {
+        auto r = f.lethe(args);
+        INFO(r.err);
+        CHECK(r.exit_code == 5);
+        CHECK(contains(r.err, f.db_path().string() + ": is a symbolic link to " + target.string() +
+                                  ", which does not exist"));
+        CHECK_FALSE(std::filesystem::exists(target));
+    }
+}
+
+TEST_CASE("checkpoint_dir as a symlink is refused, not followed", "[e2e][files][audit]") {
+    CliFixture f;
+    f.init();
+    const auto real = f.dir / "real-checkpoints";
+    std::filesystem::create_directories(real);
+    std::filesystem::create_symlink(real, f.dir / "state" / "checkpoints");
+    for (auto args : {std::vector<std::string>{"audit", "checkpoint"},
+                      std::vector<std::string>{"audit", "verify"}}) {
+        auto r = f.lethe(args);
+        INFO(r.err);
+        // A config error; `audit verify` reports every problem as a failed verification (1).
+        CHECK(r.exit_code == (args[1] == "verify" ? 1 : 3));
+        CHECK(contains(r.err, "checkpoint_dir is a symbolic link, which lethe does not follow"));
+    }
+    CHECK(std::filesystem::is_empty(real));
+}
+
+TEST_CASE("a key file reached through a symlink gets no chmod advice that would change the "
+          "link's target",
+          "[e2e][files][secrets]") {
+    CliFixture f;
+    f.init();
+    const auto key = f.dir / "state" / "subject.key";
+    const auto shared = f.dir / "shared.key";
+    std::filesystem::rename(key, shared);
+    ::chmod(shared.c_str(), 0644);
+    std::filesystem::create_symlink(shared, key);
+    auto r = f.lethe({"enqueue", "cust_1", "--id-type", "id"});
+    INFO(r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(contains(r.err, key.string() + ": is a symbolic link to " + shared.string() +
+                              ", which has permissions 0644, too open"));
+    CHECK(contains(r.err, "point the configuration at the real file"));
+    CHECK_FALSE(contains(r.err, "chmod"));
+}
