@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -450,9 +451,8 @@ Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
     if (value.empty()) {
         throw ConfigError(what + ": `" + argv[0] + "` printed nothing on its first line" + suffix);
     }
-    for (const auto& line : value_lines) {
-        register_secret_for_redaction(line);
-    }
+    // Not registered for redaction here: only a value that passes every check is (a rejected one
+    // registered would mark its characters in every later message).
     return {std::move(value), "command " + argv[0]};
 }
 
@@ -564,7 +564,10 @@ std::vector<std::string> split_command(std::string_view command) {
     return argv;
 }
 
-Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
+namespace {
+
+// resolve_secret without the registration, for callers that check the value further first.
+Secret resolve_unregistered(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
     std::string key = spec.config_prefix.empty() ? spec.name : spec.config_prefix;
     std::string prefix = spec.config_file.empty() ? key : spec.config_file.string() + ": " + key;
     SourceContext c{spec, prefix, key};
@@ -620,8 +623,22 @@ Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_
     } else {
         secret = from_env(c);
     }
-    register_secret_for_redaction(secret.value);
+    // A key is one line of printable text: a line break inside (a file of two lines) or another
+    // control character would also end up in an HTTP header.
+    if (!spec.command_all_lines && has_control_chars(secret.value)) {
+        throw ConfigError(prefix + " (" + secret.origin +
+                          "): holds a line break or another control character; a key is one "
+                          "line of text");
+    }
     spdlog::debug("{}: read from {}", key, secret.origin);
+    return secret;
+}
+
+} // namespace
+
+Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
+    Secret secret = resolve_unregistered(spec, command_timeout);
+    register_secret_for_redaction(secret.value);
     return secret;
 }
 
@@ -706,12 +723,11 @@ SecretSpec intake_secret_spec(const Config& config) {
 constexpr std::size_t k_min_intake_secret_bytes = 32;
 
 IntakeSecrets resolve_intake_secrets(const Config& config) {
-    Secret s = resolve_secret(intake_secret_spec(config),
-                              std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
+    // Registered for redaction only once every line passed its checks.
+    Secret s =
+        resolve_unregistered(intake_secret_spec(config),
+                             std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
     std::vector<std::string> lines = split_lines(s.value);
-    for (const auto& line : lines) {
-        register_secret_for_redaction(line);
-    }
     const std::string where =
         (config.source.empty() ? std::string() : config.source.string() + ": ") +
         "intake.secret (" + s.origin + ")";
@@ -724,6 +740,15 @@ IntakeSecrets resolve_intake_secrets(const Config& config) {
         if (lines[i].empty()) {
             throw ConfigError(where + ": has an empty line");
         }
+        if (has_control_chars(lines[i])) {
+            throw ConfigError(where + ": line " + std::to_string(i + 1) +
+                              " holds a control character");
+        }
+    }
+    for (const auto& line : lines) {
+        register_secret_for_redaction(line);
+    }
+    for (std::size_t i = 0; i < lines.size(); ++i) {
         // A short secret lets anyone holding one signed request search for it offline. Warned,
         // not refused: the sender's platform may dictate it, and refusing would stop the intake.
         if (lines[i].size() < k_min_intake_secret_bytes) {

@@ -202,3 +202,18 @@ TEST_CASE("a key file reached through a symlink gets no chmod advice that would 
     CHECK(contains(r.err, "point the configuration at the real file"));
     CHECK_FALSE(contains(r.err, "chmod"));
 }
+
+TEST_CASE("an error about a rejected secret does not mark the secret's characters",
+          "[e2e][files][secrets]") {
+    // Three one-letter lines: refused (one secret, or two during a rotation). Were they
+    // registered for redaction, every 'e', 's' and 't' of the error would read "[redacted]".
+    CliFixture f("[intake]\nsecret_file = \"intake.secret\"\n");
+    write_text(f.dir / "intake.secret", "e\ns\nt\n");
+    ::chmod((f.dir / "intake.secret").c_str(), 0600);
+    auto r = f.lethe({"config", "show"});
+    INFO(r.err);
+    CHECK(r.exit_code == 3);
+    CHECK(contains(r.out, "holds 3 lines; expected one secret"));
+    CHECK(contains(r.err, "1 secret could not be resolved (see the <error: ...> lines above)"));
+    CHECK_FALSE(contains(r.err, "[redacted]"));
+}
