@@ -261,7 +261,13 @@ void create_private_file(const std::filesystem::path& path, std::string_view con
         throw Error(ExitCode::config, path.string() + ": cannot create: " + errno_text());
     }
     ::fchmod(fd.get(), 0600); // the umask may have removed bits, never added them; be explicit
-    write_all(fd.get(), content, path);
+    try {
+        write_all(fd.get(), content, path);
+    } catch (...) {
+        // A key cut short by a full disk must not stay: `lethe init` would keep it next time.
+        ::unlink(path.c_str());
+        throw;
+    }
     fsync_dir(path);
 }
 
@@ -288,9 +294,14 @@ int create_temp_beside(const std::filesystem::path& target, std::filesystem::pat
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
     std::filesystem::path tmp;
-    {
-        Fd fd(create_temp_beside(path, tmp));
-        write_all(fd.get(), content, tmp);
+    Fd fd(create_temp_beside(path, tmp));
+    try {
+        // Errors name the file being replaced; the temporary file is gone by then.
+        write_all(fd.get(), content, path);
+    } catch (...) {
+        // A full disk (or a file size limit) must not leave an empty or partial temporary file.
+        ::unlink(tmp.c_str());
+        throw;
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         auto reason = errno_text();

@@ -217,3 +217,42 @@ TEST_CASE("an error about a rejected secret does not mark the secret's character
     CHECK(contains(r.err, "1 secret could not be resolved (see the <error: ...> lines above)"));
     CHECK_FALSE(contains(r.err, "[redacted]"));
 }
+
+TEST_CASE("disk full during run: the halt reason is printed and no temporary file is left",
+          "[e2e][files][worker]") {
+    // The Track API is never reached: the worker's first write to the database fails.
+    CliFixture f("[customerio]\ntrack_url = \"http://127.0.0.1:9\"\nallow_insecure_loopback = "
+                 "true\nsite_id = \"site-1\"\napi_key_env = \"LETHE_TEST_TRACK_KEY\"\n"
+                 "timeout_ms = 2000\n");
+    f.init();
+    REQUIRE(f.lethe({"enqueue", "cust_1", "--id-type", "id"}).exit_code == 0);
+    REQUIRE(f.lethe({"audit", "checkpoint"}).exit_code == 0);
+    const auto dir = f.dir / "state" / "checkpoints";
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        std::filesystem::remove(e.path()); // so the run writes the (unchanged) checkpoint again
+    }
+    // A connection held open keeps the WAL index at its size, so only new data meets the limit.
+    SQLite::Database held(f.db_path().string(), SQLite::OPEN_READWRITE);
+    held.execAndGet("SELECT count(*) FROM requests");
+
+    // A full disk, made with a file size limit of 100 bytes (writes beyond it fail with EFBIG;
+    // SIGXFSZ is ignored, as the shell's trap passes it on through exec). The output goes
+    // through a pipe, which the limit does not cut short as it would a capture file.
+    ProcessOptions opts;
+    opts.env["LETHE_TEST_TRACK_KEY"] = "track-key-files-e2e";
+    opts.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM"};
+    const std::string command = "trap '' XFSZ; (prlimit --fsize=100 '" + lethe_bin() +
+                                "' --config '" + (f.dir / "lethe.toml").string() +
+                                "' run --once; echo \"exit status $?\") 2>&1 | cat";
+    auto r = run({"/bin/sh", "-c", command}, opts, 60s);
+    INFO(r.out);
+    CHECK(contains(r.out, "exit status 1\n"));
+    CHECK(contains(r.out, "lethe: error: worker halted: database: "));
+    CHECK(contains(r.out, "checkpoint not written: " + dir.string()));
+    CHECK(contains(r.out, "(halt)"));
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        left.push_back(e.path().filename().string());
+    }
+    CHECK(left.empty());
+}

@@ -3,8 +3,11 @@
 #include "util/fs.hpp"
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <functional>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace lethe;
@@ -106,4 +109,31 @@ TEST_CASE("the bounded reader stops a file that grows past the limit while it is
     test::write_text(file, std::string(max_file_bytes(FileKind::checkpoint_note) + 10, 'y'));
     std::string line;
     CHECK_THROWS_WITH(std::getline(again.stream(), line), Catch::Contains("holds more than"));
+}
+
+TEST_CASE("a failed atomic write or key creation leaves no file behind", "[util][fs][files]") {
+    test::TempDir dir;
+    // In a child with a file size limit of 10 bytes (SIGXFSZ ignored: writes fail with EFBIG),
+    // the way a full disk fails them.
+    auto in_child = [](const std::function<void()>& f) {
+        pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::signal(SIGXFSZ, SIG_IGN);
+            rlimit limit{10, 10};
+            ::setrlimit(RLIMIT_FSIZE, &limit);
+            try {
+                f();
+            } catch (const Error&) {
+                ::_exit(3);
+            }
+            ::_exit(0);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    CHECK(in_child([&] { write_file_atomic(dir / "latest.note", std::string(4096, 'n')); }) == 3);
+    CHECK(in_child([&] { create_private_file(dir / "subject.key", std::string(4096, 'k')); }) == 3);
+    CHECK(std::filesystem::is_empty(dir.path()));
 }
