@@ -2,6 +2,8 @@
 
 #include "util/error.hpp"
 
+#include <charconv>
+
 namespace lethe::cli {
 namespace {
 
@@ -27,6 +29,31 @@ std::string identifier_argument(const std::string& arg, std::istream& in) {
         line.pop_back();
     }
     return line;
+}
+
+} // namespace lethe::cli
+
+namespace lethe::cli {
+
+CLI::Validator whole_number(std::int64_t min, std::int64_t max) {
+    const std::string range = std::to_string(min) + " to " + std::to_string(max);
+    return CLI::Validator(
+        [min, max, range](std::string& text) -> std::string {
+            const std::string expected = "expected a whole number from " + range;
+            std::int64_t value = 0;
+            const char* end = text.data() + text.size();
+            auto [ptr, ec] = std::from_chars(text.data(), end, value);
+            if (text.empty() || text.front() == '+' || ptr != end ||
+                (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+                return "'" + text + "' is not a whole number: " + expected;
+            }
+            if (ec == std::errc::result_out_of_range || value < min || value > max) {
+                return text + " is out of range: " + expected;
+            }
+            text = std::to_string(value);
+            return std::string();
+        },
+        "INT " + range);
 }
 
 } // namespace lethe::cli

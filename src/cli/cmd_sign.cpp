@@ -1,3 +1,4 @@
+#include "cli/arguments.hpp"
 #include "cli/command.hpp"
 #include "config/secrets.hpp"
 #include "serve/signature.hpp"
@@ -44,8 +45,9 @@ public:
                        "File holding the intake secret (mode 0600; first line used)")
             ->required();
         app.add_option("body", m_body_file, "File holding the exact request body");
+        // At most 12 digits: the intake refuses a longer X-Lethe-Timestamp as malformed.
         app.add_option("--timestamp", m_timestamp, "Unix seconds to sign with (default: now)")
-            ->check(CLI::NonNegativeNumber);
+            ->transform(whole_number(0, 999'999'999'999));
     }
 
     int run(Context& ctx) override {

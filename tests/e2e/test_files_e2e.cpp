@@ -256,3 +256,63 @@ TEST_CASE("disk full during run: the halt reason is printed and no temporary fil
     }
     CHECK(left.empty());
 }
+
+TEST_CASE("received_at takes a leap second and an offset of hours; second 60 elsewhere is "
+          "refused clearly",
+          "[e2e][files][cli]") {
+    CliFixture f;
+    f.init();
+    auto r = f.lethe({"import", f.csv("a.csv", "request_id,identifier,id_type,received_at\n"
+                                               "T-1,cust_1,id,2016-12-31T23:59:60Z\n"
+                                               "T-2,cust_2,id,2024-05-01T09:30:00+05\n")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    r = f.lethe({"list", "--json"});
+    CHECK(contains(r.out, R"("received_at":"2016-12-31T23:59:59Z","request_id":"T-1")"));
+    CHECK(contains(r.out, R"("received_at":"2024-05-01T04:30:00Z","request_id":"T-2")"));
+
+    r = f.lethe({"import", f.csv("b.csv", "request_id,identifier,id_type,received_at\n"
+                                          "T-3,cust_3,id,2016-12-31T12:00:60Z\n")});
+    CHECK(r.exit_code == 4);
+    CHECK(contains(r.err, "b.csv:2: received_at has second 60, which is a leap second only at "
+                          "23:59:60 UTC"));
+}
+
+TEST_CASE("numeric options beyond their range are refused, never clamped", "[e2e][files][cli]") {
+    CliFixture f;
+    f.init();
+    const std::string int64_max = "9223372036854775807";
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {{"run", "--max", "99999999999999999999"},
+         "--max: 99999999999999999999 is out of range: expected a whole number from 1 to " +
+             int64_max},
+        {{"run", "--max", "0"}, "--max: 0 is out of range"},
+        {{"list", "--limit", "99999999999999999999"},
+         "--limit: 99999999999999999999 is out of range: expected a whole number from 0 to " +
+             int64_max},
+        {{"list", "--limit", "1e3"}, "--limit: '1e3' is not a whole number"},
+        {{"report", "--at-risk-days", "4294967297"},
+         "--at-risk-days: 4294967297 is out of range: expected a whole number from 1 to 365"},
+        {{"sign", "--secret-file", "x", "--timestamp", "99999999999999999999"},
+         "--timestamp: 99999999999999999999 is out of range: expected a whole number from 0 to "
+         "999999999999"},
+    };
+    for (const auto& c : cases) {
+        auto r = f.lethe(c.args);
+        INFO(c.args[0] << ": " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(contains(r.err, c.message));
+    }
+    // Leading zeros are decimal, not octal: 0100 is 100 (CLI11 alone reads 64).
+    write_text(f.dir / "intake.secret", "intake-files-secret-0123456789abcdef\n");
+    ::chmod((f.dir / "intake.secret").c_str(), 0600);
+    write_text(f.dir / "body.json", "{}");
+    auto r = f.lethe({"sign", "--secret-file", (f.dir / "intake.secret").string(),
+                      (f.dir / "body.json").string(), "--timestamp", "0100"});
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "X-Lethe-Timestamp: 100\n"));
+}
