@@ -73,6 +73,8 @@ KindTraits traits(FileKind kind) {
         return {64ull << 10, "a secret file", "64 KiB"};
     case FileKind::verifier_key:
         return {64ull << 10, "a verifier key file", "64 KiB"};
+    case FileKind::certificate:
+        return {4ull << 20, "a certificate file", "4 MiB"};
     case FileKind::checkpoint_note:
         return {64ull << 10, "a checkpoint note", "64 KiB"};
     case FileKind::request_body:
@@ -196,6 +198,7 @@ void InputFile::fail(const std::string& reason) const {
     case FileKind::config:
     case FileKind::secret:
     case FileKind::verifier_key:
+    case FileKind::certificate:
         throw ConfigError(message);
     case FileKind::request_body:
     case FileKind::import_csv:

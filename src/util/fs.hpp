@@ -13,14 +13,22 @@ namespace lethe {
 // What a file lethe reads holds. The kind sets the most bytes lethe reads from it and the error
 // class it throws (the limits are listed in docs/operations.md, "Files lethe reads").
 enum class FileKind {
-    config,       // the TOML configuration: 1 MiB; ConfigError
-    secret,       // an API key, subject key, checkpoint key or intake secret: 64 KiB; ConfigError
-    verifier_key, // a checkpoint verifier key (`audit verify --key FILE`): 64 KiB; ConfigError
-    checkpoint_note, // a signed checkpoint (latest.note, --checkpoint FILE): 64 KiB; Error
-                     // (failure)
-    request_body,    // the body `lethe sign` signs: 1 MiB (the intake's largest); InputError
-    import_csv,      // a CSV file of requests (`lethe import`): 4 GiB; InputError
-    audit_export,    // an audit export given to `audit verify --file`: 64 GiB; Error (failure)
+    // the TOML configuration: 1 MiB; ConfigError
+    config,
+    // an API key, subject key, checkpoint key or intake secret: 64 KiB; ConfigError
+    secret,
+    // a checkpoint verifier key (`audit verify --key FILE`): 64 KiB; ConfigError
+    verifier_key,
+    // extra trust anchors (`ca_file` of a workspace, PEM): 4 MiB; ConfigError
+    certificate,
+    // a signed checkpoint (latest.note, `audit verify --checkpoint FILE`): 64 KiB; Error (failure)
+    checkpoint_note,
+    // the body `lethe sign` signs: 1 MiB (the intake's largest); InputError
+    request_body,
+    // a CSV file of requests (`lethe import`): 4 GiB; InputError
+    import_csv,
+    // an audit export given to `audit verify --file`: 64 GiB; Error (failure)
+    audit_export,
 };
 
 // The most bytes lethe reads from a file of this kind.
