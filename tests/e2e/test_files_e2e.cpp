@@ -58,6 +58,26 @@ TEST_CASE("latest.note as /dev/zero or a FIFO is refused by name, at once", "[e2
     }
 }
 
+TEST_CASE("run --once with latest.note as a FIFO ends, naming the file", "[e2e][files][worker]") {
+    // The Track API is never reachable here: the run ends as unreachable (exit 7), and the
+    // checkpoint it writes at its end meets the FIFO.
+    CliFixture f("[customerio]\ntrack_url = \"http://127.0.0.1:9\"\nallow_insecure_loopback = "
+                 "true\nsite_id = \"site-1\"\napi_key_env = \"LETHE_TEST_TRACK_KEY\"\n");
+    f.init();
+    const auto latest = f.dir / "state" / "checkpoints" / "latest.note";
+    std::filesystem::create_directories(latest.parent_path());
+    REQUIRE(::mkfifo(latest.c_str(), 0600) == 0);
+    ProcessOptions opts;
+    opts.env["LETHE_TEST_TRACK_KEY"] = "track-key-files-e2e";
+    opts.unset_env = {"LETHE_CONFIG", "JOURNAL_STREAM"};
+    auto r =
+        run({lethe_bin(), "--config", (f.dir / "lethe.toml").string(), "run", "--once"}, opts, 30s);
+    INFO(r.err);
+    CHECK(r.exit_code == 7);
+    CHECK(contains(r.err, "checkpoint not written: " + latest.string() +
+                              ": is a FIFO, not a regular file"));
+}
+
 TEST_CASE("inputs that are not regular files are refused by type, not read as empty",
           "[e2e][files][cli]") {
     CliFixture f;
