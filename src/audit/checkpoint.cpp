@@ -7,7 +7,9 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -26,8 +28,31 @@ std::string hostname() {
     return buf;
 }
 
+// True when checkpoint_dir exists. A symlink is refused, not followed (it would let whoever can
+// change the link decide which notes are trusted and where new ones go), and so is anything but
+// a directory. Throws ConfigError naming the directory.
+bool checkpoint_dir_exists(const std::filesystem::path& dir) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+        if (errno == ENOENT) {
+            return false;
+        }
+        throw ConfigError(dir.string() + ": checkpoint_dir: cannot stat: " + std::strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode)) {
+        throw ConfigError(dir.string() +
+                          ": checkpoint_dir is a symbolic link, which lethe does not follow; set "
+                          "[audit] checkpoint_dir to the real directory");
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        throw ConfigError(dir.string() + ": checkpoint_dir is " + file_type_name(st.st_mode) +
+                          ", not a directory");
+    }
+    return true;
+}
+
 void ensure_private_dir(const std::filesystem::path& dir) {
-    if (std::filesystem::exists(dir)) {
+    if (checkpoint_dir_exists(dir)) {
         return;
     }
     std::filesystem::create_directories(dir);
@@ -113,7 +138,7 @@ NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
         std::string error;
         // A value that is not itself a key may be a file holding one.
         if (text.find('+') == std::string::npos || std::filesystem::exists(text)) {
-            text = read_file(text);
+            text = read_file(text, FileKind::verifier_key);
         }
         auto key = parse_verifier_key(text, error);
         if (!key) {
@@ -174,8 +199,8 @@ std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
                            std::move(stored->note));
     }
     const auto latest_file = checkpoint_dir / k_latest_name;
-    if (std::filesystem::exists(latest_file)) {
-        notes.emplace_back(latest_file.string(), read_file(latest_file));
+    if (checkpoint_dir_exists(checkpoint_dir) && std::filesystem::exists(latest_file)) {
+        notes.emplace_back(latest_file.string(), read_file(latest_file, FileKind::checkpoint_note));
     }
     std::vector<KnownCheckpoint> known;
     for (auto& [source, note] : notes) {

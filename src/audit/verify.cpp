@@ -10,20 +10,17 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <fstream>
-#include <unistd.h>
 
 namespace lethe::audit {
 namespace {
 
 constexpr std::size_t k_read_block = 1 << 20;
+constexpr std::size_t k_max_line_bytes = 16 << 20;
 
 std::string read_checkpoint_file(const std::filesystem::path& path) {
     try {
-        return read_file(path);
+        return read_file(path, FileKind::checkpoint_note);
     } catch (const Error& e) {
         throw Error(ExitCode::failure, std::string("checkpoint: ") + e.what());
     }
@@ -64,14 +61,7 @@ void take_chain_result(VerifyReport& report, const ChainVerifier& chain, std::st
 class LineReader {
 public:
     explicit LineReader(const std::filesystem::path& path)
-        : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), m_buf(k_read_block, '\0') {
-        if (m_fd < 0) {
-            throw Error(ExitCode::failure,
-                        path.string() + ": cannot read: " + std::strerror(errno));
-        }
-        m_path = path.string();
-    }
-    ~LineReader() { ::close(m_fd); }
+        : m_file(path, FileKind::audit_export), m_buf(k_read_block, '\0') {}
     LineReader(const LineReader&) = delete;
     LineReader& operator=(const LineReader&) = delete;
 
@@ -96,25 +86,25 @@ public:
             m_end -= m_pos;
             m_pos = 0;
             if (m_end == m_buf.size()) {
-                m_buf.resize(m_buf.size() * 2); // a line longer than the block
-            }
-            ssize_t n = ::read(m_fd, m_buf.data() + m_end, m_buf.size() - m_end);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
+                // A line longer than the block; an entry is a few hundred bytes, so a line
+                // without end (a file of zeros) stops here instead of taking all memory.
+                if (m_buf.size() >= k_max_line_bytes) {
+                    throw Error(ExitCode::failure, m_file.name() +
+                                                       ": a line is longer than 16 MiB; not a "
+                                                       "lethe audit export");
                 }
-                throw Error(ExitCode::failure, m_path + ": read failed: " + std::strerror(errno));
+                m_buf.resize(m_buf.size() * 2);
             }
+            std::size_t n = m_file.read(m_buf.data() + m_end, m_buf.size() - m_end);
             if (n == 0) {
                 m_eof = true;
             }
-            m_end += static_cast<std::size_t>(n);
+            m_end += n;
         }
     }
 
 private:
-    int m_fd;
-    std::string m_path;
+    InputFile m_file;
     std::string m_buf;
     std::size_t m_pos = 0;
     std::size_t m_end = 0;
@@ -389,13 +379,10 @@ VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
     add_expectations(chain, known);
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw Error(ExitCode::failure, file.string() + ": cannot read: " + std::strerror(errno));
-    }
+    InputFile in(file, FileKind::audit_export);
     intake::CsvLimits limits;
     limits.read_block_bytes = k_read_block;
-    intake::CsvReader reader(in, limits);
+    intake::CsvReader reader(in.stream(), limits);
     intake::CsvRecord rec;
     if (!reader.next(rec) || !rec.error.empty() || rec.fields.size() != 8) {
         report.problem = VerifyProblem{std::nullopt, "line 1", "not a lethe audit CSV header"};
@@ -554,12 +541,8 @@ VerifyReport verify_export_file(const std::filesystem::path& file, const NoteVer
     // JSON Lines start with '{'; anything else is read as CSV.
     char first = 0;
     {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) {
-            throw Error(ExitCode::failure,
-                        file.string() + ": cannot read: " + std::strerror(errno));
-        }
-        in.get(first);
+        InputFile in(file, FileKind::audit_export);
+        in.read(&first, 1);
     }
     report = first == '{' ? verify_jsonl(file, key, known) : verify_csv(file, key, known);
     if (report.ok()) {

@@ -99,7 +99,8 @@ public:
         }
         if (m_checkpoint->parsed()) {
             auto path = audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
-            std::cout << "checkpoint written to " << path.string() << "\n" << read_file(path);
+            std::cout << "checkpoint written to " << path.string() << "\n"
+                      << read_file(path, FileKind::checkpoint_note);
             return 0;
         }
         if (m_public_key->parsed()) {

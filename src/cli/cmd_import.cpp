@@ -2,10 +2,10 @@
 #include "intake/admission.hpp"
 #include "intake/csv_reader.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <cctype>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <unistd.h>
@@ -149,17 +149,21 @@ public:
 
 private:
     void import_file(const std::string& file, intake::Admission& admission, BadRows& bad) {
-        const std::string name = file == "-" ? "stdin" : file;
-        std::ifstream in;
-        std::istream* stream = &std::cin;
-        if (file != "-") {
-            in.open(file, std::ios::binary);
-            if (!in) {
-                throw InputError(name + ": cannot open file; nothing was imported");
-            }
-            stream = &in;
+        // A named file must be a regular file (a directory, FIFO or device is refused by name);
+        // a pipe is read as '-'. Either way the input is bounded (FileKind::import_csv), and a
+        // file that turns out too large or unreadable stops the import with nothing written.
+        try {
+            InputFile in = file == "-" ? InputFile::standard_input(FileKind::import_csv)
+                                       : InputFile(file, FileKind::import_csv);
+            read_rows(in, admission, bad);
+        } catch (const InputError& e) {
+            throw InputError(std::string(e.what()) + "; nothing was imported");
         }
-        intake::CsvReader reader(*stream);
+    }
+
+    void read_rows(InputFile& in, intake::Admission& admission, BadRows& bad) {
+        const std::string& name = in.name();
+        intake::CsvReader reader(in.stream());
         intake::CsvRecord rec;
         if (!reader.next(rec)) {
             bad.add(name + ":1", "empty file: expected a header row with an 'identifier' column");
@@ -172,10 +176,6 @@ private:
         }
         while (reader.next(rec)) {
             import_row(rec, cols, name, admission, bad);
-        }
-        if (reader.io_error()) {
-            throw InputError(name + ": read error after " + std::to_string(reader.bytes_read()) +
-                             " bytes; nothing was imported");
         }
     }
 

@@ -1,9 +1,11 @@
+#include "cli/arguments.hpp"
 #include "cli/command.hpp"
 #include "erasure/lifecycle.hpp"
 #include "store/requests.hpp"
 #include "util/time.hpp"
 
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace lethe::cli {
@@ -37,7 +39,8 @@ public:
         app.add_option("--state", m_filter.state, "Only this state")
             ->check(CLI::IsMember(state_names()));
         app.add_flag("--overdue", m_filter.overdue_only, "Only requests past their deadline");
-        app.add_option("--limit", m_filter.limit, "At most N rows")->check(CLI::NonNegativeNumber);
+        app.add_option("--limit", m_filter.limit, "At most N rows")
+            ->transform(whole_number(0, std::numeric_limits<std::int64_t>::max()));
         app.add_flag("--json", m_json, "One JSON object per line");
         app.add_flag("--show-identifiers", m_show_identifiers,
                      "Show raw identifiers (personal data: only where needed)");

@@ -1,4 +1,5 @@
 #include "audit/report.hpp"
+#include "cli/arguments.hpp"
 #include "cli/command.hpp"
 #include "util/fs.hpp"
 
@@ -21,7 +22,7 @@ public:
         app.add_option("--at-risk-days", m_at_risk_days,
                        "A request not yet erased is at risk when its deadline is this close "
                        "(default 7)")
-            ->check(CLI::Range(1, 365));
+            ->transform(whole_number(1, 365));
         app.add_option("-o,--output", m_output, "Write to FILE atomically, mode 0600");
         app.footer("Counts requests received, erased, dead and cancelled; the median and 95th "
                    "percentile time from receipt to erasure; the share erased within the "

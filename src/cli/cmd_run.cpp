@@ -1,3 +1,4 @@
+#include "cli/arguments.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "intake/admission.hpp"
@@ -6,6 +7,7 @@
 #include "util/error.hpp"
 #include "worker/signals.hpp"
 
+#include <limits>
 #include <optional>
 #include <spdlog/spdlog.h>
 
@@ -23,7 +25,8 @@ public:
                    "0. SIGHUP: re-read the credentials. Exit code 6 when Customer.io refuses "
                    "the credentials (no request is failed or charged for it).");
         app.add_flag("--once", m_once, "Drain what is due now, then exit (for cron)");
-        app.add_option("--max", m_max, "Stop after N erasures")->check(CLI::PositiveNumber);
+        app.add_option("--max", m_max, "Stop after N erasures")
+            ->transform(whole_number(1, std::numeric_limits<std::int64_t>::max()));
     }
 
     int run(Context& ctx) override {

@@ -1,24 +1,21 @@
+#include "cli/arguments.hpp"
 #include "cli/command.hpp"
 #include "config/secrets.hpp"
 #include "serve/signature.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 namespace lethe::cli {
 namespace {
 
+// The body as given, at most the intake's largest (1 MiB): a larger one would only get 413.
 std::string read_body(const std::string& file) {
     if (file.empty() || file == "-") {
-        return std::string(std::istreambuf_iterator<char>(std::cin), {});
+        return InputFile::standard_input(FileKind::request_body).read_all();
     }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        throw InputError(file + ": cannot open the body file");
-    }
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    return read_file(file, FileKind::request_body);
 }
 
 // The first line of a secret file (a two-line file holds the current secret, then the next).
@@ -48,8 +45,9 @@ public:
                        "File holding the intake secret (mode 0600; first line used)")
             ->required();
         app.add_option("body", m_body_file, "File holding the exact request body");
+        // At most 12 digits: the intake refuses a longer X-Lethe-Timestamp as malformed.
         app.add_option("--timestamp", m_timestamp, "Unix seconds to sign with (default: now)")
-            ->check(CLI::NonNegativeNumber);
+            ->transform(whole_number(0, 999'999'999'999));
     }
 
     int run(Context& ctx) override {

@@ -5,6 +5,7 @@
 #include "util/time.hpp"
 
 #include <iostream>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <unistd.h>
@@ -151,7 +152,16 @@ worker::WorkerReport WorkerRun::run() {
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < m_lanes.size(); ++i) {
         threads.emplace_back([this, i, &reports] {
-            reports[i] = m_lanes[i].worker->run();
+            try {
+                reports[i] = m_lanes[i].worker->run();
+            } catch (const std::exception& e) {
+                // A backstop: an error escaping a worker is a halt with its reason, never
+                // std::terminate.
+                reports[i].halted = true;
+                reports[i].halt = worker::HaltKind::database;
+                reports[i].halt_reason = std::string("database: ") + e.what();
+                reports[i].stop_reason = "halt";
+            }
             if (reports[i].halted) {
                 // A halt is an operator's problem (a key, a pin, the disk): stop everything.
                 request_stop();
@@ -165,16 +175,35 @@ worker::WorkerReport WorkerRun::run() {
 }
 
 int WorkerRun::finish(const worker::WorkerReport& report) {
-    auto checkpoint = audit::write_checkpoint(m_ctx.database(), m_ctx.config(), m_ctx.clock());
-    spdlog::info("checkpoint written to {}", checkpoint.string());
+    // The checkpoint comes after the work; when it cannot be written (the disk that halted the
+    // worker is full), the report and the halt reason are still what the operator must see.
+    std::optional<Error> checkpoint_error;
+    try {
+        auto checkpoint = audit::write_checkpoint(m_ctx.database(), m_ctx.config(), m_ctx.clock());
+        spdlog::info("checkpoint written to {}", checkpoint.string());
+    } catch (const Error& e) {
+        checkpoint_error.emplace(e.code(), std::string("checkpoint not written: ") + e.what());
+    } catch (const std::exception& e) {
+        checkpoint_error.emplace(ExitCode::database,
+                                 std::string("checkpoint not written: database: ") + e.what());
+    }
     print_report(report);
     if (report.halted) {
+        if (checkpoint_error) {
+            spdlog::error("{}", checkpoint_error->what());
+        }
         throw Error(exit_code_of(report.halt), "worker halted: " + report.halt_reason);
     }
     if (!report.unreachable_reason.empty()) {
+        if (checkpoint_error) {
+            spdlog::error("{}", checkpoint_error->what());
+        }
         // The other workspaces were erased; this one's erasures wait for the next run.
         throw Error(ExitCode::unreachable,
                     report.unreachable_reason + "; its erasures wait for the next run");
+    }
+    if (checkpoint_error) {
+        throw *checkpoint_error;
     }
     return 0;
 }

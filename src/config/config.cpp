@@ -7,12 +7,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 #include <vector>
 
@@ -491,14 +489,13 @@ Config parse_config(const std::string& text, const std::filesystem::path& name) 
 }
 
 Config load_config(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
         std::string hint = path == k_default_path ? "; pass --config FILE or set LETHE_CONFIG" : "";
         throw ConfigError(path.string() + ": cannot read configuration file" + hint);
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parse_config(ss.str(), path);
+    // A directory, a FIFO or a device is refused, not read as an empty configuration.
+    return parse_config(read_file(path, FileKind::config), path);
 }
 
 } // namespace lethe::config

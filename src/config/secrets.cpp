@@ -1,6 +1,8 @@
 #include "config/secrets.hpp"
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -27,7 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t k_max_stdout_bytes = 1 << 20;
 constexpr std::size_t k_max_stderr_bytes = 16 << 10;
-constexpr std::size_t k_max_file_bytes = 1 << 20;
 constexpr std::size_t k_max_error_detail = 300;
 constexpr auto k_term_grace = std::chrono::milliseconds(1'000);
 constexpr auto k_poll_slice = std::chrono::milliseconds(50);
@@ -90,6 +91,29 @@ void check_private_fd(int fd, const std::filesystem::path& path) {
     if (is_systemd_credential(path)) {
         return;
     }
+    // chmod and chown follow a symlink: the fix for a link is to name the real file, not to change
+    // a target that may be shared (a file in /etc/ssl, another service's key).
+    struct stat link {};
+    if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+        const uid_t me = ::geteuid();
+        std::error_code ec;
+        const auto target = std::filesystem::read_symlink(path, ec);
+        std::string problem;
+        if (st.st_uid != me) {
+            problem =
+                "is owned by " + user_name(st.st_uid) + ", but lethe runs as " + user_name(me);
+        } else if ((st.st_mode & 077) != 0) {
+            problem = "has permissions " + octal_mode(st.st_mode) +
+                      ", too open (group or others may access it)";
+        }
+        if (!problem.empty()) {
+            throw ConfigError(path.string() + ": is a symbolic link to " + target.string() +
+                              ", which " + problem +
+                              "; point the configuration at the real file, owned by the user "
+                              "lethe runs as with mode 0600, rather than through a link");
+        }
+        return;
+    }
     const uid_t me = ::geteuid();
     if (st.st_uid != me) {
         const std::string owner = user_name(st.st_uid);
@@ -108,28 +132,6 @@ void check_private_fd(int fd, const std::filesystem::path& path) {
                           " are too open (group or others may access it); run `chmod 600 " +
                           path.string() + "`");
     }
-}
-
-std::string read_fd(int fd, const std::filesystem::path& path) {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw ConfigError(path.string() + ": read failed: " + errno_text(errno));
-        }
-        if (n == 0) {
-            break;
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > k_max_file_bytes) {
-            throw ConfigError(path.string() + ": too large for a secret (more than 1 MiB)");
-        }
-    }
-    return out;
 }
 
 void strip_line_ends(std::string& s) {
@@ -449,9 +451,8 @@ Secret from_command(const SourceContext& c, std::chrono::milliseconds timeout) {
     if (value.empty()) {
         throw ConfigError(what + ": `" + argv[0] + "` printed nothing on its first line" + suffix);
     }
-    for (const auto& line : value_lines) {
-        register_secret_for_redaction(line);
-    }
+    // Not registered for redaction here: only a value that passes every check is (a rejected one
+    // registered would mark its characters in every later message).
     return {std::move(value), "command " + argv[0]};
 }
 
@@ -503,13 +504,11 @@ void check_private_file(const std::filesystem::path& path) {
 }
 
 std::string read_private_file(const std::filesystem::path& path) {
-    // O_NONBLOCK so a FIFO planted at the path is refused instead of blocking the open.
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    if (fd.get() < 0) {
-        throw ConfigError(path.string() + ": cannot open: " + errno_text(errno));
-    }
-    check_private_fd(fd.get(), path);
-    return read_fd(fd.get(), path);
+    // InputFile refuses a FIFO or device planted at the path (without blocking on the open) and
+    // bounds the read; the policy is checked on the same descriptor.
+    InputFile file(path, FileKind::secret);
+    check_private_fd(file.fd(), path);
+    return file.read_all();
 }
 
 std::vector<std::string> split_command(std::string_view command) {
@@ -565,7 +564,10 @@ std::vector<std::string> split_command(std::string_view command) {
     return argv;
 }
 
-Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
+namespace {
+
+// resolve_secret without the registration, for callers that check the value further first.
+Secret resolve_unregistered(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
     std::string key = spec.config_prefix.empty() ? spec.name : spec.config_prefix;
     std::string prefix = spec.config_file.empty() ? key : spec.config_file.string() + ": " + key;
     SourceContext c{spec, prefix, key};
@@ -621,8 +623,22 @@ Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_
     } else {
         secret = from_env(c);
     }
-    register_secret_for_redaction(secret.value);
+    // A key is one line of printable text: a line break inside (a file of two lines) or another
+    // control character would also end up in an HTTP header.
+    if (!spec.command_all_lines && has_control_chars(secret.value)) {
+        throw ConfigError(prefix + " (" + secret.origin +
+                          "): holds a line break or another control character; a key is one "
+                          "line of text");
+    }
     spdlog::debug("{}: read from {}", key, secret.origin);
+    return secret;
+}
+
+} // namespace
+
+Secret resolve_secret(const SecretSpec& spec, std::chrono::milliseconds command_timeout) {
+    Secret secret = resolve_unregistered(spec, command_timeout);
+    register_secret_for_redaction(secret.value);
     return secret;
 }
 
@@ -707,12 +723,11 @@ SecretSpec intake_secret_spec(const Config& config) {
 constexpr std::size_t k_min_intake_secret_bytes = 32;
 
 IntakeSecrets resolve_intake_secrets(const Config& config) {
-    Secret s = resolve_secret(intake_secret_spec(config),
-                              std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
+    // Registered for redaction only once every line passed its checks.
+    Secret s =
+        resolve_unregistered(intake_secret_spec(config),
+                             std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
     std::vector<std::string> lines = split_lines(s.value);
-    for (const auto& line : lines) {
-        register_secret_for_redaction(line);
-    }
     const std::string where =
         (config.source.empty() ? std::string() : config.source.string() + ": ") +
         "intake.secret (" + s.origin + ")";
@@ -725,6 +740,15 @@ IntakeSecrets resolve_intake_secrets(const Config& config) {
         if (lines[i].empty()) {
             throw ConfigError(where + ": has an empty line");
         }
+        if (has_control_chars(lines[i])) {
+            throw ConfigError(where + ": line " + std::to_string(i + 1) +
+                              " holds a control character");
+        }
+    }
+    for (const auto& line : lines) {
+        register_secret_for_redaction(line);
+    }
+    for (std::size_t i = 0; i < lines.size(); ++i) {
         // A short secret lets anyone holding one signed request search for it offline. Warned,
         // not refused: the sender's platform may dictate it, and refusing would stop the intake.
         if (lines[i].size() < k_min_intake_secret_bytes) {

@@ -376,8 +376,13 @@ Validation validate_request(const RawRequest& raw, TimeMs now) {
     if (!received_at.empty()) {
         std::optional<TimeMs> t = parse_iso8601(received_at);
         if (!t) {
-            return reject("received_at is not an ISO 8601 date or time (for example 2024-05-01 "
-                          "or 2024-05-01T09:30:00Z)");
+            // Second 60 is valid ISO 8601 only as a leap second; say so rather than "not ISO".
+            const bool second_60 = received_at.size() >= 19 && received_at.substr(16, 3) == ":60";
+            return reject(second_60
+                              ? std::string("received_at has second 60, which is a leap second "
+                                            "only at 23:59:60 UTC (the last second of a day)")
+                              : std::string("received_at is not an ISO 8601 date or time (for "
+                                            "example 2024-05-01 or 2024-05-01T09:30:00Z)"));
         }
         if (*t < k_earliest_received_at_ms) {
             return reject("received_at " + format_iso8601(*t) + " is before 2000-01-01");

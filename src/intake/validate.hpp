@@ -75,7 +75,8 @@ struct Validation {
 //               "identifier: character U+00A0 (no-break space) at position 15 is not allowed",
 //               the position being the 1-based index of the code point in the field as written
 //               (leading spaces and tabs counted).
-//   id_type     trimmed; case-insensitive ("Email" is email); id, email, cio_id or phone. When absent
+//   id_type     trimmed; case-insensitive ("Email" is email); id, email, cio_id or phone. When
+//   absent
 //               the type is inferred with infer_id_type.
 //   email form  (typed or inferred) exactly one '@'; no spaces; 1..64 bytes before the '@'; a
 //               domain after it that contains a dot and neither starts nor ends with one; no two
@@ -84,7 +85,8 @@ struct Validation {
 //   id form     anything that passed the identifier rules.
 //   request_id  trimmed; at most 200 bytes; valid UTF-8; the same characters as the identifier;
 //               NFC (it is the idempotency key: two ids that look alike must be the same bytes).
-//   received_at trimmed; parse_iso8601; not before 2000-01-01; not after now + 5 minutes.
+//   received_at trimmed; parse_iso8601 (offsets +HH:MM, +HHMM or +HH; a leap second 23:59:60 UTC
+//   read as 23:59:59.999Z); not before 2000-01-01; not after now + 5 minutes.
 //
 // Checks and normalises `raw` against the rules above, `now` bounding received_at. Returns the
 // request, or a reason for users that never quotes the identifier (or any field but a date).

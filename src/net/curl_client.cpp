@@ -2,6 +2,7 @@
 
 #include "lethe_version.h"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <chrono>
@@ -55,7 +56,15 @@ void global_init() {
 // The extra trust anchors are read once, so a file that is missing or not PEM is a
 // configuration error at start-up rather than a TLS failure on every call.
 std::vector<X509Ptr> load_anchors(const std::string& path) {
-    BioPtr bio(BIO_new_file(path.c_str(), "r"));
+    // Read through the bounded reader (a regular file of at most 4 MiB), not by OpenSSL, which
+    // would wait on a FIFO or read a device without end.
+    std::string pem;
+    try {
+        pem = read_file(path, FileKind::certificate);
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string("ca_file ") + e.what());
+    }
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) {
         ERR_clear_error();
         throw ConfigError("ca_file " + path + ": cannot be read");

@@ -167,7 +167,7 @@ std::string strip_newlines(std::string key) {
 std::string resolve_app_api_key(const Options& o) {
     if (!o.app_api_key_file.empty()) {
         try {
-            return strip_newlines(read_file(o.app_api_key_file));
+            return strip_newlines(read_file(o.app_api_key_file, FileKind::secret));
         } catch (const std::exception& e) {
             throw UsageError(std::string("--app-api-key-file: ") + e.what());
         }
@@ -179,7 +179,7 @@ std::string resolve_app_api_key(const Options& o) {
 WorkspacesFile read_workspaces_file(const std::string& path) {
     std::string text;
     try {
-        text = read_file(path);
+        text = read_file(path, FileKind::config);
     } catch (const std::exception& e) {
         throw UsageError(std::string("--workspaces: ") + e.what());
     }
@@ -225,7 +225,7 @@ std::string resolve_api_key(const Options& o) {
     std::string key;
     if (!o.api_key_file.empty()) {
         try {
-            key = read_file(o.api_key_file);
+            key = read_file(o.api_key_file, FileKind::secret);
         } catch (const std::exception& e) {
             throw UsageError(std::string("--api-key-file: ") + e.what());
         }

@@ -2,8 +2,11 @@
 
 #include "store/migrations.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 #include <SQLiteCpp/Transaction.h>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -14,14 +17,61 @@ namespace {
 
 constexpr int k_busy_timeout_ms = 10'000;
 
-// Creates the file with mode 0600 before SQLite does, so it never exists with looser bits.
+// Creates the file with mode 0600 before SQLite does, so it never exists with looser bits; never
+// through a symlink (O_EXCL | O_NOFOLLOW), so a link planted at the path cannot aim the new
+// database elsewhere.
 void create_private_db_file(const std::filesystem::path& path) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        throw DatabaseError(path.string() + ": cannot create database file");
+        throw DatabaseError(path.string() +
+                            ": cannot create database file: " + std::strerror(errno));
     }
     ::fchmod(fd, 0600);
     ::close(fd);
+}
+
+// Looks at what is at `path` before SQLite opens it (opening may already write): true when a
+// database file is there, false when nothing is. Throws DatabaseError for a dangling symlink
+// (whose target SQLite would create), anything but a regular file, and an empty file (a
+// truncated database, or a mistake; never silently initialised: docs/operations.md).
+bool database_file_exists(const std::filesystem::path& path) {
+    struct stat link {};
+    if (::lstat(path.c_str(), &link) != 0) {
+        if (errno == ENOENT) {
+            return false;
+        }
+        throw DatabaseError(path.string() + ": cannot stat: " + std::strerror(errno));
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT && S_ISLNK(link.st_mode)) {
+            std::error_code ec;
+            const auto target = std::filesystem::read_symlink(path, ec);
+            throw DatabaseError(path.string() + ": is a symbolic link to " + target.string() +
+                                ", which does not exist; lethe does not create a database "
+                                "through a link: set database.path to the real file");
+        }
+        throw DatabaseError(path.string() + ": cannot stat: " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw DatabaseError(path.string() + ": is " + file_type_name(st.st_mode) +
+                            ", not a database file");
+    }
+    if (st.st_size == 0) {
+        throw DatabaseError(path.string() +
+                            ": is empty (0 bytes), not a lethe database; if it was cut short, "
+                            "restore it from a backup; if a new database is meant, remove the "
+                            "file and run `lethe init`");
+    }
+    return true;
+}
+
+// Removes a database file this process has just created and could not initialise (disk full),
+// so the next `lethe init` finds nothing instead of an empty file it refuses.
+void remove_new_database(const std::filesystem::path& path) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        ::unlink((path.string() + suffix).c_str());
+    }
 }
 
 } // namespace
@@ -32,7 +82,7 @@ int latest_schema_version() {
 }
 
 Database::Database(const std::filesystem::path& path, OpenMode mode) : m_path(path) {
-    bool exists = std::filesystem::exists(path);
+    bool exists = database_file_exists(path);
     if (!exists && mode == OpenMode::existing) {
         throw DatabaseError(path.string() + ": database does not exist; run `lethe init` first");
     }
@@ -46,8 +96,15 @@ Database::Database(const std::filesystem::path& path, OpenMode mode) : m_path(pa
         m_db = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE);
         configure();
         migrate();
-    } catch (const SQLite::Exception& e) {
-        throw DatabaseError(path.string() + ": " + e.what());
+    } catch (const std::exception& e) {
+        m_db.reset();
+        if (!exists) {
+            remove_new_database(path);
+        }
+        if (dynamic_cast<const SQLite::Exception*>(&e) != nullptr) {
+            throw DatabaseError(path.string() + ": " + e.what());
+        }
+        throw;
     }
 }
 
@@ -97,8 +154,21 @@ void Database::configure() {
     // Defensive mode forbids writable_schema and other ways of corrupting the file from SQL.
     sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     m_db->setBusyTimeout(k_busy_timeout_ms);
-    // Probe that this is an SQLite file before changing anything.
-    m_db->exec("SELECT count(*) FROM sqlite_schema");
+    // Probe that this is a lethe database before changing anything: the switch to WAL below
+    // already rewrites the file's header, which a foreign file must never see.
+    const int objects = m_db->execAndGet("SELECT count(*) FROM sqlite_schema").getInt();
+    const int version = schema_version();
+    if (version == 0 && objects != 0) {
+        throw DatabaseError(m_path.string() +
+                            ": not a lethe database (it has tables but no schema version)");
+    }
+    if (version != 0 &&
+        m_db->execAndGet("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                         "('requests', 'audit_log', 'checkpoints')")
+                .getInt() != 3) {
+        throw DatabaseError(m_path.string() + ": not a lethe database (schema version " +
+                            std::to_string(version) + " but no lethe tables)");
+    }
     std::string journal = m_db->execAndGet("PRAGMA journal_mode=WAL").getString();
     if (journal != "wal") {
         throw DatabaseError(m_path.string() + ": cannot switch to WAL mode (got " + journal + ")");

@@ -42,7 +42,8 @@ bool read_seconds(std::string_view s, std::size_t& pos, int& sec, int& ms) {
     if (!expect(s, pos, ':')) {
         return true;
     }
-    if (!read_digits(s, pos, 2, sec) || sec > 59) {
+    // 60 is a leap second (ISO 8601 allows it); parse_iso8601 checks where it falls.
+    if (!read_digits(s, pos, 2, sec) || sec > 60) {
         return false;
     }
     if (!expect(s, pos, '.') && !expect(s, pos, ',')) {
@@ -62,7 +63,8 @@ bool read_seconds(std::string_view s, std::size_t& pos, int& sec, int& ms) {
     return digits > 0;
 }
 
-// Parses "Z", "+HH:MM", "-HH:MM", "+HHMM" or nothing; returns the offset east of UTC in minutes.
+// Parses "Z", "+HH:MM", "-HH:MM", "+HHMM", "+HH" or nothing; returns the offset east of UTC in
+// minutes.
 bool read_offset(std::string_view s, std::size_t& pos, int& offset_min) {
     offset_min = 0;
     if (pos == s.size()) {
@@ -81,12 +83,15 @@ bool read_offset(std::string_view s, std::size_t& pos, int& offset_min) {
     }
     int hh = 0;
     int mm = 0;
-    if (!read_digits(s, pos, 2, hh)) {
+    if (!read_digits(s, pos, 2, hh) || hh > 23) {
         return false;
     }
-    expect(s, pos, ':');
-    if (!read_digits(s, pos, 2, mm) || hh > 23 || mm > 59) {
-        return false;
+    // ISO 8601 allows the hours alone ("+05"); a colon must be followed by minutes.
+    if (pos < s.size()) {
+        expect(s, pos, ':');
+        if (!read_digits(s, pos, 2, mm) || mm > 59) {
+            return false;
+        }
     }
     offset_min = sign * (hh * 60 + mm);
     return pos == s.size();
@@ -113,6 +118,17 @@ std::optional<TimeMs> parse_iso8601(std::string_view s) {
             h > 23 || mi > 59 || !read_seconds(s, pos, sec, ms) || !read_offset(s, pos, offset)) {
             return std::nullopt;
         }
+    }
+    if (sec == 60) {
+        // A leap second exists only as the last second of a UTC day (23:59:60Z, or the same
+        // instant in another offset). Unix time has no place for it: it is read as the last
+        // millisecond of that day, 23:59:59.999Z, which keeps its date (the day the person asked)
+        // and its order before the next day. Anywhere else second 60 is refused.
+        auto last = sys_days{date} + hours{h} + minutes{mi} + seconds{59} - minutes{offset};
+        if (last - floor<days>(last) != hours{23} + minutes{59} + seconds{59}) {
+            return std::nullopt;
+        }
+        return duration_cast<milliseconds>((last + milliseconds{999}).time_since_epoch()).count();
     }
     auto tp =
         sys_days{date} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{ms} - minutes{offset};

@@ -9,8 +9,10 @@
 namespace lethe {
 
 // Parses ISO 8601: "YYYY-MM-DD", or a date and time "YYYY-MM-DDTHH:MM[:SS[.fff]]" with "T" or a
-// space, followed by "Z", "+HH:MM", "-HH:MM" or nothing (read as UTC). Returns nullopt when the
-// text is not such a time or names an impossible date.
+// space, followed by "Z", "+HH:MM", "+HHMM", "+HH" (and the same with "-") or nothing (read as
+// UTC). A leap second (second 60) is accepted only as the last second of a UTC day and read as
+// 23:59:59.999Z of that day. Returns nullopt when the text is not such a time, names an impossible
+// date, or has second 60 anywhere else.
 std::optional<TimeMs> parse_iso8601(std::string_view text);
 
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".

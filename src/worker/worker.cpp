@@ -1383,14 +1383,24 @@ bool Worker::budget_exhausted() {
 }
 
 WorkerReport Worker::run() {
-    m_queue.audit_event("worker.started", JsonWriter()
-                                              .field("worker", m_queue.owner())
-                                              .field("workspace", m_settings.workspace)
-                                              .field("mode", m_settings.once ? "once" : "service")
-                                              .field("pacing_ms", m_settings.pacing_ms)
-                                              .field("concurrency", m_settings.concurrency)
-                                              .field("max_attempts", m_settings.retry.max_attempts)
-                                              .str());
+    try {
+        m_queue.audit_event("worker.started",
+                            JsonWriter()
+                                .field("worker", m_queue.owner())
+                                .field("workspace", m_settings.workspace)
+                                .field("mode", m_settings.once ? "once" : "service")
+                                .field("pacing_ms", m_settings.pacing_ms)
+                                .field("concurrency", m_settings.concurrency)
+                                .field("max_attempts", m_settings.retry.max_attempts)
+                                .str());
+    } catch (const std::exception& e) {
+        // A full disk before anything ran: a halt with its reason, not std::terminate in the
+        // caller's thread.
+        halt(HaltKind::database, std::string("database: ") + e.what());
+        WorkerReport r = report();
+        r.stop_reason = "halt";
+        return r;
+    }
     m_batching = m_verify_factory != nullptr;
     std::vector<std::thread> slots;
     for (std::int64_t i = 0; i < m_settings.concurrency; ++i) {
@@ -1457,7 +1467,21 @@ WorkerReport Worker::run() {
     if (r.halted) {
         detail.field("halt_reason", r.halt_evidence);
     }
-    m_queue.audit_event(r.halted ? "worker.halted" : "worker.stopped", detail.str());
+    try {
+        m_queue.audit_event(r.halted ? "worker.halted" : "worker.stopped", detail.str());
+    } catch (const std::exception& e) {
+        // The disk that failed the run may fail its last entry too: the caller still gets the
+        // report and the reason, and the missing entry is said.
+        spdlog::error("workspace {}: the {} entry is not in the audit log: database: {}",
+                      m_settings.workspace, r.halted ? "worker.halted" : "worker.stopped",
+                      e.what());
+        if (!r.halted) {
+            r.halted = true;
+            r.halt = HaltKind::database;
+            r.halt_reason = std::string("database: ") + e.what();
+            r.stop_reason = "halt";
+        }
+    }
     return r;
 }
 

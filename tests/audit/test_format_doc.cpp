@@ -163,7 +163,7 @@ TEST_CASE("docs/audit-format.md: JSON Lines export lines", "[audit][doc]") {
     o.output = f.dir / "export.jsonl";
     o.checkpoint_dir = f.cfg.audit.checkpoint_dir;
     audit::export_audit_log(f.db, f.signer(), f.clock, o);
-    std::istringstream lines(read_file(o.output));
+    std::istringstream lines(test::read_text(o.output));
     std::string l1, l2, trailer;
     std::getline(lines, l1);
     std::getline(lines, l2);

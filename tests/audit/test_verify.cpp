@@ -41,7 +41,7 @@ std::optional<std::int64_t> bad_seq(const audit::VerifyReport& r) {
 
 // Replaces the first occurrence of `from` in the file with `to`.
 void edit(const std::filesystem::path& file, const std::string& from, const std::string& to) {
-    std::string text = read_file(file);
+    std::string text = test::read_text(file);
     const auto pos = text.find(from);
     REQUIRE(pos != std::string::npos);
     text.replace(pos, from.size(), to);
@@ -93,7 +93,7 @@ TEST_CASE("verify: entries removed from the end are caught with a checkpoint", "
     CHECK(bad_seq(r) == 9);
     CHECK(r.problem_text().find("removed") != std::string::npos);
     // And no new checkpoint is signed over the truncated log while latest.note is kept.
-    write_file_atomic(f.cfg.audit.checkpoint_dir / "latest.note", read_file(cp));
+    write_file_atomic(f.cfg.audit.checkpoint_dir / "latest.note", test::read_text(cp));
     CHECK_THROWS_WITH(audit::write_checkpoint(f.db, f.cfg, f.clock),
                       Catch::Contains("refusing to sign") && Catch::Contains("seq 9"));
 }
@@ -102,7 +102,7 @@ TEST_CASE("verify: a checkpoint with a bad signature is caught", "[audit][verify
     test::AuditFixture f;
     f.append(4);
     const auto cp = audit::write_checkpoint(f.db, f.cfg, f.clock);
-    std::string note = read_file(cp);
+    std::string note = test::read_text(cp);
     const auto pos = note.rfind(' ') + 10;
     note[pos] = note[pos] == 'A' ? 'B' : 'A';
     write_file_atomic(f.dir / "bad.note", note);
@@ -153,14 +153,14 @@ TEST_CASE("export: tampering with an export is caught", "[audit][export]") {
         CHECK(bad_seq(verify_file(f, file)) == 5);
     }
     SECTION("a removed line") {
-        std::string text = read_file(file);
+        std::string text = test::read_text(file);
         const auto start = text.find(R"({"seq":3,)");
         text.erase(start, text.find('\n', start) + 1 - start);
         write_file_atomic(file, text);
         CHECK(bad_seq(verify_file(f, file)) == 3);
     }
     SECTION("the last entries removed") {
-        std::string text = read_file(file);
+        std::string text = test::read_text(file);
         const auto cut = text.find(R"({"seq":9,)");
         text.erase(cut, text.find(R"({"type":"checkpoint")") - cut);
         write_file_atomic(file, text);
@@ -169,7 +169,7 @@ TEST_CASE("export: tampering with an export is caught", "[audit][export]") {
         CHECK(r.problem_text().find("removed") != std::string::npos);
     }
     SECTION("an appended forged entry, correctly chained") {
-        std::string text = read_file(file);
+        std::string text = test::read_text(file);
         const auto trailer = text.find(R"({"type":"checkpoint")");
         // The forger knows the format: the entry links to the last one and hashes correctly.
         auto chain = [&] {
@@ -197,13 +197,13 @@ TEST_CASE("export: tampering with an export is caught", "[audit][export]") {
         CHECK(r.problem_text().find("added later") != std::string::npos);
     }
     SECTION("a line after the trailer") {
-        std::string text = read_file(file) + "{\"seq\":11}\n";
+        std::string text = test::read_text(file) + "{\"seq\":11}\n";
         write_file_atomic(file, text);
         CHECK_FALSE(verify_file(f, file).ok());
     }
     SECTION("a range export with its first entry removed") {
         const auto range = export_to(f, "r.jsonl", audit::ExportFormat::jsonl, t0 + 3, {});
-        std::string text = read_file(range);
+        std::string text = test::read_text(range);
         text.erase(0, text.find('\n') + 1);
         write_file_atomic(range, text);
         CHECK(bad_seq(verify_file(f, range)) == 4);
@@ -250,7 +250,7 @@ TEST_CASE("export: entries bigger than the write buffer and full of escapes expo
         CHECK(report.ok());
         CHECK(report.count == 6001);
     }
-    const std::string text = read_file(export_to(f, "big.jsonl"));
+    const std::string text = test::read_text(export_to(f, "big.jsonl"));
     const auto start = text.find("\"event\":\"test.big\"");
     REQUIRE(start != std::string::npos);
     const auto line_start = text.rfind('\n', start) + 1;

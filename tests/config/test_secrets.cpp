@@ -561,3 +561,41 @@ TEST_CASE("the App API key is redacted, also as a Bearer header, and never in er
           std::string::npos);
     CHECK(msg.find("workspace.w.api_key_command_timeout_ms") != std::string::npos);
 }
+
+TEST_CASE("a rejected secret is never registered for redaction", "[config][secrets][redaction]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    TempDir dir;
+    // Three short lines: refused, and none of them marks its characters in later messages.
+    auto file = secret_file(dir, "intake", "qz\nxw\nvy\n");
+    auto c = config::parse_config("[intake]\nsecret_file = \"" + file + "\"\n", "/x/l.toml");
+    std::string msg;
+    try {
+        config::resolve_intake_secrets(c);
+    } catch (const ConfigError& e) {
+        msg = e.what();
+    }
+    CHECK(contains(msg, "holds 3 lines"));
+    std::string text = "qz xw vy " + msg;
+    CHECK_FALSE(config::redact_secrets(text));
+
+    // A key file of two lines is refused (a key is one line), and neither line is registered.
+    auto spec = api_key_spec();
+    spec.file = secret_file(dir, "two-lines", "trk-first-line-81\ntrk-second-line-82\n");
+    auto err = error_of(spec);
+    CHECK(contains(err, "holds a line break or another control character"));
+    CHECK_FALSE(contains(err, "trk-first-line-81"));
+    std::string line = "trk-first-line-81 trk-second-line-82";
+    CHECK_FALSE(config::redact_secrets(line));
+
+    // An intake secret with a control character inside a line: refused, not registered.
+    write_text(file, "intake-ok-line-93\nintake-\x01-bad-94\n");
+    msg.clear();
+    try {
+        config::resolve_intake_secrets(c);
+    } catch (const ConfigError& e) {
+        msg = e.what();
+    }
+    CHECK(contains(msg, "line 2 holds a control character"));
+    line = "intake-ok-line-93";
+    CHECK_FALSE(config::redact_secrets(line));
+}

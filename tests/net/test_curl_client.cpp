@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <sys/stat.h>
 #include <thread>
 
 using namespace lethe;
@@ -248,4 +249,12 @@ TEST_CASE("curl client: an unusable ca_file is a configuration error", "[net]") 
     test::write_text(dir / "junk.pem", "not a certificate\n");
     options.ca_file = (dir / "junk.pem").string();
     CHECK_THROWS_AS(CurlHttpClient(options), ConfigError);
+    // A FIFO or a device is refused by type at once, not waited on or read without end.
+    REQUIRE(::mkfifo((dir / "fifo.pem").c_str(), 0600) == 0);
+    options.ca_file = (dir / "fifo.pem").string();
+    CHECK_THROWS_WITH(CurlHttpClient(options),
+                      "ca_file " + options.ca_file + ": is a FIFO, not a regular file");
+    options.ca_file = "/dev/zero";
+    CHECK_THROWS_WITH(CurlHttpClient(options),
+                      "ca_file /dev/zero: is a character device, not a regular file");
 }

@@ -37,3 +37,32 @@ TEST_CASE("add_calendar_months clamps to the end of the month", "[util][time]") 
     auto mid = *parse_iso8601("2025-12-15T08:30:00Z");
     CHECK(format_iso8601(add_calendar_months(mid, 1)) == "2026-01-15T08:30:00Z");
 }
+
+TEST_CASE("parse_iso8601 takes an offset of hours alone, as ISO 8601 allows", "[util][time]") {
+    CHECK(parse_iso8601("1970-01-01T05:00:00+05") == 0);
+    CHECK(parse_iso8601("1970-01-01T00:00:00-05") == 5 * 3600 * 1000);
+    CHECK(parse_iso8601("1970-01-01T05:00+05") == 0);
+    for (const char* bad : {"1970-01-01T05:00:00+5", "1970-01-01T05:00:00+05:",
+                            "1970-01-01T05:00:00+05:0", "1970-01-01T05:00:00+24"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_iso8601(bad).has_value());
+    }
+}
+
+TEST_CASE("a leap second is read as the last millisecond of its UTC day, and only there",
+          "[util][time]") {
+    const auto last_ms = *parse_iso8601("2016-12-31T23:59:59.999Z");
+    CHECK(parse_iso8601("2016-12-31T23:59:60Z") == last_ms);
+    CHECK(parse_iso8601("2016-12-31T23:59:60.5Z") == last_ms);
+    CHECK(parse_iso8601("2016-12-31 23:59:60") == last_ms);
+    // The same instant in another offset.
+    CHECK(parse_iso8601("2017-01-01T05:29:60+05:30") == last_ms);
+    CHECK(parse_iso8601("2016-12-31T18:59:60-05") == last_ms);
+    CHECK(format_iso8601(last_ms) == "2016-12-31T23:59:59Z");
+    // Second 60 anywhere but the last minute of a UTC day is no leap second.
+    for (const char* bad : {"2016-12-31T12:00:60Z", "2016-12-31T23:58:60Z",
+                            "2016-12-31T23:59:60+01:00", "2016-12-31T23:59:61Z"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_iso8601(bad).has_value());
+    }
+}
