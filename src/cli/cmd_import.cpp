@@ -1,6 +1,7 @@
 #include "cli/command.hpp"
 #include "intake/admission.hpp"
 #include "intake/csv_reader.hpp"
+#include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -8,6 +9,8 @@
 #include <cctype>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <unistd.h>
 
 namespace lethe::cli {
@@ -15,6 +18,8 @@ namespace {
 
 constexpr std::size_t k_max_listed_errors = 50;
 constexpr std::int64_t k_progress_every_rows = 50'000;
+// How long an import waits for another writer's lock (each try waits SQLite's busy timeout).
+constexpr TimeMs k_lock_wait_ms = 10 * 60'000;
 
 // Collects bad rows: the first 50 verbatim, the rest counted.
 class BadRows {
@@ -125,12 +130,19 @@ public:
             // duplicate that differs only in the case of its e-mail address.
             intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         }
-        intake::Admission admission(ctx.database(), ctx.clock(), digester,
-                                    config::workspace_names(ctx.config()));
+        // Every input is read before the write lock is taken: a writer never holds it while it
+        // waits on a pipe or a slow disk, so a stalled `import -` stalls nobody else.
+        std::vector<Input> inputs;
+        for (const auto& file : m_files) {
+            inputs.push_back(read_input(file));
+        }
+        std::optional<intake::Admission> admission;
+        open_admission(ctx, digester, admission);
         BadRows bad;
         m_progress = ::isatty(STDERR_FILENO) != 0;
-        for (const auto& file : m_files) {
-            import_file(file, admission, bad);
+        for (const auto& input : inputs) {
+            std::istringstream stream(input.content);
+            read_rows(input.name, stream, *admission, bad);
         }
         if (m_progress) {
             std::cerr << "\r\033[K";
@@ -141,29 +153,64 @@ public:
                              (bad.count() == 1 ? "" : "s") + "; nothing was imported");
         }
         if (!m_dry_run) {
-            admission.commit();
+            admission->commit();
         }
-        print_receipt(admission.counts());
+        print_receipt(admission->counts());
         return 0;
     }
 
 private:
-    void import_file(const std::string& file, intake::Admission& admission, BadRows& bad) {
+    struct Input {
+        std::string name;
+        std::string content;
+    };
+
+    static Input read_input(const std::string& file) {
         // A named file must be a regular file (a directory, FIFO or device is refused by name);
         // a pipe is read as '-'. Either way the input is bounded (FileKind::import_csv), and a
         // file that turns out too large or unreadable stops the import with nothing written.
         try {
             InputFile in = file == "-" ? InputFile::standard_input(FileKind::import_csv)
                                        : InputFile(file, FileKind::import_csv);
-            read_rows(in, admission, bad);
+            return {in.name(), in.read_all()};
         } catch (const InputError& e) {
             throw InputError(std::string(e.what()) + "; nothing was imported");
         }
     }
 
-    void read_rows(InputFile& in, intake::Admission& admission, BadRows& bad) {
-        const std::string& name = in.name();
-        intake::CsvReader reader(in.stream());
+    // Takes the write lock for the whole import (all or nothing). Another writer holding it (a
+    // second import) is waited for, and named when the wait is too long.
+    static void open_admission(Context& ctx, const audit::SubjectDigester& digester,
+                               std::optional<intake::Admission>& admission) {
+        const TimeMs give_up_at = ctx.clock().now_ms() + k_lock_wait_ms;
+        bool said = false;
+        while (true) {
+            try {
+                admission.emplace(ctx.database(), ctx.clock(), digester,
+                                  config::workspace_names(ctx.config()));
+                return;
+            } catch (const std::exception& e) {
+                if (!store::is_busy(e)) {
+                    throw;
+                }
+                if (ctx.clock().now_ms() >= give_up_at) {
+                    throw DatabaseError("another process (an import, or a worker writing) held "
+                                        "the database's write lock for " +
+                                        std::to_string(k_lock_wait_ms / 60'000) +
+                                        " minutes; nothing was imported: try again");
+                }
+                if (!said) {
+                    std::cerr << "lethe import: another process holds the database's write "
+                                 "lock (an import?); waiting for it\n";
+                    said = true;
+                }
+            }
+        }
+    }
+
+    void read_rows(const std::string& name, std::istream& in, intake::Admission& admission,
+                   BadRows& bad) {
+        intake::CsvReader reader(in);
         intake::CsvRecord rec;
         if (!reader.next(rec)) {
             bad.add(name + ":1", "empty file: expected a header row with an 'identifier' column");

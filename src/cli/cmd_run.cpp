@@ -30,8 +30,14 @@ public:
     }
 
     int run(Context& ctx) override {
-        seal_stale_identifiers(ctx.database());
-        redigest_if_possible(ctx);
+        // Another writer (an import) may hold the lock for a while: wait, as the worker does.
+        store::retry_while_busy(
+            [&] {
+                seal_stale_identifiers(ctx.database());
+                redigest_if_possible(ctx);
+                return 0;
+            },
+            say_database_busy);
         WorkerRun worker(ctx, m_once, m_max);
         worker::WorkerReport report;
         {

@@ -101,7 +101,10 @@ public:
         const auto& cfg = ctx.config();
         serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
         auto digester = intake::load_digester(cfg.audit.subject_key_file);
-        seal_stale_identifiers(ctx.database());
+        store::retry_while_busy([&] {
+            seal_stale_identifiers(ctx.database());
+            return 0;
+        });
         intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         AdmissionSink sink(cfg, ctx.clock(), std::move(digester));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);

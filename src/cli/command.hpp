@@ -50,6 +50,8 @@ private:
 
 // Loads the identifier key of `cfg` when a database first needs it (store::Database).
 store::Database::CipherLoader identifier_cipher_loader(const config::Config& cfg);
+// Logs that the database is busy (another writer holds its lock) and that the command waits.
+void say_database_busy();
 // Seals what is still in plain text or under an older identifier key, and says so.
 void seal_stale_identifiers(store::Database& db);
 

@@ -41,6 +41,11 @@ void seal_stale_identifiers(store::Database& db) {
     }
 }
 
+void say_database_busy() {
+    spdlog::warn("the database is busy (another process holds its write lock: an import?); "
+                 "waiting for it");
+}
+
 store::Database& Context::database() {
     if (!m_db) {
         m_db = std::make_unique<store::Database>(config().database.path, store::OpenMode::existing);

@@ -138,7 +138,8 @@ void WorkerRun::reload_credentials() {
 
 worker::WorkerReport WorkerRun::run() {
     const auto& cfg = m_ctx.config();
-    auto plan = m_queue.plan(config::workspace_names(cfg));
+    auto plan = store::retry_while_busy([&] { return m_queue.plan(config::workspace_names(cfg)); },
+                                        say_database_busy);
     if (plan.upgraded > 0 || plan.added > 0) {
         spdlog::info("planned erasures: {} request(s) without erasures got theirs, {} erasure(s) "
                      "added in workspaces their requests lacked",

@@ -22,6 +22,27 @@ enum class OpenMode {
 // callers wait out instead of treating it as a failure of the database.
 bool is_busy(const std::exception& e);
 
+// Runs `operation`, trying again while the database is busy: each try already waits SQLite's busy
+// timeout (10 s), so `tries` bounds the wait (60: ten minutes); `on_busy` is called before the
+// first wait (to say so). For one-off writes at a command's start (a worker's loop has its own,
+// stoppable wait).
+template <class F>
+auto retry_while_busy(F&& operation, const std::function<void()>& on_busy = {}, int tries = 60)
+    -> decltype(operation()) {
+    for (int i = 1;; ++i) {
+        try {
+            return operation();
+        } catch (const std::exception& e) {
+            if (!is_busy(e) || i >= tries) {
+                throw;
+            }
+            if (i == 1 && on_busy) {
+                on_busy();
+            }
+        }
+    }
+}
+
 // An open lethe database: pragmas set, schema migrated to this binary's version.
 class Database {
 public:

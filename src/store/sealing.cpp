@@ -84,10 +84,24 @@ std::int64_t reseal_profiles(Database& db, const IdentifierCipher& cipher) {
     return static_cast<std::int64_t>(rows.size());
 }
 
+bool anything_stale(Database& db, const IdentifierCipher& cipher) {
+    SQLite::Statement q(db.db(), "SELECT EXISTS (SELECT 1 FROM requests WHERE identifier IS NOT "
+                                 "NULL AND " +
+                                     stale("identifier") +
+                                     ") OR EXISTS (SELECT 1 FROM erasure_profiles WHERE " +
+                                     stale("cio_id") + ")");
+    bind_blob(q, 1, cipher.current_key_id());
+    bind_blob(q, 2, cipher.current_key_id());
+    return q.executeStep() && q.getColumn(0).getInt() != 0;
+}
+
 } // namespace
 
 SealReport seal_identifiers(Database& db) {
     const IdentifierCipher& cipher = db.cipher();
+    if (!anything_stale(db, cipher)) {
+        return {}; // the usual case: no write lock taken
+    }
     SQLite::Transaction tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE);
     SealReport report;
     report.identifiers = reseal_requests(db, cipher);

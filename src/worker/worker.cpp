@@ -1384,15 +1384,18 @@ bool Worker::budget_exhausted() {
 
 WorkerReport Worker::run() {
     try {
-        m_queue.audit_event("worker.started",
-                            JsonWriter()
-                                .field("worker", m_queue.owner())
-                                .field("workspace", m_settings.workspace)
-                                .field("mode", m_settings.once ? "once" : "service")
-                                .field("pacing_ms", m_settings.pacing_ms)
-                                .field("concurrency", m_settings.concurrency)
-                                .field("max_attempts", m_settings.retry.max_attempts)
-                                .str());
+        const std::string started = JsonWriter()
+                                        .field("worker", m_queue.owner())
+                                        .field("workspace", m_settings.workspace)
+                                        .field("mode", m_settings.once ? "once" : "service")
+                                        .field("pacing_ms", m_settings.pacing_ms)
+                                        .field("concurrency", m_settings.concurrency)
+                                        .field("max_attempts", m_settings.retry.max_attempts)
+                                        .str();
+        with_database([&] {
+            m_queue.audit_event("worker.started", started);
+            return 0;
+        });
     } catch (const std::exception& e) {
         // A full disk before anything ran: a halt with its reason, not std::terminate in the
         // caller's thread.
@@ -1468,7 +1471,10 @@ WorkerReport Worker::run() {
         detail.field("halt_reason", r.halt_evidence);
     }
     try {
-        m_queue.audit_event(r.halted ? "worker.halted" : "worker.stopped", detail.str());
+        with_database([&] {
+            m_queue.audit_event(r.halted ? "worker.halted" : "worker.stopped", detail.str());
+            return 0;
+        });
     } catch (const std::exception& e) {
         // The disk that failed the run may fail its last entry too: the caller still gets the
         // report and the reason, and the missing entry is said.
