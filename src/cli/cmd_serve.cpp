@@ -102,7 +102,8 @@ public:
         AdmissionSink sink(cfg.database.path, ctx.clock(), std::move(digester),
                            config::workspace_names(cfg));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
-        serve::DatabaseStatus status(status_db, ctx.clock());
+        store::Database health_db(cfg.database.path, store::OpenMode::existing);
+        serve::DatabaseStatus status(status_db, health_db, ctx.clock());
         serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);
         serve::IntakeServer server(server_settings(cfg.intake), handler, status);
         std::optional<WorkerRun> worker;
