@@ -110,7 +110,10 @@ int local_port(int fd) {
     return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
-// libmicrohttpd's own messages (refused connections, protocol errors); they never hold a body.
+// libmicrohttpd's own messages; they never hold a body. Most are about one client's protocol
+// errors or disconnects, which any client can repeat at will: debug, so that a hostile client
+// cannot flood the log. Reaching a connection limit or failing to start a thread concerns the
+// service: warning.
 void log_message(void*, const char* format, va_list args) {
     char text[512];
     std::vsnprintf(text, sizeof text, format, args);
@@ -118,7 +121,9 @@ void log_message(void*, const char* format, va_list args) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
         line.remove_suffix(1);
     }
-    spdlog::warn("http: {}", line);
+    const bool service = line.find("limit") != std::string_view::npos ||
+                         line.find("thread") != std::string_view::npos;
+    spdlog::log(service ? spdlog::level::warn : spdlog::level::debug, "http: {}", line);
 }
 
 MHD_Result add_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
