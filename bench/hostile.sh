@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hostile-client benchmark (issue 16, points 4 and 5): `lethe serve` on 127.0.0.1 with ROWS
 # pending requests (bench/gen_requests.py, then `lethe import`), then bench/hostile_client.py:
-#   1. /metrics: 50 scrapes (first, median, p99) with /healthz probed every 10 ms meanwhile;
+#   1. /metrics: 1000 scrapes (first, median, p99) with /healthz probed every 10 ms meanwhile;
 #   2. bombs: 1 GiB chunked body, 256 MiB header lines, gzip/br compression bombs: bytes taken,
 #      answers, the server's RSS and peak RSS growth;
 #   3. slowloris: 100 trickling connections (+5 trickling bodies), /healthz p99 and signed POSTs
@@ -82,7 +82,7 @@ start_server() {
 start_server
 client() { python3 "$root/bench/hostile_client.py" "$url" "$work/intake.secret" "$server_pid" "$@"; }
 echo "--- /metrics with $rows pending requests"
-client metrics 50
+client metrics 1000
 echo "--- bombs"
 client bombs
 echo "--- slowloris, then SIGTERM"
