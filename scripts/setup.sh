@@ -18,7 +18,7 @@ packages=(
     g++ meson ninja-build pkg-config cmake git python3 openssl sqlite3
     libsqlite3-dev libsqlitecpp-dev libcurl4-openssl-dev libssl-dev
     libspdlog-dev libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
-    nlohmann-json3-dev libcpp-httplib-dev libutf8proc-dev
+    nlohmann-json3-dev libcpp-httplib-dev libmicrohttpd-dev libutf8proc-dev
 )
 
 missing=()

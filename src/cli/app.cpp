@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <curl/curl.h>
 #include <iostream>
+#include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -30,7 +31,8 @@ std::string version_text() {
         text += std::string(" (") + curl->ssl_version + ")";
     }
     text += "\n";
-    text += std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING);
+    text += std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING) + "\n";
+    text += std::string("libmicrohttpd ") + MHD_get_version();
     return text;
 }
 

@@ -108,7 +108,8 @@ public:
         intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         AdmissionSink sink(cfg, ctx.clock(), std::move(digester));
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
-        serve::DatabaseStatus status(status_db, ctx.clock());
+        store::Database health_db(cfg.database.path, store::OpenMode::existing);
+        serve::DatabaseStatus status(status_db, health_db, ctx.clock());
         serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);
         serve::IntakeServer server(server_settings(cfg.intake), handler, status);
         std::optional<WorkerRun> worker;

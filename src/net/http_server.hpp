@@ -4,7 +4,7 @@
 
 #include <httplib.h>
 
-// Helpers shared by the cpp-httplib servers (lethe serve, lethe-sandbox).
+// Helpers for the cpp-httplib server of lethe-sandbox (lethe serve runs on libmicrohttpd).
 namespace lethe::net {
 
 // RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has no body, but

@@ -1,32 +1,34 @@
 #include "serve/database_status.hpp"
 
-#include "store/requests.hpp"
+#include "store/metrics_queries.hpp"
 
 #include <algorithm>
 
 namespace lethe::serve {
 
-DatabaseStatus::DatabaseStatus(store::Database& db, const Clock& clock) : m_db(db), m_clock(clock) {
+DatabaseStatus::DatabaseStatus(store::Database& metrics_db, store::Database& health_db,
+                               const Clock& clock)
+    : m_db(metrics_db), m_health_db(health_db), m_clock(clock) {
 }
 
 Health DatabaseStatus::health() {
-    std::lock_guard lock(m_mutex);
+    std::lock_guard lock(m_health_mutex);
     Health h;
-    h.ok = store::schema_is_current(m_db, h.reason);
+    h.ok = store::schema_is_current(m_health_db, h.reason);
     return h;
 }
 
 MetricsSnapshot DatabaseStatus::metrics() {
     std::lock_guard lock(m_mutex);
     const TimeMs now = m_clock.now_ms();
-    store::StatusSummary summary = store::RequestQueue(m_db, m_clock).status();
+    store::MetricCounts counts = store::read_metric_counts(m_db, now);
     MetricsSnapshot m;
-    m.requests_by_state = summary.counts;
-    m.erasures_by_workspace = summary.by_workspace;
-    m.overdue = summary.overdue;
-    if (summary.oldest_pending_received_at) {
+    m.requests_by_state = std::move(counts.requests);
+    m.erasures_by_workspace = std::move(counts.erasures);
+    m.overdue = counts.overdue;
+    if (counts.oldest_pending_received_at) {
         m.oldest_pending_seconds =
-            std::max<TimeMs>(0, now - *summary.oldest_pending_received_at) / 1000;
+            std::max<TimeMs>(0, now - *counts.oldest_pending_received_at) / 1000;
     }
     store::tally_calls(m_db, m_tally);
     m.calls = m_tally;

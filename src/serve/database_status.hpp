@@ -25,19 +25,26 @@ public:
     virtual MetricsSnapshot metrics() = 0;
 };
 
-// StatusSource over the lethe database, on its own connection so that a scrape never waits for
-// an intake write (WAL readers do not block writers). Safe to call from several threads.
+// StatusSource over the lethe database. A scrape reads the counts that triggers keep (migration
+// 0006), so it costs the same at 10 or 1,000,000 requests. /healthz has a connection and a lock
+// of its own: a scrape never delays it. WAL readers do not block writers, so neither waits for an
+// intake write. Safe to call from several threads.
 class DatabaseStatus final : public StatusSource {
 public:
-    DatabaseStatus(store::Database& db, const Clock& clock);
+    // `metrics_db` for /metrics, `health_db` for /healthz (may be the same, as in unit tests:
+    // SQLite then serialises their statements).
+    DatabaseStatus(store::Database& metrics_db, store::Database& health_db, const Clock& clock);
+    DatabaseStatus(store::Database& db, const Clock& clock) : DatabaseStatus(db, db, clock) {}
     Health health() override;
     MetricsSnapshot metrics() override;
 
 private:
     store::Database& m_db;
+    store::Database& m_health_db;
     const Clock& m_clock;
-    std::mutex m_mutex;
-    store::CallTally m_tally; // running totals; each scrape adds the entries since the last one
+    std::mutex m_mutex;        // metrics: m_db and m_tally
+    std::mutex m_health_mutex; // health: m_health_db
+    store::CallTally m_tally;  // running totals; each scrape adds the entries since the last one
 };
 
 } // namespace lethe::serve

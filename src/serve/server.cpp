@@ -1,168 +1,198 @@
 #include "serve/server.hpp"
 
-#include "net/http_server.hpp"
+#include "crypto/crypto.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
-#include <atomic>
-#include <chrono>
-#include <httplib.h>
-#include <openssl/ssl.h>
+#include <charconv>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
-#include <thread>
+#include <strings.h>
 
 namespace lethe::serve {
 namespace {
 
 constexpr const char* k_intake_path = "/v1/erasure-requests";
-// Idle keep-alive connections are closed after this, which also bounds how long a shutdown waits
-// for them (httplib checks for stop() between requests).
-constexpr time_t k_keep_alive_seconds = 2;
-constexpr time_t k_read_timeout_seconds = 5;
 
-void send(httplib::Response& res, const Reply& reply) {
-    res.status = reply.status;
-    res.set_content(reply.body, "application/json");
+struct BioDeleter {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Deleter {
+    void operator()(X509* x) const { X509_free(x); }
+};
+
+HttpReply json(const Reply& reply) {
+    HttpReply r;
+    r.status = reply.status;
+    r.body = reply.body;
+    return r;
 }
 
-std::optional<std::string_view> header(const httplib::Request& req, const char* name) {
-    auto it = req.headers.find(name);
-    if (it == req.headers.end()) {
-        return std::nullopt;
+// Refusals made before the body is read close the connection: the unread body must not be taken
+// for the next request.
+HttpReply refusal(const Reply& reply) {
+    HttpReply r = json(reply);
+    r.close = true;
+    return r;
+}
+
+std::string too_large_reason(std::int64_t max_body_bytes) {
+    return "body is larger than " + std::to_string(max_body_bytes) + " bytes";
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
     }
-    return std::string_view(it->second);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
 }
 
-std::unique_ptr<httplib::Server> make_server(const ServerSettings& s) {
+bool equals_caseless(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// PEM text of the certificate and key, checked to belong together, so that a broken pair is a
+// configuration error with the file names rather than a TLS failure at the first client.
+void load_tls(const ServerSettings& s, DaemonSettings& d) {
     if (s.tls_cert_file.empty()) {
-        return std::make_unique<httplib::Server>();
-    }
-    auto server =
-        std::make_unique<httplib::SSLServer>(s.tls_cert_file.c_str(), s.tls_key_file.c_str());
-    if (!server->is_valid()) {
-        throw ConfigError("intake.tls_cert_file/tls_key_file: cannot load " + s.tls_cert_file +
-                          " and " + s.tls_key_file + " (a PEM certificate and its private key)");
-    }
-    SSL_CTX_set_min_proto_version(server->ssl_context(), TLS1_2_VERSION);
-    return server;
-}
-
-// A JSON body for answers httplib makes itself (404, 413 from the Content-Length check, 400 for
-// a malformed request line), so every answer has the same shape.
-void fill_error(httplib::Response& res, std::int64_t max_body_bytes) {
-    if (!res.body.empty()) {
         return;
     }
-    switch (res.status) {
-    case 404:
-        send(res, json_reply(404, "not_found", "no such path"));
-        break;
-    case 413:
-        send(res, json_reply(413, "too_large",
-                             "body is larger than " + std::to_string(max_body_bytes) + " bytes"));
-        break;
-    default:
-        send(res, json_reply(res.status, "error", "the request could not be read"));
-        break;
+    const std::string problem = "intake.tls_cert_file/tls_key_file: cannot load " +
+                                s.tls_cert_file + " and " + s.tls_key_file +
+                                " (a PEM certificate and its private key)";
+    d.tls_cert_pem = read_file(s.tls_cert_file);
+    d.tls_key_pem = read_file(s.tls_key_file);
+    std::unique_ptr<BIO, BioDeleter> cert_bio(
+        BIO_new_mem_buf(d.tls_cert_pem.data(), static_cast<int>(d.tls_cert_pem.size())));
+    std::unique_ptr<BIO, BioDeleter> key_bio(
+        BIO_new_mem_buf(d.tls_key_pem.data(), static_cast<int>(d.tls_key_pem.size())));
+    if (!cert_bio || !key_bio) {
+        throw ConfigError(problem);
+    }
+    std::unique_ptr<X509, X509Deleter> cert(
+        PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+    crypto::EvpPkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+    if (!cert || !key || X509_check_private_key(cert.get(), key.get()) != 1) {
+        throw ConfigError(problem);
     }
 }
 
-// Registers 405 answers for the methods `path` does not take.
-void refuse_other_methods(httplib::Server& server, const char* path, const char* allowed) {
-    auto refuse = [allowed](const httplib::Request&, httplib::Response& res) {
-        res.set_header("Allow", allowed);
-        send(res, json_reply(405, "method_not_allowed", std::string("use ") + allowed));
-    };
-    if (std::string_view(allowed) != "GET") {
-        server.Get(path, refuse);
-    } else {
-        server.Post(path, refuse);
+DaemonSettings daemon_settings(const ServerSettings& s) {
+    DaemonSettings d;
+    d.address = s.address;
+    d.max_body_bytes = static_cast<std::size_t>(s.max_body_bytes);
+    d.connection_limit = s.connection_limit;
+    d.connection_limit_per_ip = s.connection_limit * 3 / 4;
+    load_tls(s, d);
+    return d;
+}
+
+// The methods each path takes; nullptr for an unknown path.
+const char* allowed_methods(std::string_view path) {
+    if (path == k_intake_path) {
+        return "POST";
     }
-    server.Put(path, refuse);
-    server.Delete(path, refuse);
-    server.Patch(path, refuse);
+    if (path == "/healthz" || path == "/metrics") {
+        return "GET, HEAD";
+    }
+    return nullptr;
 }
 
 } // namespace
 
 IntakeServer::IntakeServer(const ServerSettings& settings, const IntakeHandler& intake,
                            StatusSource& status)
-    : m_settings(settings), m_intake(intake), m_status(status), m_server(make_server(settings)) {
-    const auto threads = static_cast<std::size_t>(m_settings.threads);
-    m_server->new_task_queue = [threads] {
-        return new httplib::ThreadPool(threads);
-    };
-    m_server->set_keep_alive_timeout(k_keep_alive_seconds);
-    m_server->set_keep_alive_max_count(10'000);
-    m_server->set_read_timeout(k_read_timeout_seconds, 0);
-    // Without TCP_NODELAY, Nagle holds the body until the client's delayed ACK (40 ms).
-    m_server->set_tcp_nodelay(true);
-    // httplib answers 413 from Content-Length before reading the body (and stops reading a
-    // chunked body at the limit).
-    m_server->set_payload_max_length(static_cast<std::size_t>(m_settings.max_body_bytes));
-    routes();
+    : m_settings(settings), m_intake(intake), m_status(status),
+      m_daemon(std::make_unique<HttpDaemon>(daemon_settings(settings), *this)) {
 }
 
 IntakeServer::~IntakeServer() = default;
 
-void IntakeServer::routes() {
-    const std::int64_t limit = m_settings.max_body_bytes;
-    m_server->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-        net::assume_empty_body(req);
-        return httplib::Server::HandlerResponse::Unhandled;
-    });
-    m_server->set_error_handler(
-        [limit](const httplib::Request&, httplib::Response& res) { fill_error(res, limit); });
-    m_server->set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-            send(res, json_reply(500, "error", "internal error"));
-        });
-    m_server->Post(k_intake_path, [this](const httplib::Request& req, httplib::Response& res) {
-        PresentedSignature sig{header(req, k_timestamp_header), header(req, k_signature_header)};
-        send(res, m_intake.handle(sig, req.body));
-    });
-    m_server->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-        Health h = m_status.health();
-        send(res, h.ok ? json_reply(200, "ok") : json_reply(503, "unavailable", h.reason));
-    });
-    m_server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-        try {
-            res.set_content(render_metrics(m_status.metrics()), k_metrics_content_type);
-        } catch (const std::exception& e) {
-            spdlog::error("metrics: {}", e.what());
-            send(res, json_reply(503, "unavailable", "database unreachable"));
+std::optional<HttpReply> IntakeServer::before_body(const RequestHead& head) {
+    const char* allowed = allowed_methods(head.path);
+    if (allowed == nullptr) {
+        return refusal(json_reply(404, "not_found", "no such path"));
+    }
+    const bool post = std::string_view(allowed) == "POST";
+    if (post ? head.method != "POST" : head.method != "GET" && head.method != "HEAD") {
+        HttpReply r = refusal(
+            json_reply(405, "method_not_allowed", std::string("use ") + (post ? "POST" : "GET")));
+        r.headers.emplace_back("Allow", allowed);
+        return r;
+    }
+    if (!post) {
+        return std::nullopt;
+    }
+    // The MAC covers the bytes as sent; nothing is decoded, so an encoded body is refused before
+    // a byte of it is read (no decompression before authentication).
+    if (auto encoding = head.header("Content-Encoding");
+        encoding && !equals_caseless(trim(*encoding), "identity")) {
+        spdlog::warn("intake: refused a request: Content-Encoding is not identity");
+        return refusal(json_reply(415, "unsupported_encoding",
+                                  "Content-Encoding is not accepted: send the signed bytes as "
+                                  "they are"));
+    }
+    if (auto te = head.header("Transfer-Encoding"); te && !equals_caseless(trim(*te), "chunked")) {
+        spdlog::warn("intake: refused a request: Transfer-Encoding is not chunked");
+        return refusal(json_reply(415, "unsupported_encoding",
+                                  "Transfer-Encoding other than chunked is not accepted"));
+    }
+    if (auto length = head.header("Content-Length")) {
+        const std::string_view digits = trim(*length);
+        std::uint64_t n = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        // libmicrohttpd has refused a malformed Content-Length already; an overflow is large.
+        if (ec == std::errc::result_out_of_range ||
+            (ec == std::errc() && n > static_cast<std::uint64_t>(m_settings.max_body_bytes))) {
+            return refusal(
+                json_reply(413, "too_large", too_large_reason(m_settings.max_body_bytes)));
         }
-    });
-    refuse_other_methods(*m_server, k_intake_path, "POST");
-    refuse_other_methods(*m_server, "/healthz", "GET");
-    refuse_other_methods(*m_server, "/metrics", "GET");
+    }
+    return std::nullopt;
+}
+
+HttpReply IntakeServer::answer(const RequestHead& head, std::string_view body) {
+    if (head.path == k_intake_path) {
+        PresentedSignature sig{head.header(k_timestamp_header), head.header(k_signature_header)};
+        return json(m_intake.handle(sig, body));
+    }
+    if (head.path == "/healthz") {
+        Health h = m_status.health();
+        return json(h.ok ? json_reply(200, "ok") : json_reply(503, "unavailable", h.reason));
+    }
+    try {
+        HttpReply r;
+        r.status = 200;
+        r.body = render_metrics(m_status.metrics());
+        r.content_type = k_metrics_content_type;
+        return r;
+    } catch (const std::exception& e) {
+        spdlog::error("metrics: {}", e.what());
+        return json(json_reply(503, "unavailable", "database unreachable"));
+    }
+}
+
+HttpReply IntakeServer::too_large(const RequestHead&) {
+    return refusal(json_reply(413, "too_large", too_large_reason(m_settings.max_body_bytes)));
 }
 
 std::string IntakeServer::bind() {
-    const int port = net::bind_server(*m_server, m_settings.address);
+    const int port = m_daemon->start();
     return (m_settings.tls_cert_file.empty() ? "http://" : "https://") +
            m_settings.address.authority(port);
 }
 
 void IntakeServer::run() {
-    std::atomic<bool> listener_done{false};
-    std::thread listener([&] {
-        m_server->listen_after_bind();
-        listener_done = true;
-        stop();
-    });
     {
         std::unique_lock lock(m_mutex);
         m_cv.wait(lock, [this] { return m_stop_requested; });
     }
-    // httplib ignores stop() until its listener is running: a signal right after bind() must
-    // not be lost.
-    while (!listener_done && !m_server->is_running()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    // Closes the listening socket; the pool then finishes the requests in progress, and
-    // keep-alive connections close after their current request (or k_keep_alive_seconds idle).
-    m_server->stop();
-    listener.join();
+    m_daemon->stop();
 }
 
 void IntakeServer::stop() {

@@ -1,5 +1,6 @@
 #include "store/metrics_queries.hpp"
 
+#include "erasure/lifecycle.hpp"
 #include "store/audit_log.hpp"
 #include "store/migrations.hpp"
 
@@ -12,12 +13,13 @@ void tally_calls(Database& db, CallTally& tally) {
     // A deferred transaction is a read snapshot in WAL mode: the head and the range agree.
     SQLite::Transaction snapshot(db.db(), SQLite::TransactionBehavior::DEFERRED);
     const std::int64_t head = read_chain_head(db.db()).size;
-    SQLite::Statement q(db.db(), "SELECT substr(event, 6), json_extract(detail, '$.status'), "
-                                 " COALESCE(json_extract(detail, '$.workspace'), 'default'), "
-                                 " json_extract(detail, '$.outcome'), "
-                                 " json_extract(detail, '$.next_attempt_at') IS NOT NULL "
-                                 "FROM audit_log WHERE seq > ?1 AND seq <= ?2 "
-                                 " AND event IN ('call.suppress', 'call.destroy')");
+    SQLite::Statement q(db.db(),
+                        "SELECT substr(event, 6), json_extract(detail, '$.status'), "
+                        " COALESCE(json_extract(detail, '$.workspace'), 'default'), "
+                        " json_extract(detail, '$.outcome'), "
+                        " json_extract(detail, '$.next_attempt_at') IS NOT NULL "
+                        "FROM audit_log INDEXED BY audit_calls WHERE seq > ?1 AND seq <= ?2 "
+                        " AND event IN ('call.suppress', 'call.destroy')");
     q.bind(1, tally.last_seq);
     q.bind(2, head);
     while (q.executeStep()) {
@@ -34,6 +36,56 @@ void tally_calls(Database& db, CallTally& tally) {
         }
     }
     tally.last_seq = head;
+}
+
+MetricCounts read_metric_counts(Database& db, TimeMs now) {
+    constexpr TimeMs k_hour = 3'600'000;
+    SQLite::Transaction snapshot(db.db(), SQLite::TransactionBehavior::DEFERRED);
+    MetricCounts m;
+    for (auto state : erasure::k_request_states) {
+        m.requests[std::string(erasure::to_text(state))] = 0;
+    }
+    SQLite::Statement counts(db.db(), "SELECT kind, workspace, state, n FROM state_counts");
+    while (counts.executeStep()) {
+        const std::string kind = counts.getColumn(0).getString();
+        const std::string workspace = counts.getColumn(1).getString();
+        const std::string state = counts.getColumn(2).getString();
+        const std::int64_t n = counts.getColumn(3).getInt64();
+        if (kind == "request") {
+            m.requests[state == "suppressed" ? "pending" : state] += n;
+            continue;
+        }
+        auto& per_state = m.erasures[workspace];
+        if (per_state.empty()) {
+            for (auto s : erasure::k_erasure_states) {
+                per_state[std::string(erasure::to_text(s))] = 0;
+            }
+            per_state["unverified"] = 0;
+        }
+        per_state[kind == "unverified" ? "unverified" : state] += n;
+    }
+    // Whole past hours from the table; the current hour from the (state, deadline_at) index.
+    const TimeMs hour = now / k_hour;
+    SQLite::Statement overdue(
+        db.db(), "SELECT (SELECT COALESCE(sum(n), 0) FROM open_deadlines WHERE hour < ?1),"
+                 " (SELECT count(*) FROM requests WHERE state = 'pending' AND deadline_at >= ?2"
+                 "   AND deadline_at < ?3),"
+                 " (SELECT count(*) FROM requests WHERE state = 'suppressed' AND deadline_at >= ?2"
+                 "   AND deadline_at < ?3),"
+                 " (SELECT count(*) FROM requests WHERE state = 'dead' AND deadline_at >= ?2"
+                 "   AND deadline_at < ?3),"
+                 " (SELECT received_at FROM requests INDEXED BY requests_active_received"
+                 "   WHERE state IN ('pending', 'suppressed') ORDER BY received_at LIMIT 1)");
+    overdue.bind(1, hour);
+    overdue.bind(2, hour * k_hour);
+    overdue.bind(3, now);
+    overdue.executeStep();
+    m.overdue = overdue.getColumn(0).getInt64() + overdue.getColumn(1).getInt64() +
+                overdue.getColumn(2).getInt64() + overdue.getColumn(3).getInt64();
+    if (!overdue.getColumn(4).isNull()) {
+        m.oldest_pending_received_at = overdue.getColumn(4).getInt64();
+    }
+    return m;
 }
 
 std::int64_t audit_entry_count(Database& db) {

@@ -1,9 +1,11 @@
 #pragma once
 
 #include "store/database.hpp"
+#include "util/clock.hpp"
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -28,6 +30,24 @@ struct CallTally {
 // new entries on each scrape gives the same totals as a full scan: a scrape costs the entries
 // written since the previous one (the seq range is the primary key). Throws SQLite::Exception.
 void tally_calls(Database& db, CallTally& tally);
+
+// The counts of /metrics at one moment, from the tables that triggers keep (migration 0006).
+struct MetricCounts {
+    // Every request state (erasure::k_request_states), zero when absent; 'suppressed' (schema 1)
+    // counts as pending.
+    std::map<std::string, std::int64_t> requests;
+    // workspace → every erasure state plus "unverified" (done without a read-back), zero when
+    // absent; only workspaces that have erasures.
+    std::map<std::string, std::map<std::string, std::int64_t>> erasures;
+    std::int64_t overdue = 0; // pending, suppressed or dead, and deadline_at < now
+    std::optional<TimeMs> oldest_pending_received_at;
+};
+
+// Reads MetricCounts in one read snapshot. Costs a few rows of state_counts, the hours of
+// open_deadlines, an index range for the requests due in the current hour, and one index probe
+// for the oldest active request: independent of the number of requests. Throws
+// SQLite::Exception.
+MetricCounts read_metric_counts(Database& db, TimeMs now);
 
 // The number of entries in the audit log (its last seq; the log has no gaps).
 std::int64_t audit_entry_count(Database& db);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <curl/curl.h>
 #include <fstream>
+#include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <regex>
 #include <set>
@@ -159,11 +160,12 @@ TEST_CASE("lethe --version names the version, revision and the libraries it runs
     auto r = run({lethe::test::lethe_bin(), "--version"});
     REQUIRE(r.exit_code == 0);
     std::istringstream lines(r.out);
-    std::string first, sqlite, curl, openssl;
+    std::string first, sqlite, curl, openssl, mhd;
     std::getline(lines, first);
     std::getline(lines, sqlite);
     std::getline(lines, curl);
     std::getline(lines, openssl);
+    std::getline(lines, mhd);
 
     std::smatch m;
     REQUIRE(
@@ -173,4 +175,5 @@ TEST_CASE("lethe --version names the version, revision and the libraries it runs
     CHECK(curl.rfind(std::string("libcurl ") + curl_version_info(CURLVERSION_NOW)->version, 0) ==
           0);
     CHECK(openssl == std::string("OpenSSL ") + OpenSSL_version(OPENSSL_VERSION_STRING));
+    CHECK(mhd == std::string("libmicrohttpd ") + MHD_get_version());
 }

@@ -5,6 +5,7 @@
 #include "store/claims.hpp"
 #include "store/metrics_queries.hpp"
 #include "store/migrations.hpp"
+#include "store/requests.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -150,4 +151,43 @@ TEST_CASE("DatabaseStatus reports states, overdue, oldest pending and health", "
     CHECK_FALSE(h.ok);
     CHECK(h.reason ==
           "database schema version 99, expected " + std::to_string(store::latest_schema_version()));
+}
+
+TEST_CASE("the counts kept by triggers agree with a full count after every kind of change",
+          "[serve][metrics]") {
+    StoreFixture f;
+    f.workspaces = {"default", "eu"};
+    const TimeMs now = f.clock.now_ms();
+    for (int i = 0; i < 30; ++i) {
+        auto r = f.request("R-" + std::to_string(i), "person" + std::to_string(i));
+        r.received_at = now - (i % 3 == 0 ? 40LL : 1LL) * 86'400'000 - i * 1000;
+        f.insert(r);
+    }
+    auto& db = f.db.db();
+    // Every kind of change the triggers see: state, deadline (into the current hour, before
+    // and after now), erasure state and verified, a deletion.
+    db.exec("UPDATE requests SET state = 'dead' WHERE id % 5 = 1");
+    db.exec("UPDATE requests SET state = 'cancelled' WHERE id % 7 = 2");
+    db.exec("UPDATE requests SET state = 'done', identifier = NULL WHERE id % 4 = 3");
+    db.exec("UPDATE requests SET state = 'suppressed' WHERE id = 8");
+    db.exec("UPDATE requests SET state = 'pending' WHERE id IN (1, 2)"); // dead, cancelled
+    db.exec("UPDATE requests SET deadline_at = " + std::to_string(now - 1000) + " WHERE id = 10");
+    db.exec("UPDATE requests SET deadline_at = " + std::to_string(now + 1000) + " WHERE id = 14");
+    db.exec("UPDATE erasures SET state = 'done', verified = 0 WHERE id % 3 = 0");
+    db.exec("UPDATE erasures SET state = 'suppressed' WHERE id % 3 = 1");
+    db.exec("UPDATE erasures SET verified = 1 WHERE id % 9 = 0");
+    db.exec("DELETE FROM erasure_profiles");
+    db.exec("DELETE FROM erasures WHERE request = 30");
+    db.exec("DELETE FROM requests WHERE id = 30");
+
+    const store::StatusSummary full = store::RequestQueue(f.db, f.clock).status();
+    const store::MetricCounts kept = store::read_metric_counts(f.db, now);
+    CHECK(kept.requests == full.counts);
+    CHECK(kept.erasures == full.by_workspace);
+    CHECK(kept.overdue == full.overdue);
+    CHECK(kept.oldest_pending_received_at == full.oldest_pending_received_at);
+    CHECK(kept.overdue > 0);
+    CHECK(kept.erasures.at("eu").at("unverified") > 0);
+    // Nothing is left counted at zero in the deadline table.
+    CHECK(f.count("SELECT count(*) FROM open_deadlines WHERE n <= 0") == 0);
 }
