@@ -61,7 +61,7 @@ if [ "$rows" -gt 0 ]; then
     start=$(date +%s.%N)
     "$lethe" --config "$work/lethe.toml" --log-level warn import "$work/requests.csv" >/dev/null
     echo "imported $rows rows in $(echo "$(date +%s.%N) - $start" | bc -l | xargs printf '%.1f') s"
-    # The full count a scrape made before schema 6 (RequestQueue::status), for comparison.
+    # The full count a scrape made before schema 5 (RequestQueue::status), for comparison.
     start=$(date +%s.%N)
     "$lethe" --config "$work/lethe.toml" --log-level warn status >/dev/null
     echo "lethe status (full count, what /metrics ran before): $(echo "$(date +%s.%N) - $start" | bc -l | xargs printf '%.2f') s"

@@ -26,7 +26,7 @@ public:
 };
 
 // StatusSource over the lethe database. A scrape reads the counts that triggers keep (migration
-// 0006), so it costs the same at 10 or 1,000,000 requests. /healthz has a connection and a lock
+// 0005), so it costs the same at 10 or 1,000,000 requests. /healthz has a connection and a lock
 // of its own: a scrape never delays it. WAL readers do not block writers, so neither waits for an
 // intake write. Safe to call from several threads.
 class DatabaseStatus final : public StatusSource {

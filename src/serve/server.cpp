@@ -65,8 +65,8 @@ void load_tls(const ServerSettings& s, DaemonSettings& d) {
     const std::string problem = "intake.tls_cert_file/tls_key_file: cannot load " +
                                 s.tls_cert_file + " and " + s.tls_key_file +
                                 " (a PEM certificate and its private key)";
-    d.tls_cert_pem = read_file(s.tls_cert_file);
-    d.tls_key_pem = read_file(s.tls_key_file);
+    d.tls_cert_pem = read_file(s.tls_cert_file, FileKind::certificate);
+    d.tls_key_pem = read_file(s.tls_key_file, FileKind::secret);
     std::unique_ptr<BIO, BioDeleter> cert_bio(
         BIO_new_mem_buf(d.tls_cert_pem.data(), static_cast<int>(d.tls_cert_pem.size())));
     std::unique_ptr<BIO, BioDeleter> key_bio(

@@ -31,7 +31,7 @@ struct CallTally {
 // written since the previous one (the seq range is the primary key). Throws SQLite::Exception.
 void tally_calls(Database& db, CallTally& tally);
 
-// The counts of /metrics at one moment, from the tables that triggers keep (migration 0006).
+// The counts of /metrics at one moment, from the tables that triggers keep (migration 0005).
 struct MetricCounts {
     // Every request state (erasure::k_request_states), zero when absent; 'suppressed' (schema 1)
     // counts as pending.

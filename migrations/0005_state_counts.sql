@@ -1,4 +1,4 @@
--- lethe schema, version 6: counts for /metrics kept by triggers (issue 16, point 5).
+-- lethe schema, version 5: counts for /metrics kept by triggers (issue 16, point 5).
 -- A scrape used to count every request and erasure (GROUP BY state: O(requests), 2.66 s at 300k
 -- pending). These tables hold the counts instead, changed by triggers in the same transaction
 -- as the row they count, whichever process writes (import, run, serve): a scrape reads a few

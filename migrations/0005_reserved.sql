@@ -1,3 +1,0 @@
--- lethe schema, version 5: reserved for issue 16, point 2 (identifiers encrypted at rest), which
--- is written in another branch. This file only keeps the numbers contiguous so that 0006 builds
--- on its own; the real 0005 replaces it when the branches are merged.
