@@ -130,19 +130,26 @@ public:
             // duplicate that differs only in the case of its e-mail address.
             intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
         }
-        // Every input is read before the write lock is taken: a writer never holds it while it
-        // waits on a pipe or a slow disk, so a stalled `import -` stalls nobody else.
+        // Every input is opened, and standard input read to its end, before the write lock is
+        // taken: a writer never holds it while it waits on a pipe, so a stalled `import -`
+        // stalls nobody else. Regular files are read under the lock, as they never wait.
         std::vector<Input> inputs;
         for (const auto& file : m_files) {
-            inputs.push_back(read_input(file));
+            inputs.push_back(open_input(file));
         }
         std::optional<intake::Admission> admission;
         open_admission(ctx, digester, admission);
         BadRows bad;
         m_progress = ::isatty(STDERR_FILENO) != 0;
-        for (const auto& input : inputs) {
-            std::istringstream stream(input.content);
-            read_rows(input.name, stream, *admission, bad);
+        for (auto& input : inputs) {
+            with_input_errors([&] {
+                if (input.file) {
+                    read_rows(input.file->name(), input.file->stream(), *admission, bad);
+                } else {
+                    std::istringstream stream(input.buffered);
+                    read_rows("stdin", stream, *admission, bad);
+                }
+            });
         }
         if (m_progress) {
             std::cerr << "\r\033[K";
@@ -160,22 +167,34 @@ public:
     }
 
 private:
+    // A named file, opened; or standard input, read to its end.
     struct Input {
-        std::string name;
-        std::string content;
+        std::optional<InputFile> file;
+        std::string buffered;
     };
 
-    static Input read_input(const std::string& file) {
-        // A named file must be a regular file (a directory, FIFO or device is refused by name);
-        // a pipe is read as '-'. Either way the input is bounded (FileKind::import_csv), and a
-        // file that turns out too large or unreadable stops the import with nothing written.
+    // Bounded reads (FileKind::import_csv) throw InputError: said with "nothing was imported".
+    template <class F> static void with_input_errors(F&& read) {
         try {
-            InputFile in = file == "-" ? InputFile::standard_input(FileKind::import_csv)
-                                       : InputFile(file, FileKind::import_csv);
-            return {in.name(), in.read_all()};
+            read();
         } catch (const InputError& e) {
             throw InputError(std::string(e.what()) + "; nothing was imported");
         }
+    }
+
+    static Input open_input(const std::string& file) {
+        // A named file must be a regular file (a directory, FIFO or device is refused by name);
+        // a pipe is read as '-'. Either way the input is bounded, and a file that turns out too
+        // large or unreadable stops the import with nothing written.
+        Input input;
+        with_input_errors([&] {
+            if (file == "-") {
+                input.buffered = InputFile::standard_input(FileKind::import_csv).read_all();
+            } else {
+                input.file.emplace(file, FileKind::import_csv);
+            }
+        });
+        return input;
     }
 
     // Takes the write lock for the whole import (all or nothing). Another writer holding it (a
