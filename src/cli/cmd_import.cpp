@@ -18,8 +18,6 @@ namespace {
 
 constexpr std::size_t k_max_listed_errors = 50;
 constexpr std::int64_t k_progress_every_rows = 50'000;
-// How long an import waits for another writer's lock (each try waits SQLite's busy timeout).
-constexpr TimeMs k_lock_wait_ms = 10 * 60'000;
 
 // Collects bad rows: the first 50 verbatim, the rest counted.
 class BadRows {
@@ -198,32 +196,27 @@ private:
     }
 
     // Takes the write lock for the whole import (all or nothing). Another writer holding it (a
-    // second import) is waited for, and named when the wait is too long.
+    // second import) is waited for, up to ten minutes, and named when the wait is too long.
     static void open_admission(Context& ctx, const audit::SubjectDigester& digester,
                                std::optional<intake::Admission>& admission) {
-        const TimeMs give_up_at = ctx.clock().now_ms() + k_lock_wait_ms;
-        bool said = false;
-        while (true) {
-            try {
-                admission.emplace(ctx.database(), ctx.clock(), digester,
-                                  config::workspace_names(ctx.config()));
-                return;
-            } catch (const std::exception& e) {
-                if (!store::is_busy(e)) {
-                    throw;
-                }
-                if (ctx.clock().now_ms() >= give_up_at) {
-                    throw DatabaseError("another process (an import, or a worker writing) held "
-                                        "the database's write lock for " +
-                                        std::to_string(k_lock_wait_ms / 60'000) +
-                                        " minutes; nothing was imported: try again");
-                }
-                if (!said) {
+        try {
+            store::retry_while_busy(
+                [&] {
+                    admission.emplace(ctx.database(), ctx.clock(), digester,
+                                      config::workspace_names(ctx.config()));
+                    return 0;
+                },
+                [] {
                     std::cerr << "lethe import: another process holds the database's write "
                                  "lock (an import?); waiting for it\n";
-                    said = true;
-                }
+                });
+        } catch (const std::exception& e) {
+            if (!store::is_busy(e)) {
+                throw;
             }
+            throw DatabaseError("another process (an import, or a worker writing) held the "
+                                "database's write lock for ten minutes; nothing was imported: "
+                                "try again");
         }
     }
 

@@ -37,26 +37,6 @@ std::string errno_text(int err) {
     return std::strerror(err);
 }
 
-// Owns a file descriptor so every exit path closes it.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : m_fd(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return m_fd; }
-    void reset() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-        m_fd = -1;
-    }
-
-private:
-    int m_fd = -1;
-};
-
 std::string user_name(uid_t uid) {
     // getpwuid_r because the worker may resolve secrets from a reload thread.
     std::vector<char> buf(4096);
@@ -285,13 +265,13 @@ CommandOutcome run_command(const std::vector<std::string>& argv, std::chrono::mi
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
         throw ConfigError(what + ": pipe: " + errno_text(errno));
     }
-    Fd out_r(out_pipe[0]);
-    Fd out_w(out_pipe[1]);
+    UniqueFd out_r(out_pipe[0]);
+    UniqueFd out_w(out_pipe[1]);
     if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
         throw ConfigError(what + ": pipe: " + errno_text(errno));
     }
-    Fd err_r(err_pipe[0]);
-    Fd err_w(err_pipe[1]);
+    UniqueFd err_r(err_pipe[0]);
+    UniqueFd err_w(err_pipe[1]);
 
     SpawnFileActions fa;
     ::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY, 0);
@@ -496,7 +476,7 @@ std::filesystem::path secret_file_path(std::string_view name,
 }
 
 void check_private_file(const std::filesystem::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (fd.get() < 0) {
         throw ConfigError(path.string() + ": cannot open: " + errno_text(errno));
     }

@@ -1,5 +1,7 @@
 #include "serve/http_daemon.hpp"
 
+#include "util/fs.hpp"
+
 #include <cerrno>
 #include <chrono>
 #include <cstdarg>
@@ -42,30 +44,12 @@ struct AddrinfoDeleter {
     void operator()(addrinfo* a) const { ::freeaddrinfo(a); }
 };
 
-// Owns the listening socket until libmicrohttpd takes it.
-class Socket {
-public:
-    explicit Socket(int fd) : m_fd(fd) {}
-    ~Socket() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    int get() const { return m_fd; }
-    int release() { return std::exchange(m_fd, -1); }
-
-private:
-    int m_fd;
-};
-
 std::string errno_text() {
     return std::strerror(errno);
 }
 
 // A socket bound to `address` and listening; throws std::runtime_error naming the address.
-Socket listen_on(const net::ListenAddress& address) {
+UniqueFd listen_on(const net::ListenAddress& address) {
     const std::string where = address.authority(address.port);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -79,8 +63,8 @@ Socket listen_on(const net::ListenAddress& address) {
     std::unique_ptr<addrinfo, AddrinfoDeleter> owner(found);
     std::string why = "no address";
     for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-        Socket s(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                          ai->ai_protocol));
+        UniqueFd s(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                            ai->ai_protocol));
         if (s.get() < 0) {
             why = errno_text();
             continue;
@@ -93,7 +77,7 @@ Socket listen_on(const net::ListenAddress& address) {
             why = errno_text();
             continue;
         }
-        return Socket(s.release());
+        return UniqueFd(s.release());
     }
     throw std::runtime_error("cannot listen on " + where + ": " + why);
 }
@@ -266,7 +250,7 @@ HttpDaemon::~HttpDaemon() {
 }
 
 int HttpDaemon::start() {
-    Socket listener = listen_on(m_settings.address);
+    UniqueFd listener = listen_on(m_settings.address);
     const int port = local_port(listener.get());
     const bool tls = !m_settings.tls_cert_pem.empty();
     // Thread per connection (see the class comment); poll() so that descriptors above

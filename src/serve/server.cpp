@@ -3,6 +3,7 @@
 #include "crypto/crypto.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <charconv>
 #include <openssl/bio.h>
@@ -40,16 +41,6 @@ HttpReply refusal(const Reply& reply) {
 
 std::string too_large_reason(std::int64_t max_body_bytes) {
     return "body is larger than " + std::to_string(max_body_bytes) + " bytes";
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 bool equals_caseless(std::string_view a, std::string_view b) {

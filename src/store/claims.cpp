@@ -404,10 +404,9 @@ bool WorkerQueue::apply(ClaimedErasure& e, const erasure::Decision& decision,
     SQLite::Statement keep(m_db.db(), "INSERT OR IGNORE INTO erasure_profiles (erasure, cio_id) "
                                       "VALUES (?, ?)");
     for (const auto& cio_id : facts.found) {
-        const std::string sealed = m_db.cipher().seal_profile(cio_id, e.id);
         keep.reset();
         keep.bind(1, e.id);
-        keep.bind(2, sealed.data(), static_cast<int>(sealed.size()));
+        bind_blob(keep, 2, m_db.cipher().seal_profile(cio_id, e.id));
         keep.exec();
         if (std::find(e.profiles.begin(), e.profiles.end(), cio_id) == e.profiles.end()) {
             e.profiles.push_back(cio_id);

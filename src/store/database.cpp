@@ -129,20 +129,23 @@ const IdentifierCipher& Database::cipher() {
     return *m_cipher;
 }
 
+std::string_view column_bytes(const SQLite::Column& column) {
+    const auto* data = static_cast<const char*>(column.getBlob());
+    return {data, static_cast<std::size_t>(column.getBytes())};
+}
+
+void bind_blob(SQLite::Statement& statement, int index, std::string_view bytes) {
+    statement.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+}
+
 std::string Database::identifier_from(const SQLite::Column& column, std::string_view request_id) {
-    if (column.isBlob()) {
-        const auto* data = static_cast<const char*>(column.getBlob());
-        return cipher().open_identifier(std::string_view(data, column.getBytes()), request_id);
-    }
-    return column.getString();
+    return column.isBlob() ? cipher().open_identifier(column_bytes(column), request_id)
+                           : column.getString();
 }
 
 std::string Database::profile_from(const SQLite::Column& column, std::int64_t erasure) {
-    if (column.isBlob()) {
-        const auto* data = static_cast<const char*>(column.getBlob());
-        return cipher().open_profile(std::string_view(data, column.getBytes()), erasure);
-    }
-    return column.getString();
+    return column.isBlob() ? cipher().open_profile(column_bytes(column), erasure)
+                           : column.getString();
 }
 
 int Database::schema_version() {

@@ -3,6 +3,7 @@
 #include "store/identifier_cipher.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -21,6 +22,10 @@ enum class OpenMode {
 // Whether `e` says the database is busy or locked by another connection: a transient state, which
 // callers wait out instead of treating it as a failure of the database.
 bool is_busy(const std::exception& e);
+
+// The bytes of a column holding a sealed value (a blob) or text, and binding such bytes as a blob.
+std::string_view column_bytes(const SQLite::Column& column);
+void bind_blob(SQLite::Statement& statement, int index, std::string_view bytes);
 
 // Runs `operation`, trying again while the database is busy: each try already waits SQLite's busy
 // timeout (10 s), so `tries` bounds the wait (60: ten minutes); `on_busy` is called before the

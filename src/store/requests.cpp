@@ -94,9 +94,7 @@ RequestRow read_request_row(SQLite::Statement& q) {
     r.id = q.getColumn(0).getInt64();
     r.request_id = q.getColumn(1).getString();
     if (const SQLite::Column c = q.getColumn(2); !c.isNull()) {
-        r.identifier = StoredIdentifier{std::string(static_cast<const char*>(c.getBlob()),
-                                                    static_cast<std::size_t>(c.getBytes())),
-                                        c.isBlob()};
+        r.identifier = StoredIdentifier{std::string(column_bytes(c)), c.isBlob()};
     }
     r.id_type = q.getColumn(3).getString();
     r.subject_digest = q.getColumn(4).getString();
@@ -253,8 +251,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     const TimeMs deadline = initial_deadline(r.received_at);
     m_insert.reset();
     m_insert.bind(1, r.request_id);
-    const std::string sealed = m_db.cipher().seal_identifier(r.identifier, r.request_id);
-    m_insert.bind(2, sealed.data(), static_cast<int>(sealed.size()));
+    bind_blob(m_insert, 2, m_db.cipher().seal_identifier(r.identifier, r.request_id));
     m_insert.bind(3, r.id_type);
     m_insert.bind(4, r.subject_digest);
     m_insert.bind(5, r.source);

@@ -8,18 +8,8 @@ namespace lethe::store {
 namespace {
 
 // Plain text, or sealed under another key: the key id follows the version byte.
-constexpr const char* k_stale = "(typeof(%1) = 'text' OR substr(%1, 2, 4) <> ?)";
-
 std::string stale(const std::string& column) {
-    std::string sql = k_stale;
-    for (auto at = sql.find("%1"); at != std::string::npos; at = sql.find("%1")) {
-        sql.replace(at, 2, column);
-    }
-    return sql;
-}
-
-void bind_blob(SQLite::Statement& s, int index, const std::string& bytes) {
-    s.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+    return "(typeof(" + column + ") = 'text' OR substr(" + column + ", 2, 4) <> ?)";
 }
 
 std::int64_t reseal_requests(Database& db, const IdentifierCipher& cipher) {
@@ -60,10 +50,8 @@ std::int64_t reseal_profiles(Database& db, const IdentifierCipher& cipher) {
     while (q.executeStep()) {
         const SQLite::Column c = q.getColumn(1);
         const std::int64_t erasure = q.getColumn(0).getInt64();
-        rows.push_back({erasure,
-                        std::string(static_cast<const char*>(c.getBlob()),
-                                    static_cast<std::size_t>(c.getBytes())),
-                        db.profile_from(c, erasure), c.isBlob()});
+        rows.push_back(
+            {erasure, std::string(column_bytes(c)), db.profile_from(c, erasure), c.isBlob()});
     }
     // Keyed by (erasure, cio_id): the old value goes, the sealed one comes.
     SQLite::Statement drop(db.db(),

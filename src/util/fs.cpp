@@ -12,28 +12,18 @@
 #include <unistd.h>
 
 namespace lethe {
+
+void UniqueFd::reset() {
+    if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+    m_fd = -1;
+}
 namespace {
 
 std::string errno_text() {
     return std::strerror(errno);
 }
-
-// Owns a file descriptor so every exit path closes it.
-class Fd {
-public:
-    explicit Fd(int fd) : m_fd(fd) {}
-    ~Fd() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return m_fd; }
-
-private:
-    int m_fd;
-};
 
 void write_all(int fd, std::string_view content, const std::filesystem::path& path) {
     while (!content.empty()) {
@@ -53,7 +43,7 @@ void write_all(int fd, std::string_view content, const std::filesystem::path& pa
 
 void fsync_dir(const std::filesystem::path& path) {
     auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() >= 0) {
         ::fsync(fd.get());
     }
@@ -259,7 +249,7 @@ std::string read_file(const std::filesystem::path& path, FileKind kind) {
 }
 
 void create_private_file(const std::filesystem::path& path, std::string_view content) {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
         throw Error(ExitCode::config, path.string() + ": cannot create: " + errno_text());
     }
@@ -297,7 +287,7 @@ int create_temp_beside(const std::filesystem::path& target, std::filesystem::pat
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
     std::filesystem::path tmp;
-    Fd fd(create_temp_beside(path, tmp));
+    UniqueFd fd(create_temp_beside(path, tmp));
     try {
         // Errors name the file being replaced; the temporary file is gone by then.
         write_all(fd.get(), content, path);

@@ -10,6 +10,29 @@
 
 namespace lethe {
 
+// Owns a file descriptor (a file, a pipe, a socket) so every exit path closes it.
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : m_fd(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
+    UniqueFd& operator=(UniqueFd&&) = delete;
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    int get() const { return m_fd; }
+    // Hands the descriptor over; this object no longer closes it.
+    int release() {
+        const int fd = m_fd;
+        m_fd = -1;
+        return fd;
+    }
+    void reset();
+
+private:
+    int m_fd = -1;
+};
+
 // What a file lethe reads holds. The kind sets the most bytes lethe reads from it and the error
 // class it throws (the limits are listed in docs/operations.md, "Files lethe reads").
 enum class FileKind {

@@ -247,9 +247,10 @@ bool Worker::wait_out_busy(std::optional<TimeMs>& busy_since) {
     return true;
 }
 
-bool Worker::apply_copy(store::ClaimedErasure& e, const erasure::Decision& d) {
+bool Worker::apply_copy(store::ClaimedErasure& e, const erasure::Decision& d,
+                        const store::StepFacts& facts, std::optional<TimeMs> next_attempt_at) {
     store::ClaimedErasure attempt = e;
-    const bool ok = m_queue.apply(attempt, d, {});
+    const bool ok = m_queue.apply(attempt, d, facts, next_attempt_at);
     e = std::move(attempt);
     return ok;
 }
@@ -594,12 +595,7 @@ bool Worker::handle(store::ClaimedErasure& e, erasure::Step step, const StepResu
     const store::ClaimedErasure before = e;
     // The call was made: its outcome is recorded as soon as the database allows (issue 16).
     const bool applied = with_database([&] {
-        // On a copy: a try that fails leaves `e` as it was for the next one.
-        store::ClaimedErasure attempt = e;
-        const bool ok = m_queue.apply(attempt, d, sr.facts,
-                                      d.retry ? std::optional<TimeMs>(next) : std::nullopt);
-        e = std::move(attempt);
-        return ok;
+        return apply_copy(e, d, sr.facts, d.retry ? std::optional<TimeMs>(next) : std::nullopt);
     });
     if (!applied) {
         spdlog::warn("request {} in {}: lease lost (another worker took it over); result dropped",

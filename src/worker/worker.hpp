@@ -303,9 +303,11 @@ private:
     // One pause of with_database(); false when it should give up.
     bool wait_out_busy(std::optional<TimeMs>& busy_since);
     void database_available(const std::optional<TimeMs>& busy_since);
-    // m_queue.apply(e, d) on a copy of `e`, copied back once it committed (a busy try that
-    // rolled back must not leave its changes in `e` for the next).
-    bool apply_copy(store::ClaimedErasure& e, const erasure::Decision& d);
+    // m_queue.apply() on a copy of `e`, copied back once it committed (a busy try that rolled
+    // back must not leave its changes in `e` for the next).
+    bool apply_copy(store::ClaimedErasure& e, const erasure::Decision& d,
+                    const store::StepFacts& facts = {},
+                    std::optional<TimeMs> next_attempt_at = std::nullopt);
 
     void scheduler_loop();
     bool wait_until(TimeMs t);
