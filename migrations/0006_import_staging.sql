@@ -33,4 +33,3 @@ CREATE TABLE import_staging (
 CREATE INDEX import_staging_request_id ON import_staging (request_id);
 CREATE INDEX import_staging_legacy_request_id ON import_staging (legacy_request_id)
     WHERE legacy_request_id IS NOT NULL;
-CREATE INDEX import_staging_subject ON import_staging (batch, subject_digest);

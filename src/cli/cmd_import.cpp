@@ -113,6 +113,7 @@ std::string field_or_empty(const intake::CsvRecord& rec, int index) {
 // What an import did, for the receipt.
 struct ImportCounts {
     std::int64_t rows = 0;
+    std::int64_t staged = 0;
     std::int64_t created = 0;
     std::int64_t known = 0;
     std::int64_t linked = 0;
@@ -158,11 +159,8 @@ struct Staging {
 
     void count(store::StageOutcome outcome, const store::NewRequest& row) {
         switch (outcome) {
-        case store::StageOutcome::created:
-            ++counts.created;
-            break;
-        case store::StageOutcome::linked:
-            ++counts.linked;
+        case store::StageOutcome::staged:
+            ++counts.staged;
             break;
         case store::StageOutcome::known:
             ++counts.known;
@@ -232,6 +230,9 @@ public:
                              (staging.bad.count() == 1 ? "" : "s") + "; nothing was imported");
         }
         if (m_dry_run) {
+            const store::StagedForecast forecast = stager.forecast();
+            staging.counts.created = forecast.created;
+            staging.counts.linked = forecast.linked;
             stager.discard();
             print_receipt(staging.counts);
             return 0;
@@ -328,7 +329,7 @@ private:
     // Publishes the committed batch; the import has landed once this starts.
     int publish(Context& ctx, std::int64_t batch, const std::vector<std::string>& workspaces,
                 Sleeper& sleeper, ImportCounts counts) {
-        const std::int64_t staged = counts.created + counts.linked;
+        const std::int64_t staged = counts.staged;
         auto published = store::publish_batch(
             ctx.database(), ctx.clock(), sleeper, batch, workspaces, [&](std::int64_t done) {
                 if (m_progress) {

@@ -47,10 +47,15 @@ private:
 
 // What staging a row found.
 enum class StageOutcome {
-    created,  // staged: a new request
-    linked,   // staged: a new request for a person with an active request (as far as now known)
+    staged,   // a new request (or one linked to an active request for the same person)
     known,    // the same request is already queued or staged: not staged again
     conflict, // its request_id is queued or staged with other content: refused
+};
+
+// How the staged rows would land if published now (for a dry run's receipt).
+struct StagedForecast {
+    std::int64_t created = 0; // one per person with no active request
+    std::int64_t linked = 0;  // the others: linked to the first request for their person
 };
 
 // Stages one import's rows. The batch is discarded on destruction unless committed.
@@ -66,6 +71,8 @@ public:
 
     // Stages `rows` in one transaction; returns each row's outcome, in order.
     std::vector<StageOutcome> stage(const std::vector<NewRequest>& rows);
+    // Counts how the staged rows would land now (one read over the batch; no write lock).
+    StagedForecast forecast();
     // The commit point: after it, the import will land (publish_batch, or recover_imports after
     // a crash).
     void commit();

@@ -35,7 +35,7 @@ TEST_CASE("staged rows are invisible until the batch is committed and published"
     StagingFixture f;
     store::ImportStager stager(f.db, f.clock, f.sleeper, f.lock);
     auto outcomes = stager.stage({f.request("R1", "alice"), f.request("R2", "bob")});
-    CHECK(outcomes == std::vector<StageOutcome>{StageOutcome::created, StageOutcome::created});
+    CHECK(outcomes == std::vector<StageOutcome>{StageOutcome::staged, StageOutcome::staged});
     CHECK(f.count("SELECT count(*) FROM requests") == 0);
     CHECK(f.count("SELECT count(*) FROM audit_log") == 0);
     CHECK(f.count("SELECT count(*) FROM import_staging WHERE identifier LIKE '%alice%'") == 0);
@@ -85,9 +85,13 @@ TEST_CASE("staging finds what a one-transaction import would: known, conflict, l
         f.request("R3", "alice"),                           // the person of a staged row
     });
     CHECK(outcomes == std::vector<StageOutcome>{StageOutcome::known, StageOutcome::conflict,
-                                                StageOutcome::created, StageOutcome::known,
-                                                StageOutcome::conflict, StageOutcome::linked,
-                                                StageOutcome::linked});
+                                                StageOutcome::staged, StageOutcome::known,
+                                                StageOutcome::conflict, StageOutcome::staged,
+                                                StageOutcome::staged});
+    // Alice's first row is new; her second and Carol's link (as a dry run says).
+    const store::StagedForecast forecast = stager.forecast();
+    CHECK(forecast.created == 1);
+    CHECK(forecast.linked == 2);
     stager.commit();
     auto counts = f.publish(stager.batch());
     CHECK(counts.created == 1);
