@@ -15,42 +15,19 @@ namespace lethe::store {
 namespace {
 
 // Rows per publishing transaction (each inserts a request, its erasures and its audit entry:
-// about 80 ms of write lock for 2,000) and per discarding one. Every commit writes each page it
+// about 40 ms of write lock for 1,000) and per discarding one. Every commit writes each page it
 // changed to the WAL again, and the random-keyed indexes make that about one page per index per
-// row: 500-row chunks wrote 7x the pages of a one-transaction import, 2,000-row chunks 3x
-// (bench/RESULTS.md, "Contention").
-constexpr int k_publish_chunk_rows = 2000;
+// row: 500-row chunks wrote 7x the pages of a one-transaction import. Larger chunks write less
+// but make the worker and the intake wait longer (bench/RESULTS.md, "Contention"). A larger WAL
+// auto-checkpoint for the import alone does not help: the other connections' commits then do
+// its checkpoints (intake p99 3.6 s).
+constexpr int k_publish_chunk_rows = 1000;
 constexpr int k_discard_chunk_rows = 5000;
 // The pause after each chunk's commit, so that a writer waiting for the lock (polling every
 // millisecond: database.cpp) takes it before the import's next chunk does.
 constexpr TimeMs k_yield_ms = 2;
 constexpr TimeMs k_lock_poll_ms = 1000;
-// While publishing, the WAL is checkpointed every 20,000 pages (80 MiB) instead of SQLite's
-// 1,000: a page changed by many chunks is then copied into the database once, not once per
-// checkpoint (a third fewer writes). The WAL scrub (wal_scrub.hpp) still truncates it.
-constexpr int k_publish_wal_autocheckpoint = 20'000;
-constexpr int k_default_wal_autocheckpoint = 1'000;
 
-// Sets the connection's WAL auto-checkpoint for the lifetime of this object.
-class AutocheckpointScope {
-public:
-    explicit AutocheckpointScope(Database& db) : m_db(db) {
-        m_db.db().exec("PRAGMA wal_autocheckpoint=" + std::to_string(k_publish_wal_autocheckpoint));
-    }
-    ~AutocheckpointScope() {
-        try {
-            m_db.db().exec("PRAGMA wal_autocheckpoint=" +
-                           std::to_string(k_default_wal_autocheckpoint));
-        } catch (const std::exception&) {
-            // Only a tuning: the connection works either way.
-        }
-    }
-    AutocheckpointScope(const AutocheckpointScope&) = delete;
-    AutocheckpointScope& operator=(const AutocheckpointScope&) = delete;
-
-private:
-    Database& m_db;
-};
 
 std::filesystem::path lock_path(const Database& db) {
     return db.path().string() + "-import.lock";
@@ -390,7 +367,6 @@ PublishCounts publish_batch(Database& db, const Clock& clock, Sleeper& sleeper, 
                             const std::function<void(std::int64_t)>& progress) {
     PublishCounts counts;
     std::int64_t done = 0;
-    AutocheckpointScope wal(db);
     // A chunk that finds the database busy is rolled back and tried again.
     while (const std::int64_t moved = retry_while_busy(
                [&] { return publish_chunk(db, clock, batch, workspaces, counts); })) {
