@@ -3,6 +3,7 @@
 #include "config/secrets.hpp"
 #include "intake/admission.hpp"
 #include "serve/server.hpp"
+#include "store/request_views.hpp"
 #include "store/sealing.hpp"
 #include "store/wal_scrub.hpp"
 #include "worker/signals.hpp"
@@ -25,13 +26,14 @@ public:
         m_db.set_cipher_loader(identifier_cipher_loader(cfg));
     }
 
-    serve::Admitted admit(const intake::RawRequest& raw) override {
+    serve::Admitted admit(const intake::RawRequest& raw,
+                          const serve::SenderIdentity& sender) override {
         using Outcome = serve::Admitted::Outcome;
         // One writer at a time on this connection; SQLite serialises writers anyway.
         std::lock_guard lock(m_mutex);
         intake::Admission admission(m_db, m_clock, m_digester, m_workspaces);
         serve::Admitted a;
-        if (auto reason = admission.admit(raw, "http")) {
+        if (auto reason = admission.admit(raw, "http", {sender.name, sender.callback})) {
             a.reason = *reason;
             // A fresh Admission reports `conflict` as its last outcome only for a known
             // request_id with other content; any other refusal is a validation failure.
@@ -48,7 +50,9 @@ public:
                     : last.outcome == store::InsertOutcome::linked ? Outcome::linked
                                                                    : Outcome::known;
         a.request_id = admission.last_request_id();
-        a.linked_to = last.linked_to;
+        if (last.linked_sender == sender.name) {
+            a.linked_to = last.linked_to; // another sender's request is not named
+        }
         a.subject_digest = admission.last_subject_digest();
         return a;
     }
@@ -61,16 +65,50 @@ private:
     std::mutex m_mutex;
 };
 
-// SIGHUP: new secrets for the next requests; a failed re-read keeps the current ones.
-void reload_intake_secrets(const config::Config& cfg, serve::KeyRing& keys) {
+// Status queries, on a connection of their own.
+class ViewReader final : public serve::RequestReader {
+public:
+    explicit ViewReader(const config::Config& cfg)
+        : m_db(cfg.database.path, store::OpenMode::existing) {}
+
+    std::optional<store::RequestView> find(std::string_view sender,
+                                           std::string_view request_id) override {
+        std::lock_guard lock(m_mutex);
+        return store::find_sender_request(m_db.db(), sender, request_id);
+    }
+
+private:
+    store::Database m_db;
+    std::mutex m_mutex;
+};
+
+// Every sender with its secrets, as the intake checks them. Throws ConfigError.
+std::vector<serve::Sender> load_senders(const config::Config& cfg) {
+    std::vector<serve::Sender> out;
+    for (auto& resolved : config::resolve_all_sender_secrets(cfg)) {
+        serve::Sender s;
+        s.name = resolved.sender->name;
+        s.scopes = resolved.sender->scopes;
+        s.callback = !resolved.sender->callback_url.empty();
+        s.secrets = std::move(resolved.secrets.keys);
+        spdlog::debug("intake sender {}: {} key{} from {}", s.name, s.secrets.size(),
+                      s.secrets.size() == 1 ? "" : "s", resolved.secrets.origin);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// SIGHUP: new secrets for the next requests; a failed re-read keeps the current ones (of every
+// sender: a half-applied reload would be harder to reason about).
+void reload_intake_secrets(const config::Config& cfg, serve::SenderRing& senders) {
     try {
-        auto fresh = config::resolve_intake_secrets(cfg);
-        const auto count = fresh.keys.size();
-        keys.replace(std::move(fresh.keys));
-        spdlog::info("intake secret re-read: {} key{} from {}", count, count == 1 ? "" : "s",
-                     fresh.origin);
+        auto fresh = load_senders(cfg);
+        const auto count = fresh.size();
+        senders.replace(std::move(fresh));
+        spdlog::info("intake secrets re-read for {} sender{}", count, count == 1 ? "" : "s");
     } catch (const std::exception& e) {
-        spdlog::error("intake secret could not be re-read, keeping the current one: {}", e.what());
+        spdlog::error("intake secrets could not be re-read, keeping the current ones: {}",
+                      e.what());
     }
 }
 
@@ -99,7 +137,7 @@ public:
 
     int run(Context& ctx) override {
         const auto& cfg = ctx.config();
-        serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
+        serve::SenderRing senders(load_senders(cfg));
         auto digester = intake::load_digester(cfg.audit.subject_key_file);
         store::retry_while_busy([&] {
             seal_stale_identifiers(ctx.database());
@@ -110,7 +148,8 @@ public:
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         store::Database health_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, health_db, ctx.clock());
-        serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);
+        ViewReader reader(cfg);
+        serve::IntakeHandler handler(senders, sink, reader, ctx.clock(), cfg.intake.max_body_bytes);
         serve::IntakeServer server(server_settings(cfg.intake), handler, status);
         std::optional<WorkerRun> worker;
         if (m_with_worker) {
@@ -127,7 +166,7 @@ public:
                     }
                 },
                 [&] {
-                    reload_intake_secrets(cfg, keys);
+                    reload_intake_secrets(cfg, senders);
                     if (worker) {
                         worker->reload_credentials();
                     }

@@ -68,7 +68,7 @@ std::optional<std::vector<std::string>> Admission::named_workspaces(const std::s
 }
 
 std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
-                                            const std::string& source) {
+                                            const std::string& source, const SenderTag& sender) {
     ++m_counts.rows;
     const TimeMs now = m_clock.now_ms();
     intake::Validation v = intake::validate_request(raw, now);
@@ -95,6 +95,8 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
         }
     }
     row.source = source;
+    row.sender = sender.name;
+    row.callback = sender.callback;
     row.received_at = req.received_at.value_or(now);
     row.received_at_given = req.received_at.has_value();
     if (!raw.workspaces.empty()) {
@@ -121,6 +123,10 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
         break;
     case store::InsertOutcome::conflict:
         ++m_counts.bad;
+        if (m_last.other_sender) {
+            return "request_id " + row.request_id +
+                   " is already in use by a request this sender did not submit";
+        }
         return "request_id " + row.request_id +
                " is already known with a different subject, type, received_at or workspaces";
     }

@@ -23,6 +23,12 @@ struct AdmissionCounts {
     std::int64_t bad = 0;     // refused
 };
 
+// The intake sender a request comes from (docs/intake.md, "Senders"); empty for CSV and the CLI.
+struct SenderTag {
+    std::string name;
+    bool callback = false; // the sender has a callback_url
+};
+
 // Validates requests and queues them in one transaction: nothing lands until commit().
 class Admission {
 public:
@@ -31,7 +37,8 @@ public:
               std::vector<std::string> workspaces);
     // Validates and inserts one request. Returns the reason when it is refused (never containing
     // the identifier); the caller then must not commit.
-    std::optional<std::string> admit(const RawRequest& raw, const std::string& source);
+    std::optional<std::string> admit(const RawRequest& raw, const std::string& source,
+                                     const SenderTag& sender = {});
     // Commits everything admitted so far.
     void commit() { m_batch.commit(); }
     const AdmissionCounts& counts() const { return m_counts; }

@@ -204,15 +204,15 @@ WriteBatch::WriteBatch(Database& db, const Clock& clock,
                        std::vector<std::string> configured_workspaces)
     : m_db(db), m_clock(clock), m_tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE),
       m_audit(db.db(), clock),
-      m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces "
-                                    "FROM requests WHERE request_id = ?"),
-      m_find_active_subject(db.db(), "SELECT id, request_id FROM requests WHERE subject_digest = "
-                                     "? AND state IN ('pending', 'suppressed') AND linked_to IS "
-                                     "NULL"),
+      m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces, "
+                                    "sender FROM requests WHERE request_id = ?"),
+      m_find_active_subject(db.db(), "SELECT id, request_id, sender FROM requests WHERE "
+                                     "subject_digest = ? AND state IN ('pending', 'suppressed') "
+                                     "AND linked_to IS NULL"),
       m_insert(db.db(), "INSERT INTO requests (request_id, identifier, id_type, subject_digest, "
                         "source, received_at, deadline_at, state, linked_to, next_attempt_at, "
-                        "created_at, updated_at, workspaces) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                        "'pending', ?, ?, ?, ?, ?)"),
+                        "created_at, updated_at, workspaces, sender, callback) VALUES (?, ?, ?, "
+                        "?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)"),
       m_erasures(db.db(), clock), m_workspaces(std::move(configured_workspaces)) {
 }
 
@@ -226,6 +226,12 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         m_find_by_request_id.reset();
         m_find_by_request_id.bind(1, *id);
         if (m_find_by_request_id.executeStep()) {
+            // Another sender's request_id: refused whatever its content, so that a sender
+            // learns nothing of another's requests (not even that the content matches).
+            if (!r.sender.empty() &&
+                opt_text(m_find_by_request_id.getColumn(4)).value_or("") != r.sender) {
+                return {InsertOutcome::conflict, {}, *id, {}, true};
+            }
             // A request that finished before subject digest v2 keeps the digest it had then.
             const std::string stored = m_find_by_request_id.getColumn(0).getString();
             bool same = (stored == r.subject_digest ||
@@ -242,9 +248,11 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     m_find_active_subject.bind(1, r.subject_digest);
     std::optional<std::int64_t> primary_id;
     std::string primary_request_id;
+    std::string primary_sender;
     if (m_find_active_subject.executeStep()) {
         primary_id = m_find_active_subject.getColumn(0).getInt64();
         primary_request_id = m_find_active_subject.getColumn(1).getString();
+        primary_sender = opt_text(m_find_active_subject.getColumn(2)).value_or("");
     }
 
     const TimeMs now = m_clock.now_ms();
@@ -270,6 +278,12 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     } else {
         m_insert.bind(12);
     }
+    if (r.sender.empty()) {
+        m_insert.bind(13);
+    } else {
+        m_insert.bind(13, r.sender);
+    }
+    m_insert.bind(14, r.callback ? 1 : 0);
     m_insert.exec();
     const std::int64_t row = m_db.db().getLastInsertRowid();
 
@@ -284,12 +298,15 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     if (primary_id) {
         detail.field("linked_to", primary_request_id);
     }
+    if (!r.sender.empty()) {
+        detail.field("sender", r.sender);
+    }
     m_audit.append("request.received", r.request_id, r.subject_digest, detail.str());
     const std::vector<std::string>& erase_in = r.workspaces ? *r.workspaces : m_workspaces;
     if (primary_id) {
         // Linked: the active request erases the person, also where only this one asked.
         widen_scope(m_db.db(), m_audit, m_clock, *primary_id, r.workspaces, erase_in);
-        return {InsertOutcome::linked, primary_request_id, {}};
+        return {InsertOutcome::linked, primary_request_id, {}, primary_sender};
     }
     for (const auto& w : erase_in) {
         m_erasures.add(row, w);

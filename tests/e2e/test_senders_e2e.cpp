@@ -1,0 +1,136 @@
+#include "serve_fixture.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+using namespace lethe::test;
+using nlohmann::json;
+
+namespace {
+
+const std::string k_portal_secret = "portal-secret-e2e-0123456789abcdef";
+const std::string k_form_secret = "form-secret-e2e-0123456789abcdef";
+const std::string k_auditor_secret = "auditor-secret-e2e-0123456789abcdef";
+
+void write_secret(const std::filesystem::path& path, const std::string& content) {
+    write_text(path, content);
+    ::chmod(path.c_str(), 0600);
+}
+
+// `lethe serve` with three senders: portal (submit, read), form (submit), auditor (read).
+struct SendersServe {
+    TempDir secrets;
+    std::unique_ptr<ServeFixture> serve;
+
+    SendersServe() {
+        write_secret(secrets / "portal", k_portal_secret + "\n");
+        write_secret(secrets / "form", k_form_secret + "\n");
+        write_secret(secrets / "auditor", k_auditor_secret + "\n");
+        const std::string dir = secrets.path().string();
+        serve = std::make_unique<ServeFixture>(
+            ServeFixture::OwnIntake{"[intake]\nlisten = \"127.0.0.1:0\"\n"
+                                    "[[intake.sender]]\nname = \"portal\"\nsecret_file = \"" +
+                                    dir +
+                                    "/portal\"\n"
+                                    "scopes = [\"submit\", \"read\"]\n"
+                                    "[[intake.sender]]\nname = \"form\"\nsecret_file = \"" +
+                                    dir +
+                                    "/form\"\n"
+                                    "scopes = [\"submit\"]\n"
+                                    "[[intake.sender]]\nname = \"auditor\"\nsecret_file = \"" +
+                                    dir +
+                                    "/auditor\"\n"
+                                    "scopes = [\"read\"]\n"});
+    }
+
+    httplib::Result get(const std::string& path, const std::string& secret) const {
+        const std::string ts = std::to_string(std::time(nullptr));
+        const std::string sig =
+            lethe::serve::sign_request(secret, ts, lethe::serve::query_signed_body("GET", path));
+        return serve->client().Get(path, {{lethe::serve::k_timestamp_header, ts},
+                                          {lethe::serve::k_signature_header, sig}});
+    }
+};
+
+std::string body_for(const std::string& request_id, const std::string& identifier) {
+    return R"({"request_id":")" + request_id + R"(","identifier":")" + identifier + "\"}";
+}
+
+} // namespace
+
+TEST_CASE("senders: each request records its sender, who alone can read it",
+          "[e2e][serve][senders]") {
+    SendersServe s;
+    auto r = s.serve->post(body_for("DSR 1/a", "jane@example.com"), k_portal_secret);
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    r = s.serve->post(body_for("FORM-1", "joe@example.com"), k_form_secret);
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    // The auditor may not submit; a form's duplicate of the portal's request_id is refused.
+    r = s.serve->post(body_for("AUD-1", "ann@example.com"), k_auditor_secret);
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    r = s.serve->post(body_for("DSR 1/a", "jane@example.com"), k_form_secret);
+    REQUIRE(r);
+    CHECK(r->status == 409);
+    CHECK(r->body.find("jane") == std::string::npos);
+
+    {
+        SQLite::Database db(s.serve->cli.db_path().string(), SQLite::OPEN_READONLY);
+        CHECK(
+            db.execAndGet("SELECT sender FROM requests WHERE request_id = 'DSR 1/a'").getString() ==
+            "portal");
+        CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE event = 'request.received' AND "
+                            "json_extract(detail, '$.sender') IN ('portal', 'form')")
+                  .getInt() == 2);
+        CHECK(db.execAndGet("SELECT count(*) FROM requests").getInt() == 2);
+    }
+
+    // The path is signed as sent, percent-encoded.
+    const std::string path = "/v1/erasure-requests/DSR%201%2Fa";
+    r = s.get(path, k_portal_secret);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    const json body = json::parse(r->body);
+    CHECK(body["request_id"] == "DSR 1/a");
+    CHECK(body["state"] == "pending");
+    CHECK(body["verified"].is_null());
+    CHECK(body["finished_at"].is_null());
+    CHECK(body["workspaces"].is_array());
+    CHECK(r->body.find("jane") == std::string::npos);
+    CHECK(r->body.find("digest") == std::string::npos);
+
+    // The form cannot read (403); the auditor can read but not the portal's request (404, the
+    // same answer as an unknown request_id).
+    r = s.get(path, k_form_secret);
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    auto other = s.get(path, k_auditor_secret);
+    auto unknown = s.get("/v1/erasure-requests/NOPE", k_portal_secret);
+    REQUIRE(other);
+    REQUIRE(unknown);
+    CHECK(other->status == 404);
+    CHECK(unknown->status == 404);
+    CHECK(other->body == unknown->body);
+
+    // Unsigned, or signed for another path, or replayed after the window: 401.
+    auto unsigned_get = s.serve->client().Get(path);
+    REQUIRE(unsigned_get);
+    CHECK(unsigned_get->status == 401);
+    const std::string old_ts = std::to_string(std::time(nullptr) - 400);
+    auto replayed = s.serve->client().Get(
+        path, {{lethe::serve::k_timestamp_header, old_ts},
+               {lethe::serve::k_signature_header,
+                lethe::serve::sign_request(k_portal_secret, old_ts,
+                                           lethe::serve::query_signed_body("GET", path))}});
+    REQUIRE(replayed);
+    CHECK(replayed->status == 401);
+    // Another method on a status path.
+    auto del = s.serve->client().Delete(path);
+    REQUIRE(del);
+    CHECK(del->status == 405);
+    CHECK(s.serve->stop().exit_code == 0);
+}
