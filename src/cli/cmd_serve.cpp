@@ -1,3 +1,4 @@
+#include "callback/loop.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "config/secrets.hpp"
@@ -173,6 +174,7 @@ public:
                 });
             store::WalScrubber scrubber(cfg.database.path,
                                         std::chrono::seconds(cfg.database.scrub_interval_s));
+            callback::CallbackLoop callbacks(cfg.database.path, callback::callback_targets(cfg));
             const std::string url = server.bind();
             std::cout << "lethe serve listening on " << url << std::endl;
             spdlog::info("intake listening on {}{}", url, worker ? " (with the worker)" : "");

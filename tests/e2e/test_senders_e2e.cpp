@@ -1,8 +1,11 @@
+#include "../callback/receiver.hpp"
+#include "../net/local_server.hpp"
 #include "serve_fixture.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <sys/stat.h>
 
 using namespace lethe::test;
@@ -133,4 +136,68 @@ TEST_CASE("senders: each request records its sender, who alone can read it",
     REQUIRE(del);
     CHECK(del->status == 405);
     CHECK(s.serve->stop().exit_code == 0);
+}
+
+TEST_CASE("callbacks: pending callbacks survive kill -9 and are delivered once, in order",
+          "[e2e][serve][senders][callback]") {
+    TempDir secrets;
+    write_secret(secrets / "portal", k_portal_secret + "\n");
+    const int port = closed_port();
+    CallbackReceiver receiver(port, k_portal_secret); // down for now
+    const std::string config = "[intake]\nlisten = \"127.0.0.1:0\"\n[[intake.sender]]\nname = "
+                               "\"portal\"\nsecret_file = \"" +
+                               (secrets / "portal").string() +
+                               "\"\nscopes = [\"submit\", \"read\"]\ncallback_url = \"" +
+                               receiver.url() + "\"\nallow_insecure_loopback = true\n";
+    ServeFixture serve(ServeFixture::OwnIntake{config});
+    for (const char* id : {"CB-1", "CB-2"}) {
+        auto r = serve.post(body_for(id, std::string(id) + "@example.com"), k_portal_secret);
+        REQUIRE(r);
+        REQUIRE(r->status == 201);
+    }
+    for (const char* id : {"CB-2", "CB-1"}) {
+        auto c = serve.cli.lethe({"cancel", id, "--reason", "withdrawn by the portal"});
+        REQUIRE(c.exit_code == 0);
+    }
+    // Killed with the callbacks pending (its first attempts met a closed port, or none was
+    // made yet).
+    serve.process->signal(SIGKILL);
+    serve.process->wait(std::chrono::seconds(10));
+    auto listed = serve.cli.lethe({"callbacks", "--json"});
+    REQUIRE(listed.exit_code == 0);
+    std::vector<json> pending;
+    std::istringstream lines(listed.out);
+    for (std::string line; std::getline(lines, line);) {
+        pending.push_back(json::parse(line));
+    }
+    REQUIRE(pending.size() == 2);
+    CHECK(pending[0]["request_id"] == "CB-2"); // cancelled first
+    CHECK(pending[0]["status"] == "pending");
+    CHECK(pending[0]["state"] == "cancelled");
+
+    // The receiver comes up and lethe serve starts again: each event arrives, once.
+    receiver.start();
+    serve.url.clear();
+    serve.start({}, {});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (receiver.effects().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    const auto effects = receiver.effects();
+    REQUIRE(effects.size() == 2);
+    CHECK(effects[0] == pending[0]["event_id"]);
+    CHECK(effects[1] == pending[1]["event_id"]);
+    for (const auto& d : receiver.deliveries()) {
+        CHECK(d.signature_ok);
+        CHECK(d.body.find("@example.com") == std::string::npos);
+    }
+    auto after = serve.cli.lethe({"callbacks"});
+    REQUIRE(after.exit_code == 0);
+    CHECK(after.out.find("CB-") == std::string::npos); // nothing left to deliver
+    CHECK(serve.stop().exit_code == 0);
+    auto verify = serve.cli.lethe({"audit", "verify"});
+    CHECK(verify.exit_code == 0);
+    SQLite::Database db(serve.cli.db_path().string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE event = 'callback.delivered'")
+              .getInt() == 2);
 }
