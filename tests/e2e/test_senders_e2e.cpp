@@ -201,3 +201,71 @@ TEST_CASE("callbacks: pending callbacks survive kill -9 and are delivered once, 
     CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE event = 'callback.delivered'")
               .getInt() == 2);
 }
+
+namespace {
+
+// The Python receiver of docs/intake.md, with its secret file and port replaced.
+std::string doc_receiver(const std::filesystem::path& secret, int port) {
+    const std::string doc = read_text(source_root() / "docs" / "intake.md");
+    const auto heading = doc.find("### A receiver that checks the signature (Python)");
+    REQUIRE(heading != std::string::npos);
+    const auto start = doc.find("```python\n", heading);
+    REQUIRE(start != std::string::npos);
+    const auto end = doc.find("```\n", start + 10);
+    std::string code = doc.substr(start + 10, end - start - 10);
+    auto replace = [&](const std::string& from, const std::string& to) {
+        const auto at = code.find(from);
+        REQUIRE(at != std::string::npos);
+        code.replace(at, from.size(), to);
+    };
+    replace("/etc/portal/lethe.secret", secret.string());
+    replace("9000", std::to_string(port));
+    return code;
+}
+
+} // namespace
+
+TEST_CASE("callbacks: the receiver of docs/intake.md accepts lethe's callbacks and refuses "
+          "forgeries",
+          "[e2e][serve][senders][callback][doc]") {
+    TempDir secrets;
+    write_secret(secrets / "portal", k_portal_secret + "\n");
+    const int port = closed_port();
+    write_text(secrets / "receiver.py", doc_receiver(secrets / "portal", port));
+    Process receiver({"/usr/bin/python3", "-u", (secrets / "receiver.py").string()});
+    httplib::Client probe("127.0.0.1", port);
+    for (int i = 0; i < 200 && !probe.Get("/"); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    // A forged callback: refused, and not applied.
+    auto forged =
+        probe.Post("/",
+                   {{"X-Lethe-Timestamp", std::to_string(std::time(nullptr))},
+                    {"X-Lethe-Signature", std::string(64, 'a')}},
+                   R"({"event_id":"x","request_id":"FORGED","state":"done"})", "application/json");
+    REQUIRE(forged);
+    CHECK(forged->status == 401);
+
+    const std::string config =
+        "[intake]\nlisten = \"127.0.0.1:0\"\n[[intake.sender]]\nname = \"portal\"\nsecret_file = "
+        "\"" +
+        (secrets / "portal").string() + "\"\nscopes = [\"submit\"]\ncallback_url = \"http://" +
+        "127.0.0.1:" + std::to_string(port) + "/lethe\"\nallow_insecure_loopback = true\n";
+    ServeFixture serve(ServeFixture::OwnIntake{config});
+    auto r = serve.post(body_for("DOC-1", "doc@example.com"), k_portal_secret);
+    REQUIRE(r);
+    REQUIRE(r->status == 201);
+    REQUIRE(serve.cli.lethe({"cancel", "DOC-1", "--reason", "test"}).exit_code == 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (receiver.stdout_so_far().find("DOC-1") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(receiver.stdout_so_far() == "DOC-1 cancelled \n");
+    CHECK(serve.stop().exit_code == 0);
+    SQLite::Database db(serve.cli.db_path().string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE event = 'callback.delivered' AND "
+                        "json_extract(detail, '$.status') = 204")
+              .getInt() == 1);
+    receiver.signal(SIGTERM);
+}
