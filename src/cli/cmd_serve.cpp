@@ -3,6 +3,8 @@
 #include "cli/worker_run.hpp"
 #include "config/secrets.hpp"
 #include "intake/admission.hpp"
+#include "serve/admission_sink.hpp"
+#include "serve/group_commit.hpp"
 #include "serve/server.hpp"
 #include "store/request_views.hpp"
 #include "store/sealing.hpp"
@@ -16,55 +18,6 @@
 
 namespace lethe::cli {
 namespace {
-
-// Admits HTTP requests exactly as `lethe import` admits CSV rows, one committed transaction per
-// request, on a connection of its own (the worker keeps the context's connection).
-class AdmissionSink final : public serve::RequestSink {
-public:
-    AdmissionSink(const config::Config& cfg, const Clock& clock, audit::SubjectDigester digester)
-        : m_db(cfg.database.path, store::OpenMode::existing), m_clock(clock),
-          m_digester(std::move(digester)), m_workspaces(config::workspace_names(cfg)) {
-        m_db.set_cipher_loader(identifier_cipher_loader(cfg));
-    }
-
-    serve::Admitted admit(const intake::RawRequest& raw,
-                          const serve::SenderIdentity& sender) override {
-        using Outcome = serve::Admitted::Outcome;
-        // One writer at a time on this connection; SQLite serialises writers anyway.
-        std::lock_guard lock(m_mutex);
-        intake::Admission admission(m_db, m_clock, m_digester, m_workspaces);
-        serve::Admitted a;
-        if (auto reason = admission.admit(raw, "http", {sender.name, sender.callback})) {
-            a.reason = *reason;
-            // A fresh Admission reports `conflict` as its last outcome only for a known
-            // request_id with other content; any other refusal is a validation failure.
-            if (admission.last().outcome == store::InsertOutcome::conflict) {
-                a.outcome = Outcome::conflict;
-                a.request_id = admission.last_request_id();
-                a.subject_digest = admission.last_subject_digest();
-            }
-            return a; // rolled back: nothing was written
-        }
-        admission.commit();
-        const auto& last = admission.last();
-        a.outcome = last.outcome == store::InsertOutcome::created  ? Outcome::created
-                    : last.outcome == store::InsertOutcome::linked ? Outcome::linked
-                                                                   : Outcome::known;
-        a.request_id = admission.last_request_id();
-        if (last.linked_sender == sender.name) {
-            a.linked_to = last.linked_to; // another sender's request is not named
-        }
-        a.subject_digest = admission.last_subject_digest();
-        return a;
-    }
-
-private:
-    store::Database m_db;
-    const Clock& m_clock;
-    audit::SubjectDigester m_digester;
-    std::vector<std::string> m_workspaces;
-    std::mutex m_mutex;
-};
 
 // Status queries, on a connection of their own.
 class ViewReader final : public serve::RequestReader {
@@ -145,7 +98,9 @@ public:
             return 0;
         });
         intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
-        AdmissionSink sink(cfg, ctx.clock(), std::move(digester));
+        serve::AdmissionSink admitter(cfg.database.path, identifier_cipher_loader(cfg), ctx.clock(),
+                                      std::move(digester), config::workspace_names(cfg));
+        serve::GroupCommitSink sink(admitter);
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         store::Database health_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, health_db, ctx.clock());

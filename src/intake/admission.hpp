@@ -42,7 +42,8 @@ public:
     // Commits everything admitted so far.
     void commit() { m_batch.commit(); }
     const AdmissionCounts& counts() const { return m_counts; }
-    // The outcome of the last successful admit() (for single-request commands).
+    // The outcome of the last admit(): its insert's, or `known` with an empty request_id when it
+    // was refused before inserting (for single-request commands and the HTTP intake).
     const store::InsertResult& last() const { return m_last; }
     const std::string& last_request_id() const { return m_last_request_id; }
     const std::string& last_subject_digest() const { return m_last_subject_digest; }

@@ -191,7 +191,14 @@ TEST_CASE("callbacks: pending callbacks survive kill -9 and are delivered once, 
         CHECK(d.signature_ok);
         CHECK(d.body.find("@example.com") == std::string::npos);
     }
+    // The receiver applies an event before lethe records its answer: wait for the record.
+    const auto recorded = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     auto after = serve.cli.lethe({"callbacks"});
+    while (after.out.find("CB-") != std::string::npos &&
+           std::chrono::steady_clock::now() < recorded) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        after = serve.cli.lethe({"callbacks"});
+    }
     REQUIRE(after.exit_code == 0);
     CHECK(after.out.find("CB-") == std::string::npos); // nothing left to deliver
     CHECK(serve.stop().exit_code == 0);
