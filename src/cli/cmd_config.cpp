@@ -174,9 +174,14 @@ public:
             }
             out << "\n[[intake.sender]]\n";
             out << "name = " << toml_string(sender.name) << "\n";
-            out << "scopes = [" << (sender.has(config::SenderScope::submit) ? "\"submit\"" : "")
-                << (sender.scopes == 3 ? ", " : "")
-                << (sender.has(config::SenderScope::read) ? "\"read\"" : "") << "]\n";
+            std::string scopes;
+            for (auto [scope, text] : {std::pair{config::SenderScope::submit, "\"submit\""},
+                                       std::pair{config::SenderScope::read, "\"read\""}}) {
+                if (sender.has(scope)) {
+                    scopes += (scopes.empty() ? "" : ", ") + std::string(text);
+                }
+            }
+            out << "scopes = [" << scopes << "]\n";
             out << "callback_url = " << toml_string(sender.callback_url) << "\n";
             out << "callback_retry_hours = " << sender.callback_retry_hours << "\n";
             secret_line("secret", [&] {

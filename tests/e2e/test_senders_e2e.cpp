@@ -131,6 +131,14 @@ TEST_CASE("senders: each request records its sender, who alone can read it",
                                            lethe::serve::query_signed_body("GET", path))}});
     REQUIRE(replayed);
     CHECK(replayed->status == 401);
+    // `config show` lists the senders with their secrets masked.
+    auto shown = s.serve->cli.lethe({"config", "show"});
+    CHECK(shown.exit_code == 0);
+    CHECK(shown.out.find("[[intake.sender]]\nname = \"portal\"\nscopes = [\"submit\", "
+                         "\"read\"]") != std::string::npos);
+    CHECK(shown.out.find("scopes = [\"read\"]") != std::string::npos);
+    CHECK(shown.out.find(k_portal_secret) == std::string::npos);
+    CHECK(shown.out.find("<set, 1 key, from file ") != std::string::npos);
     // Another method on a status path.
     auto del = s.serve->client().Delete(path);
     REQUIRE(del);
