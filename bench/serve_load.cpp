@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
         threads.emplace_back([&, t] {
             httplib::Client client(url);
             client.set_keep_alive(true);
+            client.set_tcp_nodelay(true); // headers and body are two writes: no Nagle delay
             client.set_read_timeout(30, 0);
             Result& r = results[t];
             const std::string path = "/v1/erasure-requests/" + status_id;

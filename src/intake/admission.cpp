@@ -71,7 +71,7 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
                                             const std::string& source, const SenderTag& sender) {
     ++m_counts.rows;
     // last() describes this call only (several requests share one Admission in a group commit).
-    m_last = {store::InsertOutcome::known, {}, {}};
+    m_last = {store::InsertOutcome::known, {}, {}, {}, false};
     m_last_request_id.clear();
     m_last_subject_digest.clear();
     const TimeMs now = m_clock.now_ms();

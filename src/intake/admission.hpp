@@ -59,7 +59,7 @@ private:
     const audit::SubjectDigester& m_digester;
     store::WriteBatch m_batch;
     AdmissionCounts m_counts;
-    store::InsertResult m_last{store::InsertOutcome::known, {}, {}};
+    store::InsertResult m_last{store::InsertOutcome::known, {}, {}, {}, false};
     std::string m_last_request_id;
     std::string m_last_subject_digest;
 };

@@ -240,7 +240,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
                         (!r.received_at_given ||
                          m_find_by_request_id.getColumn(2).getInt64() == r.received_at) &&
                         opt_text(m_find_by_request_id.getColumn(3)) == scope;
-            return {same ? InsertOutcome::known : InsertOutcome::conflict, {}, *id};
+            return {same ? InsertOutcome::known : InsertOutcome::conflict, {}, *id, {}, false};
         }
     }
 
@@ -306,12 +306,12 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     if (primary_id) {
         // Linked: the active request erases the person, also where only this one asked.
         widen_scope(m_db.db(), m_audit, m_clock, *primary_id, r.workspaces, erase_in);
-        return {InsertOutcome::linked, primary_request_id, {}, primary_sender};
+        return {InsertOutcome::linked, primary_request_id, {}, primary_sender, false};
     }
     for (const auto& w : erase_in) {
         m_erasures.add(row, w);
     }
-    return {InsertOutcome::created, {}, {}};
+    return {InsertOutcome::created, {}, {}, {}, false};
 }
 
 void WriteBatch::commit() {
