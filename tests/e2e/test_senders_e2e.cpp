@@ -1,5 +1,6 @@
 #include "../callback/receiver.hpp"
 #include "../net/local_server.hpp"
+#include "sandbox_fixture.hpp"
 #include "serve_fixture.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -283,4 +284,52 @@ TEST_CASE("callbacks: the receiver of docs/intake.md accepts lethe's callbacks a
                         "json_extract(detail, '$.status') = 204")
               .getInt() == 1);
     receiver.signal(SIGTERM);
+}
+
+TEST_CASE("callbacks: serve --with-worker erases a sender's request and calls it back",
+          "[e2e][serve][senders][callback][worker]") {
+    Sandbox sandbox;
+    TempDir secrets;
+    write_secret(secrets / "portal", k_portal_secret + "\n");
+    CallbackReceiver receiver(closed_port(), k_portal_secret);
+    receiver.start();
+    ProcessOptions env;
+    env.env["LETHE_TEST_TRACK_KEY"] = Sandbox::k_api_key;
+    const std::string config =
+        "[customerio]\ntrack_url = \"" + sandbox.url() +
+        "\"\nallow_insecure_loopback = true\nsite_id = \"" + Sandbox::k_site_id +
+        "\"\napi_key_env = \"LETHE_TEST_TRACK_KEY\"\n[worker]\npacing_ms = 0\npoll_interval_ms = "
+        "20\n[intake]\nlisten = \"127.0.0.1:0\"\n[[intake.sender]]\nname = \"portal\"\n"
+        "secret_file = \"" +
+        (secrets / "portal").string() + "\"\nscopes = [\"submit\", \"read\"]\ncallback_url = \"" +
+        receiver.url() + "\"\nallow_insecure_loopback = true\n";
+    ServeFixture serve(ServeFixture::OwnIntake{config}, {"--with-worker"}, env);
+    auto r = serve.post(body_for("W-CB-1", "cb-worker@example.com"), k_portal_secret);
+    REQUIRE(r);
+    REQUIRE(r->status == 201);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (receiver.effects().empty() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(receiver.effects().size() == 1);
+    const json event = json::parse(receiver.deliveries().back().body);
+    CHECK(event["type"] == "request.done");
+    CHECK(event["request_id"] == "W-CB-1");
+    CHECK(event["state"] == "done");
+    CHECK(event["verified"] == false); // no App API key: unverified, and said so
+    CHECK(event["workspaces"] ==
+          json::array({{{"workspace", "default"}, {"state", "done"}, {"verified", false}}}));
+    CHECK_FALSE(event["finished_at"].is_null());
+    CHECK(receiver.deliveries().back().body.find("cb-worker") == std::string::npos);
+    // The status query agrees.
+    const std::string path = "/v1/erasure-requests/W-CB-1";
+    const std::string ts = std::to_string(std::time(nullptr));
+    auto status = serve.client().Get(
+        path, {{lethe::serve::k_timestamp_header, ts},
+               {lethe::serve::k_signature_header,
+                lethe::serve::sign_request(k_portal_secret, ts,
+                                           lethe::serve::query_signed_body("GET", path))}});
+    REQUIRE(status);
+    CHECK(json::parse(status->body)["state"] == "done");
+    CHECK(serve.stop().exit_code == 0);
 }
