@@ -6,9 +6,14 @@
 # (201) request is in the database with its request.received audit entry, and that the audit
 # chain verifies.
 #
-# Usage: bench/serve.sh [--seconds N] [--threads N] [--build DIR]
+# Usage: bench/serve.sh [--seconds N] [--threads N] [--mode post|status] [--client cpp|python]
+#                       [--build DIR]
 #   --seconds N  length of the load (default 20)
 #   --threads N  client connections (default 8)
+#   --mode M     post: signed POSTs with unique request ids (default); status: signed GETs of one
+#                request (after a 2 s POST warm-up that stores some)
+#   --client C   cpp: bench/serve_load.cpp, compiled here (default; issue 18); python:
+#                bench/serve_client.py (issue 7's figures; post only)
 #   --build DIR  meson build directory (default build-bench; configure it with
 #                `meson setup build-bench --buildtype=release -Dtests=false && ninja -C build-bench`)
 set -euo pipefail
@@ -17,12 +22,16 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds=20
 threads=8
 build="build-bench"
+mode="post"
+client="cpp"
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --mode) mode="$2"; shift 2 ;;
+    --client) client="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "serve.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -67,8 +76,20 @@ for _ in $(seq 1 500); do
 done
 [ -n "$url" ] || { echo "serve.sh: lethe serve did not start"; cat "$work/serve.err"; exit 1; }
 
-echo "lethe serve at $url; $threads connections for $seconds s"
-figures="$(python3 "$root/bench/serve_client.py" "$url" "$work/intake.secret" "$seconds" "$threads" "$work/acked.txt")"
+echo "lethe serve at $url; $threads connections for $seconds s ($mode, $client client)"
+if [ "$client" = "python" ]; then
+    figures="$(python3 "$root/bench/serve_client.py" "$url" "$work/intake.secret" "$seconds" "$threads" "$work/acked.txt")"
+else
+    # shellcheck disable=SC2046
+    g++ -O2 -std=c++20 "$root/bench/serve_load.cpp" -o "$work/serve_load" \
+        $(pkg-config --cflags --libs cpp-httplib) -lcrypto -lpthread 2>/dev/null
+    if [ "$mode" = "status" ]; then
+        "$work/serve_load" "$url" "$work/intake.secret" 2 4 post "$work/acked.txt" >/dev/null
+        figures="$("$work/serve_load" "$url" "$work/intake.secret" "$seconds" "$threads" status /dev/null BENCH-0-0)"
+    else
+        figures="$("$work/serve_load" "$url" "$work/intake.secret" "$seconds" "$threads" post "$work/acked.txt")"
+    fi
+fi
 echo "client: $figures"
 cpu_ticks="$(awk '{print $14 + $15}' "/proc/$server_pid/stat")"
 echo "server CPU: $(echo "$cpu_ticks / $(getconf CLK_TCK)" | bc -l | xargs printf '%.1f') s (user + system)"

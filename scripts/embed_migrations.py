@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Turns migrations/NNNN_name.sql files into a C++ source with a sorted table.
 
-Usage: embed_migrations.py OUTPUT.cpp FILE.sql...
-The numbers must start at 1 and have no gaps, so a missing file fails the build.
+Usage: embed_migrations.py [--reserved N,M] OUTPUT.cpp FILE.sql...
+The numbers must start at 1 and have no gaps, so a missing file fails the build. Numbers given
+with --reserved may be missing (held for work on another branch; remove them when it lands).
 """
 import os
 import re
@@ -10,9 +11,18 @@ import sys
 
 
 def main() -> int:
-    out, files = sys.argv[1], sorted(sys.argv[2:], key=os.path.basename)
+    args = sys.argv[1:]
+    reserved = set()
+    if args[:1] == ["--reserved"]:
+        reserved = {int(n) for n in args[1].split(",") if n}
+        args = args[2:]
+    out, files = args[0], sorted(args[1:], key=os.path.basename)
     entries = []
-    for expected, path in enumerate(files, start=1):
+    expected = 0
+    for path in files:
+        expected += 1
+        while expected in reserved and not os.path.basename(path).startswith(f"{expected:04d}_"):
+            expected += 1
         name = os.path.basename(path)
         m = re.fullmatch(r"(\d{4})_([a-z0-9_]+)\.sql", name)
         if not m or int(m.group(1)) != expected:

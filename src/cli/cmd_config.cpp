@@ -168,8 +168,33 @@ public:
         out << "secret_command_timeout_ms = " << in.secret_command_timeout_ms << "\n";
         out << "max_body_bytes = " << in.max_body_bytes << "\n";
         out << "allow_plain_http = " << (in.allow_plain_http ? "true" : "false") << "\n";
-        if (in.secret_file.empty() && in.secret_command.empty() && in.secret_env.empty() &&
-            config::secret_file_path(config::k_intake_secret_credential, "").empty()) {
+        for (const auto& sender : in.senders) {
+            if (sender.from_intake_section) {
+                continue;
+            }
+            out << "\n[[intake.sender]]\n";
+            out << "name = " << toml_string(sender.name) << "\n";
+            std::string scopes;
+            for (auto [scope, text] : {std::pair{config::SenderScope::submit, "\"submit\""},
+                                       std::pair{config::SenderScope::read, "\"read\""}}) {
+                if (sender.has(scope)) {
+                    scopes += (scopes.empty() ? "" : ", ") + std::string(text);
+                }
+            }
+            out << "scopes = [" << scopes << "]\n";
+            out << "callback_url = " << toml_string(sender.callback_url) << "\n";
+            out << "callback_retry_hours = " << sender.callback_retry_hours << "\n";
+            secret_line("secret", [&] {
+                auto s = config::resolve_sender_secrets(c, sender);
+                return "<set, " + std::to_string(s.keys.size()) +
+                       (s.keys.size() == 1 ? " key" : " keys (current, next)") + ", from " +
+                       s.origin + ">";
+            });
+        }
+        if (in.senders.empty() || !in.senders.front().from_intake_section) {
+            // Named senders: listed above.
+        } else if (in.secret_file.empty() && in.secret_command.empty() && in.secret_env.empty() &&
+                   config::secret_file_path(config::k_intake_secret_credential, "").empty()) {
             // Only `lethe serve` needs it: an unset intake secret is not an error here.
             out << "secret = <not configured; needed by `lethe serve` only>\n";
         } else {

@@ -1,3 +1,4 @@
+#include "callback/loop.hpp"
 #include "cli/arguments.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
@@ -49,12 +50,24 @@ public:
             store::WalScrubber scrubber(
                 ctx.database().path(),
                 std::chrono::seconds(ctx.config().database.scrub_interval_s));
+            callback::CallbackLoop callbacks(ctx.database().path(), callback_targets(ctx));
             report = worker.run();
+            callbacks.stop(/*final_pass=*/m_once);
         }
         return worker.finish(report);
     }
 
 private:
+    // Callbacks are sent by `run` too; a sender secret `run` cannot read stops only them.
+    static std::vector<callback::CallbackTarget> callback_targets(Context& ctx) {
+        try {
+            return callback::callback_targets(ctx.config());
+        } catch (const ConfigError& e) {
+            spdlog::error("callbacks are not sent by this run: {}", e.what());
+            return {};
+        }
+    }
+
     // The worker needs no subject key, so an installation whose key `lethe run` cannot read still
     // erases; the re-digest then waits for the next init, import, enqueue or serve.
     static void redigest_if_possible(Context& ctx) {

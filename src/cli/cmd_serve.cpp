@@ -1,8 +1,12 @@
+#include "callback/loop.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "config/secrets.hpp"
 #include "intake/admission.hpp"
+#include "serve/admission_sink.hpp"
+#include "serve/group_commit.hpp"
 #include "serve/server.hpp"
+#include "store/request_views.hpp"
 #include "store/sealing.hpp"
 #include "store/wal_scrub.hpp"
 #include "worker/signals.hpp"
@@ -15,62 +19,50 @@
 namespace lethe::cli {
 namespace {
 
-// Admits HTTP requests exactly as `lethe import` admits CSV rows, one committed transaction per
-// request, on a connection of its own (the worker keeps the context's connection).
-class AdmissionSink final : public serve::RequestSink {
+// Status queries, on a connection of their own.
+class ViewReader final : public serve::RequestReader {
 public:
-    AdmissionSink(const config::Config& cfg, const Clock& clock, audit::SubjectDigester digester)
-        : m_db(cfg.database.path, store::OpenMode::existing), m_clock(clock),
-          m_digester(std::move(digester)), m_workspaces(config::workspace_names(cfg)) {
-        m_db.set_cipher_loader(identifier_cipher_loader(cfg));
-    }
+    explicit ViewReader(const config::Config& cfg)
+        : m_db(cfg.database.path, store::OpenMode::existing) {}
 
-    serve::Admitted admit(const intake::RawRequest& raw) override {
-        using Outcome = serve::Admitted::Outcome;
-        // One writer at a time on this connection; SQLite serialises writers anyway.
+    std::optional<store::RequestView> find(std::string_view sender,
+                                           std::string_view request_id) override {
         std::lock_guard lock(m_mutex);
-        intake::Admission admission(m_db, m_clock, m_digester, m_workspaces);
-        serve::Admitted a;
-        if (auto reason = admission.admit(raw, "http")) {
-            a.reason = *reason;
-            // A fresh Admission reports `conflict` as its last outcome only for a known
-            // request_id with other content; any other refusal is a validation failure.
-            if (admission.last().outcome == store::InsertOutcome::conflict) {
-                a.outcome = Outcome::conflict;
-                a.request_id = admission.last_request_id();
-                a.subject_digest = admission.last_subject_digest();
-            }
-            return a; // rolled back: nothing was written
-        }
-        admission.commit();
-        const auto& last = admission.last();
-        a.outcome = last.outcome == store::InsertOutcome::created  ? Outcome::created
-                    : last.outcome == store::InsertOutcome::linked ? Outcome::linked
-                                                                   : Outcome::known;
-        a.request_id = admission.last_request_id();
-        a.linked_to = last.linked_to;
-        a.subject_digest = admission.last_subject_digest();
-        return a;
+        return store::find_sender_request(m_db.db(), sender, request_id);
     }
 
 private:
     store::Database m_db;
-    const Clock& m_clock;
-    audit::SubjectDigester m_digester;
-    std::vector<std::string> m_workspaces;
     std::mutex m_mutex;
 };
 
-// SIGHUP: new secrets for the next requests; a failed re-read keeps the current ones.
-void reload_intake_secrets(const config::Config& cfg, serve::KeyRing& keys) {
+// Every sender with its secrets, as the intake checks them. Throws ConfigError.
+std::vector<serve::Sender> load_senders(const config::Config& cfg) {
+    std::vector<serve::Sender> out;
+    for (auto& resolved : config::resolve_all_sender_secrets(cfg)) {
+        serve::Sender s;
+        s.name = resolved.sender->name;
+        s.scopes = resolved.sender->scopes;
+        s.callback = !resolved.sender->callback_url.empty();
+        s.secrets = std::move(resolved.secrets.keys);
+        spdlog::debug("intake sender {}: {} key{} from {}", s.name, s.secrets.size(),
+                      s.secrets.size() == 1 ? "" : "s", resolved.secrets.origin);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// SIGHUP: new secrets for the next requests; a failed re-read keeps the current ones (of every
+// sender: a half-applied reload would be harder to reason about).
+void reload_intake_secrets(const config::Config& cfg, serve::SenderRing& senders) {
     try {
-        auto fresh = config::resolve_intake_secrets(cfg);
-        const auto count = fresh.keys.size();
-        keys.replace(std::move(fresh.keys));
-        spdlog::info("intake secret re-read: {} key{} from {}", count, count == 1 ? "" : "s",
-                     fresh.origin);
+        auto fresh = load_senders(cfg);
+        const auto count = fresh.size();
+        senders.replace(std::move(fresh));
+        spdlog::info("intake secrets re-read for {} sender{}", count, count == 1 ? "" : "s");
     } catch (const std::exception& e) {
-        spdlog::error("intake secret could not be re-read, keeping the current one: {}", e.what());
+        spdlog::error("intake secrets could not be re-read, keeping the current ones: {}",
+                      e.what());
     }
 }
 
@@ -99,7 +91,7 @@ public:
 
     int run(Context& ctx) override {
         const auto& cfg = ctx.config();
-        serve::KeyRing keys(config::resolve_intake_secrets(cfg).keys);
+        serve::SenderRing senders(load_senders(cfg));
         auto digester = intake::load_digester(cfg.audit.subject_key_file);
         store::retry_while_busy([&] {
             seal_stale_identifiers(ctx.database());
@@ -107,11 +99,14 @@ public:
             return 0;
         });
         intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
-        AdmissionSink sink(cfg, ctx.clock(), std::move(digester));
+        serve::AdmissionSink admitter(cfg.database.path, identifier_cipher_loader(cfg), ctx.clock(),
+                                      std::move(digester), config::workspace_names(cfg));
+        serve::GroupCommitSink sink(admitter);
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         store::Database health_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, health_db, ctx.clock());
-        serve::IntakeHandler handler(keys, sink, ctx.clock(), cfg.intake.max_body_bytes);
+        ViewReader reader(cfg);
+        serve::IntakeHandler handler(senders, sink, reader, ctx.clock(), cfg.intake.max_body_bytes);
         serve::IntakeServer server(server_settings(cfg.intake), handler, status);
         std::optional<WorkerRun> worker;
         if (m_with_worker) {
@@ -128,13 +123,14 @@ public:
                     }
                 },
                 [&] {
-                    reload_intake_secrets(cfg, keys);
+                    reload_intake_secrets(cfg, senders);
                     if (worker) {
                         worker->reload_credentials();
                     }
                 });
             store::WalScrubber scrubber(cfg.database.path,
                                         std::chrono::seconds(cfg.database.scrub_interval_s));
+            callback::CallbackLoop callbacks(cfg.database.path, callback::callback_targets(cfg));
             const std::string url = server.bind();
             std::cout << "lethe serve listening on " << url << std::endl;
             spdlog::info("intake listening on {}{}", url, worker ? " (with the worker)" : "");

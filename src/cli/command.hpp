@@ -88,6 +88,7 @@ std::unique_ptr<Command> make_cancel_command();
 std::unique_ptr<Command> make_retry_command();
 std::unique_ptr<Command> make_extend_command();
 std::unique_ptr<Command> make_run_command();
+std::unique_ptr<Command> make_callbacks_command();
 std::unique_ptr<Command> make_check_command();
 std::unique_ptr<Command> make_config_command();
 std::unique_ptr<Command> make_audit_command();

@@ -18,6 +18,8 @@ const std::vector<CommandSpec>& command_table() {
          make_run_command},
         {"serve", "Accept signed erasure requests over HTTP; /healthz and /metrics",
          Needs::database, make_serve_command},
+        {"callbacks", "List completion callbacks not delivered yet; --retry sends them now",
+         Needs::database, make_callbacks_command},
         {"sign", "Print the signature headers of an intake request body", Needs::flags_only,
          make_sign_command},
         {"check", "Check the Customer.io credentials and region", Needs::config,

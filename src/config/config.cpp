@@ -112,7 +112,12 @@ public:
         }
     }
 
+    // Accepts `key` without reading it here (a nested table read by its own reader).
+    void allow(const std::string& key) { m_known.insert(key); }
+
     const toml::node* node(const std::string& key) const { return m_table.get(key); }
+    const std::filesystem::path& file() const { return m_file; }
+    const std::string& name() const { return m_name; }
 
     // For a key that is missing: the line of the table's header.
     [[noreturn]] void fail_missing(const std::string& key, const std::string& reason) const {
@@ -309,6 +314,8 @@ void read_audit(SectionReader& r, AuditSection& s) {
     r.string("origin", s.origin);
 }
 
+void read_intake_senders(SectionReader& r, IntakeSection& s);
+
 void read_intake(SectionReader& r, IntakeSection& s) {
     r.string("listen", s.listen);
     if (const toml::node* n = r.node("listen"); n && !net::parse_listen_address(s.listen)) {
@@ -328,6 +335,7 @@ void read_intake(SectionReader& r, IntakeSection& s) {
                std::string("needs ") + missing + " as well (HTTPS needs both)");
     }
     r.boolean("allow_plain_http", s.allow_plain_http);
+    read_intake_senders(r, s);
     // Bodies carry identifiers (e-mail addresses): the signature protects their integrity, not
     // their confidentiality, so off loopback they travel over TLS unless someone says otherwise.
     const auto address = net::parse_listen_address(s.listen);
@@ -339,6 +347,103 @@ void read_intake(SectionReader& r, IntakeSection& s) {
                "personal data), or allow_plain_http = true when a TLS proxy on a trusted network "
                "terminates HTTPS in front of lethe");
     }
+}
+
+// `scopes = ["submit", "read"]`: required, each at most once; an empty list is a sender whose
+// every request is refused (403), e.g. while it is being revoked.
+unsigned read_scopes(SectionReader& r) {
+    r.allow("scopes");
+    const toml::node* n = r.node("scopes");
+    if (n == nullptr) {
+        r.fail_missing("scopes", "must be set: a list of \"submit\" and/or \"read\"");
+    }
+    const toml::array* list = n->as_array();
+    if (list == nullptr) {
+        r.fail(*n, "scopes", "expected a list of \"submit\" and/or \"read\"");
+    }
+    unsigned scopes = 0;
+    for (const toml::node& item : *list) {
+        const auto text = item.value<std::string>();
+        SenderScope scope{};
+        if (item.is_string() && *text == "submit") {
+            scope = SenderScope::submit;
+        } else if (item.is_string() && *text == "read") {
+            scope = SenderScope::read;
+        } else {
+            r.fail(item, "scopes", "each scope must be \"submit\" or \"read\"");
+        }
+        if ((scopes & static_cast<unsigned>(scope)) != 0) {
+            r.fail(item, "scopes", "\"" + *text + "\" is listed twice");
+        }
+        scopes |= static_cast<unsigned>(scope);
+    }
+    return scopes;
+}
+
+// One [[intake.sender]] table.
+void read_sender(SectionReader& r, SenderSection& s) {
+    r.string("name", s.name);
+    if (r.node("name") == nullptr) {
+        r.fail_missing("name", "must be set: a stable name of [a-z0-9-], 1 to 32 characters "
+                               "(recorded with its requests and in the audit log)");
+    }
+    if (!valid_workspace_name(s.name)) {
+        r.fail(*r.node("name"), "name",
+               "must be 1 to 32 characters of a-z, 0-9 and - (got \"" + s.name + "\")");
+    }
+    r.string("secret_file", s.secret_file);
+    r.string("secret_command", s.secret_command);
+    r.string("secret_env", s.secret_env);
+    at_most_one_source(r, {"secret_file", "secret_command", "secret_env"}, "secret");
+    r.integer("secret_command_timeout_ms", s.secret_command_timeout_ms, 1, 600'000);
+    s.scopes = read_scopes(r);
+    r.boolean("allow_insecure_loopback", s.allow_insecure_loopback);
+    read_url(r, "callback_url", s.callback_url, s.allow_insecure_loopback);
+    if (const toml::node* n = r.node("callback_url"); n && s.callback_url.empty()) {
+        r.fail(*n, "callback_url", "must not be empty (leave it out for no callbacks)");
+    }
+    r.integer("callback_retry_hours", s.callback_retry_hours, 1, 24 * 30);
+}
+
+// The [[intake.sender]] tables of [intake] (`list`), checked for unique names.
+void read_senders(SectionReader& intake, const toml::node& node, std::vector<SenderSection>& out) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr || !list->is_array_of_tables()) {
+        intake.fail(node, "sender", "expected [[intake.sender]] tables (one per sender)");
+    }
+    std::map<std::string, std::size_t> seen; // name → index (1-based)
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const toml::table& t = *list->get(i)->as_table();
+        SectionReader reader(intake.file(), t, "intake.sender[" + std::to_string(i + 1) + "]");
+        SenderSection& s = out.emplace_back();
+        read_sender(reader, s);
+        reader.reject_unknown();
+        if (auto [it, fresh] = seen.emplace(s.name, i + 1); !fresh) {
+            reader.fail(*t.get("name"), "name",
+                        "\"" + s.name + "\" is already the name of intake.sender[" +
+                            std::to_string(it->second) + "]; names must be unique");
+        }
+    }
+}
+
+// The senders: [[intake.sender]] tables, or one made of [intake]'s own secret_* keys; both at
+// once is refused (which secret would be whose?).
+void read_intake_senders(SectionReader& r, IntakeSection& s) {
+    r.allow("sender");
+    const toml::node* tables = r.node("sender");
+    if (tables == nullptr) {
+        s.senders.push_back(legacy_sender(s));
+        return;
+    }
+    for (const char* key : {"secret_file", "secret_command", "secret_env"}) {
+        if (const toml::node* n = r.node(key)) {
+            r.fail(*n, key,
+                   "cannot be combined with [[intake.sender]] tables: give each sender its own "
+                   "secret_file, secret_command or secret_env (the [intake] secret is the single "
+                   "sender \"default\" when there are no [[intake.sender]] tables)");
+        }
+    }
+    read_senders(r, *tables, s.senders);
 }
 
 // Resolves the default paths against the config file's folder as well, so a config that only
@@ -355,7 +460,16 @@ void resolve_relative_defaults(Config& c) {
     }
     for (std::string* p :
          {&c.intake.tls_cert_file, &c.intake.tls_key_file, &c.intake.secret_file}) {
-        *p = p->empty() ? "" : resolve_path(base, *p).string();
+        resolve(*p);
+    }
+    if (c.intake.senders.empty()) {
+        // No [intake] section at all: the single sender of the built-in defaults.
+        const toml::table empty;
+        SectionReader none(c.source, empty, "intake");
+        read_intake_senders(none, c.intake);
+    }
+    for (auto& sender : c.intake.senders) {
+        resolve(sender.secret_file);
     }
 }
 
@@ -375,6 +489,28 @@ std::string default_track_url(const std::string& region) {
 
 std::string default_app_url(const std::string& region) {
     return region == "eu" ? "https://api-eu.customer.io" : "https://api.customer.io";
+}
+
+SenderSection legacy_sender(const IntakeSection& intake) {
+    SenderSection legacy;
+    legacy.name = k_legacy_sender_name;
+    legacy.secret_file = intake.secret_file;
+    legacy.secret_command = intake.secret_command;
+    legacy.secret_env = intake.secret_env;
+    legacy.secret_command_timeout_ms = intake.secret_command_timeout_ms;
+    legacy.scopes =
+        static_cast<unsigned>(SenderScope::submit) | static_cast<unsigned>(SenderScope::read);
+    legacy.from_intake_section = true;
+    return legacy;
+}
+
+const SenderSection* IntakeSection::find_sender(std::string_view name) const {
+    for (const auto& s : senders) {
+        if (s.name == name) {
+            return &s;
+        }
+    }
+    return nullptr;
 }
 
 const WorkspaceSection* Config::find_workspace(std::string_view name) const {

@@ -68,6 +68,33 @@ struct AuditSection {
     std::string origin; // checkpoint origin line; defaults to "lethe/<hostname>"
 };
 
+// What a sender of the intake may do (docs/intake.md, "Senders").
+enum class SenderScope : unsigned {
+    submit = 1, // POST /v1/erasure-requests
+    read = 2,   // GET /v1/erasure-requests/{request_id}
+};
+
+// One sender of the intake: an [[intake.sender]] table, or the [intake] section's own secret (then
+// named "default", with both scopes, as before senders existed).
+struct SenderSection {
+    std::string name;           // [a-z0-9-]{1,32}, unique; recorded with its requests and audited
+    std::string secret_file;    // one of the three secret_* names the HMAC secret(s)
+    std::string secret_command; // (or the systemd credential "intake-secret.NAME")
+    std::string secret_env;
+    std::int64_t secret_command_timeout_ms = 10'000;
+    unsigned scopes = 0;                    // SenderScope bits
+    std::string callback_url;               // completion callbacks; empty: none (no trailing '/')
+    bool allow_insecure_loopback = false;   // permits an http:// callback to 127.0.0.1 / [::1]
+    std::int64_t callback_retry_hours = 72; // a callback is retried this long, then failed
+    bool from_intake_section = false;       // the [intake] secret: credential "intake-secret"
+
+    // True when the sender holds `scope`.
+    bool has(SenderScope scope) const { return (scopes & static_cast<unsigned>(scope)) != 0; }
+};
+
+// The name of the sender made from [intake]'s own secret_* keys.
+inline constexpr const char* k_legacy_sender_name = "default";
+
 // [intake]: `lethe serve` (docs/intake.md).
 struct IntakeSection {
     std::string listen = "127.0.0.1:8377"; // HOST:PORT or [V6]:PORT; port 0 picks a free port
@@ -79,6 +106,12 @@ struct IntakeSection {
     std::int64_t secret_command_timeout_ms = 10'000; // secret_command is killed after this
     std::int64_t max_body_bytes = 16'384;            // larger bodies get 413
     bool allow_plain_http = false; // plain HTTP on a non-loopback listen (a TLS proxy in front)
+    // The senders: the [[intake.sender]] tables in file order, or else one sender "default" made
+    // from the secret_* keys above (both scopes, no callback).
+    std::vector<SenderSection> senders;
+
+    // The sender called `name`, or nullptr.
+    const SenderSection* find_sender(std::string_view name) const;
 };
 
 // The whole validated configuration; relative paths are already resolved against the
@@ -97,6 +130,9 @@ struct Config {
 
 // The names of the configured workspaces, in file order.
 std::vector<std::string> workspace_names(const Config& config);
+
+// The sender made of [intake]'s own secret_* keys: "default", both scopes, no callback.
+SenderSection legacy_sender(const IntakeSection& intake);
 
 // Track API base URL for a region ("us" → https://track.customer.io).
 std::string default_track_url(const std::string& region);

@@ -687,30 +687,50 @@ std::optional<Secret> resolve_app_api_key(const Config& config, const WorkspaceS
     return s;
 }
 
-SecretSpec intake_secret_spec(const Config& config) {
+std::string sender_secret_credential(const SenderSection& sender) {
+    return sender.from_intake_section ? std::string(k_intake_secret_credential)
+                                      : std::string(k_intake_secret_credential) + "." + sender.name;
+}
+
+SecretSpec sender_secret_spec(const Config& config, const SenderSection& sender) {
     SecretSpec spec;
-    spec.name = k_intake_secret_credential;
-    spec.file = config.intake.secret_file;
-    spec.command = config.intake.secret_command;
-    spec.env = config.intake.secret_env;
+    spec.name = sender_secret_credential(sender);
+    spec.file = sender.secret_file;
+    spec.command = sender.secret_command;
+    spec.env = sender.secret_env;
     spec.command_all_lines = true; // current, then next during a rotation
-    spec.config_prefix = "intake.secret";
+    spec.config_prefix =
+        sender.from_intake_section ? "intake.secret" : "intake.sender." + sender.name + ".secret";
     spec.config_file = config.source;
     return spec;
+}
+
+namespace {
+
+// The first sender; for a Config built in code without senders, the [intake] one.
+SenderSection first_sender(const Config& config) {
+    return config.intake.senders.empty() ? legacy_sender(config.intake)
+                                         : config.intake.senders.front();
+}
+
+} // namespace
+
+SecretSpec intake_secret_spec(const Config& config) {
+    return sender_secret_spec(config, first_sender(config));
 }
 
 // Shorter intake secrets are accepted with a warning.
 constexpr std::size_t k_min_intake_secret_bytes = 32;
 
-IntakeSecrets resolve_intake_secrets(const Config& config) {
+IntakeSecrets resolve_sender_secrets(const Config& config, const SenderSection& sender) {
     // Registered for redaction only once every line passed its checks.
+    const SecretSpec spec = sender_secret_spec(config, sender);
     Secret s =
-        resolve_unregistered(intake_secret_spec(config),
-                             std::chrono::milliseconds(config.intake.secret_command_timeout_ms));
+        resolve_unregistered(spec, std::chrono::milliseconds(sender.secret_command_timeout_ms));
     std::vector<std::string> lines = split_lines(s.value);
     const std::string where =
         (config.source.empty() ? std::string() : config.source.string() + ": ") +
-        "intake.secret (" + s.origin + ")";
+        spec.config_prefix + " (" + s.origin + ")";
     if (lines.size() > 2) {
         throw ConfigError(where + ": holds " + std::to_string(lines.size()) +
                           " lines; expected one secret, or two (current, then next) during a "
@@ -738,6 +758,35 @@ IntakeSecrets resolve_intake_secrets(const Config& config) {
         }
     }
     return {std::move(lines), std::move(s.origin)};
+}
+
+IntakeSecrets resolve_intake_secrets(const Config& config) {
+    return resolve_sender_secrets(config, first_sender(config));
+}
+
+std::vector<SenderSecrets> resolve_all_sender_secrets(const Config& config) {
+    std::vector<SenderSecrets> all;
+    for (const auto& sender : config.intake.senders) {
+        all.push_back({&sender, resolve_sender_secrets(config, sender)});
+    }
+    // A secret shared by two senders would make the sender of a request a guess: refused, so
+    // that a signature names exactly one sender (docs/intake.md, "Senders").
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        for (std::size_t j = i + 1; j < all.size(); ++j) {
+            for (const auto& a : all[i].secrets.keys) {
+                for (const auto& b : all[j].secrets.keys) {
+                    if (a == b) {
+                        throw ConfigError((config.source.empty() ? std::string()
+                                                                 : config.source.string() + ": ") +
+                                          "intake senders \"" + all[i].sender->name + "\" and \"" +
+                                          all[j].sender->name +
+                                          "\" have the same secret; each sender needs its own");
+                    }
+                }
+            }
+        }
+    }
+    return all;
 }
 
 void register_secret_for_redaction(std::string_view value) {

@@ -74,7 +74,15 @@ SecretSpec app_api_key_spec(const Config& config, const WorkspaceSection& worksp
 // configured source fails.
 std::optional<Secret> resolve_app_api_key(const Config& config, const WorkspaceSection& workspace);
 
-// The intake's HMAC secret sources from [intake] secret_* (credential "intake-secret").
+// The systemd credential holding a sender's secrets: "intake-secret.NAME", or "intake-secret" for
+// the sender made of [intake]'s own keys.
+std::string sender_secret_credential(const SenderSection& sender);
+
+// A sender's HMAC secret sources: its secret_* keys and credential; messages name
+// "intake.sender.NAME.secret" (or "intake.secret").
+SecretSpec sender_secret_spec(const Config& config, const SenderSection& sender);
+
+// The first sender's secret sources (the [intake] secret when there are no [[intake.sender]]).
 SecretSpec intake_secret_spec(const Config& config);
 
 // The intake's accepted HMAC secrets and where they came from.
@@ -83,9 +91,26 @@ struct IntakeSecrets {
     std::string origin;            // as Secret::origin
 };
 
-// Resolves the intake secret: one line (the key in use), or two (current and next, both accepted
-// while senders rotate; docs/intake.md). Each line is registered for redaction. Throws ConfigError
-// (never containing the value) on a resolution error, an empty line or more than two lines.
+// Resolves a sender's secrets: one line (the key in use), or two (current and next, both accepted
+// while the sender rotates; docs/intake.md). Each line is registered for redaction. Throws
+// ConfigError (never containing the value) on a resolution error, an empty line or more than two
+// lines.
+IntakeSecrets resolve_sender_secrets(const Config& config, const SenderSection& sender);
+
+// A sender with its resolved secrets.
+struct SenderSecrets {
+    const SenderSection* sender = nullptr; // points into the Config
+    IntakeSecrets secrets;
+};
+
+// Resolves every sender's secrets (resolve_sender_secrets), in configuration order. Throws
+// ConfigError as that does, and when two senders share a secret.
+std::vector<SenderSecrets> resolve_all_sender_secrets(const Config& config);
+
+// The first sender's secrets (resolve_sender_secrets). Resolves the intake secret: one line (the
+// key in use), or two (current and next, both accepted while senders rotate; docs/intake.md). Each
+// line is registered for redaction. Throws ConfigError (never containing the value) on a resolution
+// error, an empty line or more than two lines.
 IntakeSecrets resolve_intake_secrets(const Config& config);
 
 // $CREDENTIALS_DIRECTORY/<name> when that file exists, else `configured_file` (for the subject and

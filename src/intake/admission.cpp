@@ -113,15 +113,21 @@ Admission::Admission(store::Database& db, const Clock& clock,
 }
 
 std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
-                                            const std::string& source) {
+                                            const std::string& source, const SenderTag& sender) {
     ++m_counts.rows;
+    // last() describes this call only (several requests share one Admission in a group commit).
+    m_last = {store::InsertOutcome::known, {}, {}, {}, false};
+    m_last_request_id.clear();
+    m_last_subject_digest.clear();
     PreparedRequest prepared =
         prepare_request(raw, source, m_clock.now_ms(), m_digester, m_workspaces);
     if (!prepared.request) {
         ++m_counts.bad;
         return prepared.reason;
     }
-    const store::NewRequest& row = *prepared.request;
+    store::NewRequest& row = *prepared.request;
+    row.sender = sender.name;
+    row.callback = sender.callback;
     m_last = m_batch.insert(row);
     m_last_request_id = m_last.known_as.empty() ? row.request_id : m_last.known_as;
     m_last_subject_digest = row.subject_digest;
@@ -137,6 +143,10 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
         break;
     case store::InsertOutcome::conflict:
         ++m_counts.bad;
+        if (m_last.other_sender) {
+            return "request_id " + row.request_id +
+                   " is already in use by a request this sender did not submit";
+        }
         return conflict_reason(row.request_id);
     }
     return std::nullopt;

@@ -23,6 +23,12 @@ struct AdmissionCounts {
     std::int64_t bad = 0;     // refused
 };
 
+// The intake sender a request comes from (docs/intake.md, "Senders"); empty for CSV and the CLI.
+struct SenderTag {
+    std::string name;
+    bool callback = false; // the sender has a callback_url
+};
+
 // A request validated and digested, ready to insert; or why it was refused.
 struct PreparedRequest {
     std::optional<store::NewRequest> request;
@@ -46,11 +52,13 @@ public:
               std::vector<std::string> workspaces);
     // Validates and inserts one request. Returns the reason when it is refused (never containing
     // the identifier); the caller then must not commit.
-    std::optional<std::string> admit(const RawRequest& raw, const std::string& source);
+    std::optional<std::string> admit(const RawRequest& raw, const std::string& source,
+                                     const SenderTag& sender = {});
     // Commits everything admitted so far.
     void commit() { m_batch.commit(); }
     const AdmissionCounts& counts() const { return m_counts; }
-    // The outcome of the last successful admit() (for single-request commands).
+    // The outcome of the last admit(): its insert's, or `known` with an empty request_id when it
+    // was refused before inserting (for single-request commands and the HTTP intake).
     const store::InsertResult& last() const { return m_last; }
     const std::string& last_request_id() const { return m_last_request_id; }
     const std::string& last_subject_digest() const { return m_last_subject_digest; }
@@ -61,7 +69,7 @@ private:
     const audit::SubjectDigester& m_digester;
     store::WriteBatch m_batch;
     AdmissionCounts m_counts;
-    store::InsertResult m_last{store::InsertOutcome::known, {}, {}};
+    store::InsertResult m_last{store::InsertOutcome::known, {}, {}, {}, false};
     std::string m_last_request_id;
     std::string m_last_subject_digest;
 };

@@ -110,6 +110,12 @@ void log_message(void*, const char* format, va_list args) {
     spdlog::log(service ? spdlog::level::warn : spdlog::level::debug, "http: {}", line);
 }
 
+// Leaves the URL as sent: a status query's signature covers its path percent-encoded as the
+// sender wrote it, and the route decodes the request_id itself.
+std::size_t keep_escaped(void*, MHD_Connection*, char* text) {
+    return std::strlen(text);
+}
+
 MHD_Result add_header(void* cls, MHD_ValueKind, const char* key, const char* value) {
     auto* head = static_cast<RequestHead*>(cls);
     head->headers.emplace(key, value != nullptr ? value : ""); // the first of repeated names
@@ -275,7 +281,8 @@ int HttpDaemon::start() {
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, m_settings.connection_limit_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, m_settings.idle_timeout_seconds,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, m_settings.connection_memory_bytes,
-        MHD_OPTION_NOTIFY_COMPLETED, &DaemonCallbacks::completed, this, MHD_OPTION_ARRAY,
+        MHD_OPTION_NOTIFY_COMPLETED, &DaemonCallbacks::completed, this,
+        MHD_OPTION_UNESCAPE_CALLBACK, &keep_escaped, nullptr, MHD_OPTION_ARRAY,
         tls ? tls_options : no_options, MHD_OPTION_END);
     if (m_daemon == nullptr) {
         throw std::runtime_error("cannot serve HTTP on " +

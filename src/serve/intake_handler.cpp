@@ -1,6 +1,7 @@
 #include "serve/intake_handler.hpp"
 
 #include "serve/request_body.hpp"
+#include "serve/request_view_json.hpp"
 #include "util/json_writer.hpp"
 
 #include <spdlog/spdlog.h>
@@ -54,16 +55,6 @@ const char* outcome_name(Admitted::Outcome o) {
 
 } // namespace
 
-std::vector<std::string> KeyRing::keys() const {
-    std::lock_guard lock(m_mutex);
-    return m_keys;
-}
-
-void KeyRing::replace(std::vector<std::string> keys) {
-    std::lock_guard lock(m_mutex);
-    m_keys = std::move(keys);
-}
-
 Reply json_reply(int status, std::string_view state, std::string_view reason) {
     JsonWriter j;
     j.field("status", state);
@@ -73,41 +64,87 @@ Reply json_reply(int status, std::string_view state, std::string_view reason) {
     return {status, j.str()};
 }
 
-IntakeHandler::IntakeHandler(const KeyRing& keys, RequestSink& sink, const Clock& clock,
-                             std::int64_t max_body_bytes)
-    : m_keys(keys), m_sink(sink), m_clock(clock), m_max_body_bytes(max_body_bytes) {
+IntakeHandler::IntakeHandler(const SenderRing& senders, RequestSink& sink, RequestReader& reader,
+                             const Clock& clock, std::int64_t max_body_bytes)
+    : m_senders(senders), m_sink(sink), m_reader(reader), m_clock(clock),
+      m_max_body_bytes(max_body_bytes) {
 }
+
+namespace {
+
+// 403: the sender is known (its signature matched) but may not do this.
+Reply forbidden(const SenderIdentity& sender, const char* scope) {
+    spdlog::warn("intake: sender {} lacks the scope \"{}\"", sender.name, scope);
+    return json_reply(403, "forbidden",
+                      std::string("this sender does not have the scope \"") + scope + "\"");
+}
+
+} // namespace
 
 Reply IntakeHandler::handle(const PresentedSignature& signature, std::string_view body) const {
     if (static_cast<std::int64_t>(body.size()) > m_max_body_bytes) {
         return json_reply(413, "too_large",
                           "body is larger than " + std::to_string(m_max_body_bytes) + " bytes");
     }
-    if (auto problem = check_signature(m_keys.keys(), signature, body, m_clock.now_ms())) {
-        spdlog::warn("intake: refused a request: {}", *problem);
-        return json_reply(401, "unauthorized", *problem);
+    Identified who = m_senders.identify(signature, body, m_clock.now_ms());
+    if (!who.sender) {
+        spdlog::warn("intake: refused a request: {}", who.reason);
+        return json_reply(401, "unauthorized", who.reason);
     }
-    return admit(body);
+    if (!who.sender->has(config::SenderScope::submit)) {
+        return forbidden(*who.sender, "submit");
+    }
+    return admit(body, *who.sender);
 }
 
-Reply IntakeHandler::admit(std::string_view body) const {
+Reply IntakeHandler::status(const PresentedSignature& signature, std::string_view path,
+                            const std::optional<std::string>& request_id) const {
+    Identified who =
+        m_senders.identify(signature, query_signed_body("GET", path), m_clock.now_ms());
+    if (!who.sender) {
+        spdlog::warn("intake: refused a status query: {}", who.reason);
+        return json_reply(401, "unauthorized", who.reason);
+    }
+    if (!who.sender->has(config::SenderScope::read)) {
+        return forbidden(*who.sender, "read");
+    }
+    std::optional<store::RequestView> view;
+    try {
+        // An undecodable id is looked up as "" (no request has it): the same path as any other
+        // unknown id.
+        view = m_reader.find(who.sender->name, request_id.value_or(""));
+    } catch (const std::exception& e) {
+        spdlog::error("intake: could not read a request: {}", e.what());
+        return json_reply(503, "unavailable", "the database could not be read; retry later");
+    }
+    if (!view) {
+        return json_reply(404, "not_found", "no such request");
+    }
+    JsonWriter j;
+    j.field("status", "found");
+    add_request_view(j, *view);
+    return {200, j.str()};
+}
+
+Reply IntakeHandler::admit(std::string_view body, const SenderIdentity& sender) const {
     BodyParse parsed = parse_request_body(body);
     if (!parsed.request) {
-        spdlog::warn("intake: rejected a signed request: {}", parsed.reason);
+        spdlog::warn("intake: rejected a signed request of sender {}: {}", sender.name,
+                     parsed.reason);
         return json_reply(400, "rejected", parsed.reason);
     }
     Admitted a;
     try {
-        a = m_sink.admit(*parsed.request);
+        a = m_sink.admit(*parsed.request, sender);
     } catch (const std::exception& e) {
         // Nothing was committed: the sender must retry, and a 5xx tells it to.
         spdlog::error("intake: could not store a request: {}", e.what());
         return json_reply(503, "unavailable", "the request could not be stored; retry later");
     }
     if (a.outcome == Admitted::Outcome::invalid) {
-        spdlog::warn("intake: rejected a signed request: {}", a.reason);
+        spdlog::warn("intake: rejected a signed request of sender {}: {}", sender.name, a.reason);
     } else {
-        spdlog::info("intake: request {} (subject {}): {}", a.request_id,
+        spdlog::info("intake: request {} of sender {} (subject {}): {}", a.request_id, sender.name,
                      short_digest(a.subject_digest), outcome_name(a.outcome));
     }
     return admitted_reply(a);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include "intake/validate.hpp"
+#include "serve/senders.hpp"
 #include "serve/signature.hpp"
+#include "store/request_views.hpp"
 #include "util/clock.hpp"
 
 #include <cstdint>
@@ -18,7 +20,8 @@ struct Admitted {
     Outcome outcome = Outcome::invalid;
     std::string reason;         // invalid or conflict: why (never the identifier)
     std::string request_id;     // the stored request_id (set unless invalid)
-    std::string linked_to;      // linked: the active request for the same subject
+    std::string linked_to;      // linked: the active request for the same subject, when it is
+                                // the same sender's (another's is not named)
     std::string subject_digest; // for the log (set unless invalid)
 };
 
@@ -26,23 +29,19 @@ struct Admitted {
 class RequestSink {
 public:
     virtual ~RequestSink() = default;
-    // Validates and stores one request with its audit entry, committed before it returns.
-    // Throws (SQLite::Exception, lethe::Error) when the database cannot take it.
-    virtual Admitted admit(const intake::RawRequest& raw) = 0;
+    // Validates and stores one request of `sender` with its audit entry, committed before it
+    // returns. Throws (SQLite::Exception, lethe::Error) when the database cannot take it.
+    virtual Admitted admit(const intake::RawRequest& raw, const SenderIdentity& sender) = 0;
 };
 
-// The accepted intake secrets; replaced on SIGHUP while requests are being checked.
-class KeyRing {
+// Where status queries read requests.
+class RequestReader {
 public:
-    explicit KeyRing(std::vector<std::string> keys) : m_keys(std::move(keys)) {}
-    // A copy of the current secrets (current first).
-    std::vector<std::string> keys() const;
-    // Installs new secrets for every later request.
-    void replace(std::vector<std::string> keys);
-
-private:
-    mutable std::mutex m_mutex;
-    std::vector<std::string> m_keys;
+    virtual ~RequestReader() = default;
+    // The request `request_id` when `sender` submitted it, else nullopt (unknown and another's
+    // alike). Throws SQLite::Exception when the database fails.
+    virtual std::optional<store::RequestView> find(std::string_view sender,
+                                                   std::string_view request_id) = 0;
 };
 
 // An HTTP answer: status and JSON body.
@@ -54,21 +53,29 @@ struct Reply {
 // A JSON reply {"status": state, "reason": reason} (reason omitted when empty).
 Reply json_reply(int status, std::string_view state, std::string_view reason = {});
 
-// POST /v1/erasure-requests without sockets: size limit (413), signature (401), body (400),
-// then admission: 201 created or linked, 200 known, 409 conflict, 400 invalid, 503 when the
-// database fails. Logs each outcome by request_id and subject digest only.
+// The intake's requests without sockets. Logs each outcome by sender, request_id and subject
+// digest only.
 class IntakeHandler {
 public:
-    IntakeHandler(const KeyRing& keys, RequestSink& sink, const Clock& clock,
-                  std::int64_t max_body_bytes);
-    // Answers one request; never throws.
+    IntakeHandler(const SenderRing& senders, RequestSink& sink, RequestReader& reader,
+                  const Clock& clock, std::int64_t max_body_bytes);
+    // POST /v1/erasure-requests: size limit (413), signature (401), scope "submit" (403), body
+    // (400), then admission: 201 created or linked, 200 known, 409 conflict, 400 invalid, 503 when
+    // the database fails. Never throws.
     Reply handle(const PresentedSignature& signature, std::string_view body) const;
+    // GET `path` = /v1/erasure-requests/{request_id} (as sent, percent-encoded; `request_id` is
+    // its decoded last segment, nullopt when that is not valid percent-encoding): signature over
+    // "GET " + path (401), scope "read" (403), then 200 with the request, or 404 for one the
+    // sender cannot see, unknown or another's alike; 503 when the database fails. Never throws.
+    Reply status(const PresentedSignature& signature, std::string_view path,
+                 const std::optional<std::string>& request_id) const;
 
 private:
-    Reply admit(std::string_view body) const;
+    Reply admit(std::string_view body, const SenderIdentity& sender) const;
 
-    const KeyRing& m_keys;
+    const SenderRing& m_senders;
     RequestSink& m_sink;
+    RequestReader& m_reader;
     const Clock& m_clock;
     std::int64_t m_max_body_bytes;
 };

@@ -83,15 +83,96 @@ DaemonSettings daemon_settings(const ServerSettings& s) {
     return d;
 }
 
-// The methods each path takes; nullptr for an unknown path.
-const char* allowed_methods(std::string_view path) {
+constexpr std::string_view k_status_prefix = "/v1/erasure-requests/";
+
+enum class Route { none, intake, status, health, metrics };
+
+Route route_of(std::string_view path) {
     if (path == k_intake_path) {
+        return Route::intake;
+    }
+    if (path.starts_with(k_status_prefix)) {
+        return Route::status;
+    }
+    if (path == "/healthz") {
+        return Route::health;
+    }
+    if (path == "/metrics") {
+        return Route::metrics;
+    }
+    return Route::none;
+}
+
+// The methods a route takes.
+const char* allowed_methods(Route route) {
+    switch (route) {
+    case Route::intake:
         return "POST";
-    }
-    if (path == "/healthz" || path == "/metrics") {
+    case Route::status:
+        return "GET";
+    case Route::health:
+    case Route::metrics:
         return "GET, HEAD";
+    case Route::none:
+        break;
     }
-    return nullptr;
+    return "";
+}
+
+bool method_allowed(Route route, std::string_view method) {
+    switch (route) {
+    case Route::intake:
+        return method == "POST";
+    case Route::status:
+        return method == "GET";
+    case Route::health:
+    case Route::metrics:
+        return method == "GET" || method == "HEAD";
+    case Route::none:
+        break;
+    }
+    return false;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+// The request_id of a status path: its last segment, percent-decoded; nullopt when it holds a
+// '/' or a malformed escape.
+std::optional<std::string> status_request_id(std::string_view path) {
+    const std::string_view segment = path.substr(k_status_prefix.size());
+    std::string out;
+    for (std::size_t i = 0; i < segment.size(); ++i) {
+        const char c = segment[i];
+        if (c == '/') {
+            return std::nullopt;
+        }
+        if (c != '%') {
+            out += c;
+            continue;
+        }
+        if (i + 2 >= segment.size()) {
+            return std::nullopt;
+        }
+        const int hi = hex_digit(segment[i + 1]);
+        const int lo = hex_digit(segment[i + 2]);
+        if (hi < 0 || lo < 0) {
+            return std::nullopt;
+        }
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
 }
 
 } // namespace
@@ -105,15 +186,15 @@ IntakeServer::IntakeServer(const ServerSettings& settings, const IntakeHandler& 
 IntakeServer::~IntakeServer() = default;
 
 std::optional<HttpReply> IntakeServer::before_body(const RequestHead& head) {
-    const char* allowed = allowed_methods(head.path);
-    if (allowed == nullptr) {
+    const Route route = route_of(head.path);
+    if (route == Route::none) {
         return refusal(json_reply(404, "not_found", "no such path"));
     }
-    const bool post = std::string_view(allowed) == "POST";
-    if (post ? head.method != "POST" : head.method != "GET" && head.method != "HEAD") {
+    const bool post = route == Route::intake;
+    if (!method_allowed(route, head.method)) {
         HttpReply r = refusal(
             json_reply(405, "method_not_allowed", std::string("use ") + (post ? "POST" : "GET")));
-        r.headers.emplace_back("Allow", allowed);
+        r.headers.emplace_back("Allow", allowed_methods(route));
         return r;
     }
     if (!post) {
@@ -148,9 +229,12 @@ std::optional<HttpReply> IntakeServer::before_body(const RequestHead& head) {
 }
 
 HttpReply IntakeServer::answer(const RequestHead& head, std::string_view body) {
-    if (head.path == k_intake_path) {
+    const Route route = route_of(head.path);
+    if (route == Route::intake || route == Route::status) {
         PresentedSignature sig{head.header(k_timestamp_header), head.header(k_signature_header)};
-        return json(m_intake.handle(sig, body));
+        return json(route == Route::intake
+                        ? m_intake.handle(sig, body)
+                        : m_intake.status(sig, head.path, status_request_id(head.path)));
     }
     if (head.path == "/healthz") {
         Health h = m_status.health();

@@ -22,7 +22,8 @@ struct ServerSettings {
     unsigned connection_limit = 512; // connections open at once (each has its own thread)
 };
 
-// The HTTP side of `lethe serve`: POST /v1/erasure-requests, GET /healthz, GET /metrics, served
+// The HTTP side of `lethe serve`: POST /v1/erasure-requests, GET /v1/erasure-requests/{id},
+// GET /healthz, GET /metrics, served
 // by HttpDaemon (GNU libmicrohttpd). The routes refuse before reading a body: another path (404),
 // another method (405), an encoded body (415), a Content-Length above max_body_bytes (413).
 class IntakeServer final : public HttpRoutes {

@@ -50,29 +50,52 @@ std::string sign_request(std::string_view secret, std::string_view timestamp,
     return to_hex(crypto::hmac_sha256(secret, signed_message(timestamp, body)));
 }
 
-std::optional<std::string> check_signature(const std::vector<std::string>& secrets,
-                                           const PresentedSignature& presented,
-                                           std::string_view body, TimeMs now) {
+std::string query_signed_body(std::string_view method, std::string_view path) {
+    std::string out;
+    out.reserve(method.size() + 1 + path.size());
+    out.append(method).append(" ").append(path);
+    return out;
+}
+
+PresentedMac presented_mac(const PresentedSignature& presented, TimeMs now) {
+    PresentedMac out;
     if (!presented.timestamp || !presented.signature) {
-        return std::string("missing ") +
-               (presented.timestamp ? k_signature_header : k_timestamp_header) + " header";
+        out.reason = std::string("missing ") +
+                     (presented.timestamp ? k_signature_header : k_timestamp_header) + " header";
+        return out;
     }
     if (auto problem = timestamp_problem(*presented.timestamp, now)) {
-        return problem;
+        out.reason = *problem;
+        return out;
     }
     std::optional<std::string> given;
     if (presented.signature->size() == 2 * crypto::k_sha256_size) {
         given = from_hex(*presented.signature);
     }
     if (!given) {
-        return std::string(k_signature_header) + " must be 64 hex digits (HMAC-SHA256)";
+        out.reason = std::string(k_signature_header) + " must be 64 hex digits (HMAC-SHA256)";
+        return out;
+    }
+    out.mac = std::move(*given);
+    return out;
+}
+
+bool mac_matches(std::string_view secret, std::string_view message, std::string_view mac) {
+    return crypto::constant_time_equal(crypto::hmac_sha256(secret, message), mac);
+}
+
+std::optional<std::string> check_signature(const std::vector<std::string>& secrets,
+                                           const PresentedSignature& presented,
+                                           std::string_view body, TimeMs now) {
+    PresentedMac given = presented_mac(presented, now);
+    if (given.mac.empty()) {
+        return given.reason;
     }
     const std::string message = signed_message(*presented.timestamp, body);
     bool matched = false;
     for (const auto& secret : secrets) {
         // Every secret is tried, so the time taken does not tell which one matched.
-        matched =
-            crypto::constant_time_equal(crypto::hmac_sha256(secret, message), *given) || matched;
+        matched = mac_matches(secret, message, given.mac) || matched;
     }
     if (!matched) {
         return std::string(k_signature_header) + " does not match the body and timestamp";

@@ -32,6 +32,24 @@ struct PresentedSignature {
     std::optional<std::string_view> signature;
 };
 
+// The signed "body" of a request without one (a status query): method, a space and the path as
+// sent, e.g. "GET /v1/erasure-requests/DSR-42". No JSON body starts so, so a query's signature
+// is never a POST's.
+std::string query_signed_body(std::string_view method, std::string_view path);
+
+// The MAC a request presented (raw bytes), or why its headers are refused: exactly one is set.
+struct PresentedMac {
+    std::string mac;
+    std::string reason; // names the header at fault, never echoes a header value
+};
+
+// Checks the headers: both present, the timestamp Unix seconds within k_replay_window_seconds of
+// `now`, the signature 64 hex digits.
+PresentedMac presented_mac(const PresentedSignature& presented, TimeMs now);
+
+// True when `mac` is HMAC-SHA256(secret, message), compared in constant time.
+bool mac_matches(std::string_view secret, std::string_view message, std::string_view mac);
+
 // Checks a request against every accepted secret (the current one, and the next during a
 // rotation), comparing MACs in constant time. Returns nullopt when one secret matches and the
 // timestamp lies within k_replay_window_seconds of `now`; otherwise the reason, which names the

@@ -215,18 +215,18 @@ WriteBatch::WriteBatch(Database& db, const Clock& clock,
                        std::vector<std::string> configured_workspaces)
     : m_db(db), m_clock(clock), m_tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE),
       m_audit(db.db(), clock),
-      m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces "
-                                    "FROM requests WHERE request_id = ?"),
+      m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces, "
+                                    "sender FROM requests WHERE request_id = ?"),
       m_find_staged(db.db(), "SELECT subject_digest, legacy_digest, id_type, received_at, "
                              "received_at_given, workspaces FROM import_staging WHERE request_id "
                              "= ?1 OR legacy_request_id = ?1"),
-      m_find_active_subject(db.db(), "SELECT id, request_id FROM requests WHERE subject_digest = "
-                                     "? AND state IN ('pending', 'suppressed') AND linked_to IS "
-                                     "NULL"),
+      m_find_active_subject(db.db(), "SELECT id, request_id, sender FROM requests WHERE "
+                                     "subject_digest = ? AND state IN ('pending', 'suppressed') "
+                                     "AND linked_to IS NULL"),
       m_insert(db.db(), "INSERT INTO requests (request_id, identifier, id_type, subject_digest, "
                         "source, received_at, deadline_at, state, linked_to, next_attempt_at, "
-                        "created_at, updated_at, workspaces) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                        "'pending', ?, ?, ?, ?, ?)"),
+                        "created_at, updated_at, workspaces, sender, callback) VALUES (?, ?, ?, "
+                        "?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)"),
       m_erasures(db.db(), clock), m_workspaces(std::move(configured_workspaces)) {
 }
 
@@ -240,25 +240,36 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         m_find_by_request_id.reset();
         m_find_by_request_id.bind(1, *id);
         if (m_find_by_request_id.executeStep()) {
+            // Another sender's request_id: refused whatever its content, so that a sender
+            // learns nothing of another's requests (not even that the content matches).
+            if (!r.sender.empty() &&
+                opt_text(m_find_by_request_id.getColumn(4)).value_or("") != r.sender) {
+                return {InsertOutcome::conflict, {}, *id, {}, true};
+            }
             const RequestKey stored{m_find_by_request_id.getColumn(0).getString(),
                                     m_find_by_request_id.getColumn(1).getString(),
                                     m_find_by_request_id.getColumn(2).getInt64(),
                                     opt_text(m_find_by_request_id.getColumn(3))};
-            return {
-                same_request(stored, r) ? InsertOutcome::known : InsertOutcome::conflict, {}, *id};
+            return {same_request(stored, r) ? InsertOutcome::known : InsertOutcome::conflict,
+                    {},
+                    *id,
+                    {},
+                    false};
         }
     }
     if (conflicts_with_staged(r, scope)) {
-        return {InsertOutcome::conflict, {}, r.request_id};
+        return {InsertOutcome::conflict, {}, r.request_id, {}, false};
     }
 
     m_find_active_subject.reset();
     m_find_active_subject.bind(1, r.subject_digest);
     std::optional<std::int64_t> primary_id;
     std::string primary_request_id;
+    std::string primary_sender;
     if (m_find_active_subject.executeStep()) {
         primary_id = m_find_active_subject.getColumn(0).getInt64();
         primary_request_id = m_find_active_subject.getColumn(1).getString();
+        primary_sender = opt_text(m_find_active_subject.getColumn(2)).value_or("");
     }
 
     const TimeMs now = m_clock.now_ms();
@@ -286,6 +297,12 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     } else {
         m_insert.bind(12);
     }
+    if (r.sender.empty()) {
+        m_insert.bind(13);
+    } else {
+        m_insert.bind(13, r.sender);
+    }
+    m_insert.bind(14, r.callback ? 1 : 0);
     m_insert.exec();
     const std::int64_t row = m_db.db().getLastInsertRowid();
 
@@ -300,17 +317,20 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     if (primary_id) {
         detail.field("linked_to", primary_request_id);
     }
+    if (!r.sender.empty()) {
+        detail.field("sender", r.sender);
+    }
     m_audit.append("request.received", r.request_id, r.subject_digest, detail.str());
     const std::vector<std::string>& erase_in = r.workspaces ? *r.workspaces : m_workspaces;
     if (primary_id) {
         // Linked: the active request erases the person, also where only this one asked.
         widen_scope(m_db.db(), m_audit, m_clock, *primary_id, r.workspaces, erase_in);
-        return {InsertOutcome::linked, primary_request_id, {}};
+        return {InsertOutcome::linked, primary_request_id, {}, primary_sender, false};
     }
     for (const auto& w : erase_in) {
         m_erasures.add(row, w);
     }
-    return {InsertOutcome::created, {}, {}};
+    return {InsertOutcome::created, {}, {}, {}, false};
 }
 
 bool WriteBatch::conflicts_with_staged(const NewRequest& r,

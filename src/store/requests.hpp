@@ -21,6 +21,10 @@ struct NewRequest {
     std::string id_type; // "id" | "email" | "cio_id"
     std::string subject_digest;
     std::string source; // "file.csv:12", "cli", "http"
+    // The intake sender that submitted it (docs/intake.md, "Senders"); empty when it did not come
+    // over HTTP. A request_id another sender submitted is a conflict, whatever its content.
+    std::string sender;
+    bool callback = false; // its sender has a callback_url: reaching done/dead/cancelled queues one
     TimeMs received_at = 0;
     bool received_at_given = true; // false: defaulted to now, so not part of idempotency
     // The workspaces it applies to, as named by the sender (validated, sorted, unique); nullopt:
@@ -59,8 +63,10 @@ enum class InsertOutcome {
 // Result of WriteBatch::insert.
 struct InsertResult {
     InsertOutcome outcome;
-    std::string linked_to; // request_id of the active request (linked), else empty
-    std::string known_as;  // known: the stored request_id (the legacy one, if that matched)
+    std::string linked_to;     // request_id of the active request (linked), else empty
+    std::string known_as;      // known: the stored request_id (the legacy one, if that matched)
+    std::string linked_sender; // linked: the active request's sender (empty: not from HTTP)
+    bool other_sender = false; // conflict: the request_id is another sender's (or not from HTTP)
 };
 
 // One erasure of a request: the request in one workspace.

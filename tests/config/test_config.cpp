@@ -342,3 +342,106 @@ TEST_CASE("the shipped config/lethe.toml loads as it is installed", "[config][wo
     auto c = config::load_config(lethe::test::source_root() / "config" / "lethe.toml");
     CHECK(c.workspaces.empty()); // its [[workspace]] example is commented out
 }
+
+TEST_CASE("[[intake.sender]] tables: names, secrets, scopes and callbacks", "[config][senders]") {
+    auto c = parse_config(R"([intake]
+listen = "127.0.0.1:0"
+
+[[intake.sender]]
+name = "portal"
+secret_file = "portal.secret"
+scopes = ["submit", "read"]
+callback_url = "https://dsr.example.com/lethe/"
+callback_retry_hours = 24
+
+[[intake.sender]]
+name = "form"
+secret_env = "FORM_SECRET"
+scopes = ["submit"]
+callback_url = "http://127.0.0.1:9000/cb"
+allow_insecure_loopback = true
+
+[[intake.sender]]
+name = "revoked"
+secret_command = "pass show lethe/revoked"
+scopes = []
+)",
+                          "/srv/lethe/lethe.toml");
+    using config::SenderScope;
+    REQUIRE(c.intake.senders.size() == 3);
+    const auto& portal = c.intake.senders[0];
+    CHECK(portal.name == "portal");
+    CHECK(portal.secret_file == "/srv/lethe/portal.secret");
+    CHECK(portal.has(SenderScope::submit));
+    CHECK(portal.has(SenderScope::read));
+    CHECK(portal.callback_url == "https://dsr.example.com/lethe");
+    CHECK(portal.callback_retry_hours == 24);
+    CHECK_FALSE(portal.from_intake_section);
+    const auto& form = c.intake.senders[1];
+    CHECK(form.has(SenderScope::submit));
+    CHECK_FALSE(form.has(SenderScope::read));
+    CHECK(form.callback_retry_hours == 72);
+    CHECK(form.callback_url == "http://127.0.0.1:9000/cb");
+    CHECK(c.intake.senders[2].scopes == 0);
+    CHECK(c.intake.find_sender("form") == &form);
+    CHECK(c.intake.find_sender("default") == nullptr);
+}
+
+TEST_CASE("the [intake] secret is one sender \"default\" with both scopes", "[config][senders]") {
+    for (const std::string text : {std::string(), std::string("[intake]\nsecret_file = \"s\"\n")}) {
+        auto c = parse_config(text, "/etc/x/lethe.toml");
+        REQUIRE(c.intake.senders.size() == 1);
+        const auto& s = c.intake.senders[0];
+        CHECK(s.name == "default");
+        CHECK(s.from_intake_section);
+        CHECK(s.has(config::SenderScope::submit));
+        CHECK(s.has(config::SenderScope::read));
+        CHECK(s.callback_url.empty());
+        CHECK(s.secret_file == (text.empty() ? "" : "/etc/x/s"));
+    }
+}
+
+TEST_CASE("bad [[intake.sender]] tables are refused with file, line and key", "[config][senders]") {
+    const std::string head = "[intake]\n[[intake.sender]]\n";
+    CHECK(error_of(head + "secret_file = \"s\"\nscopes = []\n") ==
+          "/etc/x/lethe.toml:2: intake.sender[1].name: must be set: a stable name of [a-z0-9-], 1 "
+          "to 32 characters (recorded with its requests and in the audit log)");
+    CHECK(error_of(head + "name = \"Portal\"\nscopes = []\n") ==
+          "/etc/x/lethe.toml:3: intake.sender[1].name: must be 1 to 32 characters of a-z, 0-9 "
+          "and - (got \"Portal\")");
+    CHECK(error_of(head + "name = \"p\"\n") ==
+          "/etc/x/lethe.toml:2: intake.sender[1].scopes: must be set: a list of \"submit\" and/or "
+          "\"read\"");
+    CHECK(
+        error_of(head + "name = \"p\"\nscopes = [\"write\"]\n") ==
+        "/etc/x/lethe.toml:4: intake.sender[1].scopes: each scope must be \"submit\" or \"read\"");
+    CHECK(error_of(head + "name = \"p\"\nscopes = [\"read\", \"read\"]\n") ==
+          "/etc/x/lethe.toml:4: intake.sender[1].scopes: \"read\" is listed twice");
+    CHECK(
+        error_of(head + "name = \"p\"\nscopes = []\nsecret_file = \"a\"\nsecret_env = \"B\"\n") ==
+        "/etc/x/lethe.toml:6: intake.sender[1].secret_env: several secret sources are "
+        "configured (secret_file, secret_env); keep exactly one of secret_file, secret_command or "
+        "secret_env");
+    CHECK(error_of(head + "name = \"p\"\nscopes = []\ncallback_url = \"http://example.com/\"\n") ==
+          "/etc/x/lethe.toml:5: intake.sender[1].callback_url: must use https:// (http:// is only "
+          "allowed for 127.0.0.1 or [::1] with allow_insecure_loopback = true)");
+    CHECK(error_of(head + "name = \"p\"\nscopes = []\ncallback_url = \"http://127.0.0.1:1/\"\n")
+              .find("needs allow_insecure_loopback = true") != std::string::npos);
+    CHECK(error_of(head + "name = \"p\"\nscopes = []\ncallback_retry_hours = 0\n") ==
+          "/etc/x/lethe.toml:5: intake.sender[1].callback_retry_hours: must be between 1 and 720 "
+          "(got 0)");
+    CHECK(error_of(head + "name = \"p\"\nscopes = []\ncolour = 1\n") ==
+          "/etc/x/lethe.toml:5: intake.sender[1].colour: unknown key");
+    CHECK(error_of(head + "name = \"p\"\nscopes = []\n[[intake.sender]]\nname = \"p\"\nscopes = "
+                          "[]\n") ==
+          "/etc/x/lethe.toml:6: intake.sender[2].name: \"p\" is already the name of "
+          "intake.sender[1]; names must be unique");
+    CHECK(
+        error_of("[intake]\nsecret_file = \"s\"\n[[intake.sender]]\nname = \"p\"\nscopes = []\n") ==
+        "/etc/x/lethe.toml:2: intake.secret_file: cannot be combined with [[intake.sender]] "
+        "tables: give each sender its own secret_file, secret_command or secret_env (the "
+        "[intake] secret is the single sender \"default\" when there are no [[intake.sender]] "
+        "tables)");
+    CHECK(error_of("[intake]\nsender = 3\n") ==
+          "/etc/x/lethe.toml:2: intake.sender: expected [[intake.sender]] tables (one per sender)");
+}

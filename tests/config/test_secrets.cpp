@@ -599,3 +599,36 @@ TEST_CASE("a rejected secret is never registered for redaction", "[config][secre
     line = "intake-ok-line-93";
     CHECK_FALSE(config::redact_secrets(line));
 }
+
+TEST_CASE("each sender has its own secrets; two senders sharing one is refused",
+          "[config][secrets][senders]") {
+    ScopedEnv no_creds("CREDENTIALS_DIRECTORY", std::nullopt);
+    TempDir dir;
+    auto portal = secret_file(dir, "portal", "portal-current-1\nportal-next-2\n");
+    auto form = secret_file(dir, "form", "form-only-3\n");
+    const std::string text = "[intake]\n[[intake.sender]]\nname = \"portal\"\nsecret_file = \"" +
+                             portal +
+                             "\"\nscopes = [\"submit\"]\n[[intake.sender]]\nname = "
+                             "\"form\"\nsecret_file = \"" +
+                             form + "\"\nscopes = [\"read\"]\n";
+    auto c = config::parse_config(text, "/x/l.toml");
+    auto spec = config::sender_secret_spec(c, c.intake.senders[0]);
+    CHECK(spec.name == "intake-secret.portal");
+    CHECK(spec.config_prefix == "intake.sender.portal.secret");
+    auto all = config::resolve_all_sender_secrets(c);
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].sender->name == "portal");
+    CHECK(all[0].secrets.keys == std::vector<std::string>{"portal-current-1", "portal-next-2"});
+    CHECK(all[1].secrets.keys == std::vector<std::string>{"form-only-3"});
+
+    write_text(form, "form-only-3\nportal-next-2\n");
+    try {
+        config::resolve_all_sender_secrets(c);
+        FAIL("a shared secret was accepted");
+    } catch (const ConfigError& e) {
+        const std::string msg = e.what();
+        CHECK(msg == "/x/l.toml: intake senders \"portal\" and \"form\" have the same secret; "
+                     "each sender needs its own");
+        CHECK(msg.find("portal-next-2") == std::string::npos);
+    }
+}

@@ -31,6 +31,18 @@ public:
         start(std::move(serve_args), std::move(options));
     }
 
+    // Configured by `intake_config` alone (the whole [intake] section and its [[intake.sender]]
+    // tables); no secret file is written.
+    struct OwnIntake {
+        std::string intake_config;
+    };
+    explicit ServeFixture(const OwnIntake& own, std::vector<std::string> serve_args = {},
+                          ProcessOptions options = {})
+        : cli(own.intake_config) {
+        cli.init();
+        start(std::move(serve_args), std::move(options));
+    }
+
     // (Re)writes the secret file, mode 0600.
     void write_secret(const std::string& content) const {
         write_text(secret_path(), content);

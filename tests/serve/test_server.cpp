@@ -12,7 +12,14 @@ namespace {
 
 class NoSink final : public RequestSink {
 public:
-    Admitted admit(const intake::RawRequest&) override { return {}; }
+    Admitted admit(const intake::RawRequest&, const SenderIdentity&) override { return {}; }
+};
+
+class NoReader final : public RequestReader {
+public:
+    std::optional<store::RequestView> find(std::string_view, std::string_view) override {
+        return std::nullopt;
+    }
 };
 
 class FixedStatus final : public StatusSource {
@@ -23,10 +30,11 @@ public:
 
 struct RoutesFixture {
     FakeClock clock{1795348800000};
-    KeyRing keys{{"routes-secret"}};
+    SenderRing keys = SenderRing::single({"routes-secret"});
     NoSink sink;
+    NoReader reader;
     FixedStatus status;
-    IntakeHandler handler{keys, sink, clock, 4096};
+    IntakeHandler handler{keys, sink, reader, clock, 4096};
     ServerSettings settings = [] {
         ServerSettings s;
         s.address = *net::parse_listen_address("127.0.0.1:0");

@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
+#include <set>
 #include <sys/stat.h>
 
 using namespace lethe;
@@ -65,9 +66,16 @@ TEST_CASE("a file that is not SQLite is refused with a database error", "[store]
 }
 
 TEST_CASE("migrations are numbered from 1 without gaps", "[store]") {
+    // 7 is held for work on another branch (migrations/meson.build, reserved_migrations).
+    const std::set<int> reserved = {7};
     const auto& all = store::embedded_migrations();
     REQUIRE_FALSE(all.empty());
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        CHECK(all[i].version == static_cast<int>(i + 1));
+    int expected = 0;
+    for (const auto& m : all) {
+        ++expected;
+        while (reserved.count(expected) != 0 && m.version != expected) {
+            ++expected;
+        }
+        CHECK(m.version == expected);
     }
 }

@@ -1,4 +1,5 @@
 #include "fixture.hpp"
+#include "store/request_views.hpp"
 #include "util/error.hpp"
 
 #include <catch2/catch.hpp>
@@ -113,4 +114,60 @@ TEST_CASE("status counts states, overdue and the oldest pending", "[store][reque
     auto overdue = q.list({std::nullopt, true, 0});
     REQUIRE(overdue.size() == 1);
     CHECK(overdue[0].request_id == "R1");
+}
+
+TEST_CASE("a request records its sender; another sender's request_id is a conflict",
+          "[store][requests][senders]") {
+    test::StoreFixture f;
+    auto r = f.request("R1", "alice");
+    r.source = "http";
+    r.sender = "portal";
+    r.callback = true;
+    CHECK(f.insert(r).outcome == InsertOutcome::created);
+    CHECK(f.count("SELECT count(*) FROM requests WHERE sender = 'portal' AND callback = 1") == 1);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE event = 'request.received' AND "
+                  "json_extract(detail, '$.sender') = 'portal'") == 1);
+    CHECK(f.insert(r).outcome == InsertOutcome::known);
+    // The same content from another sender: refused, and nothing is written.
+    auto other = r;
+    other.sender = "form";
+    auto result = f.insert(other);
+    CHECK(result.outcome == InsertOutcome::conflict);
+    CHECK(result.other_sender);
+    CHECK(f.count("SELECT count(*) FROM audit_log") == 1);
+    // A CSV row (no sender) keeps today's rule: the same content is known.
+    auto csv = r;
+    csv.sender.clear();
+    CHECK(f.insert(csv).outcome == InsertOutcome::known);
+    // A linked duplicate learns the active request's sender.
+    auto dup = f.request("R2", "alice");
+    dup.sender = "form";
+    auto linked = f.insert(dup);
+    CHECK(linked.outcome == InsertOutcome::linked);
+    CHECK(linked.linked_sender == "portal");
+}
+
+TEST_CASE("a sender finds only its own requests", "[store][requests][senders]") {
+    test::StoreFixture f;
+    f.workspaces = {"eu", "us"};
+    auto r = f.request("R1", "alice");
+    r.sender = "portal";
+    f.insert(r);
+    auto dup = f.request("R2", "alice");
+    dup.sender = "portal";
+    f.insert(dup);
+    auto v = store::find_sender_request(f.db.db(), "portal", "R1");
+    REQUIRE(v);
+    CHECK(v->state == "pending");
+    CHECK(v->deadline_at == add_calendar_months(r.received_at, 1));
+    CHECK_FALSE(v->finished_at);
+    REQUIRE(v->erasures.size() == 2);
+    CHECK(v->erasures[0].workspace == "eu");
+    CHECK(v->erasures[1].state == "pending");
+    // A linked request shows the progress of the request that erases the person for it.
+    auto linked = store::find_sender_request(f.db.db(), "portal", "R2");
+    REQUIRE(linked);
+    CHECK(linked->erasures.size() == 2);
+    CHECK_FALSE(store::find_sender_request(f.db.db(), "form", "R1"));
+    CHECK_FALSE(store::find_sender_request(f.db.db(), "portal", "R3"));
 }

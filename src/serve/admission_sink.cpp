@@ -1,0 +1,56 @@
+#include "serve/admission_sink.hpp"
+
+#include "intake/admission.hpp"
+
+namespace lethe::serve {
+namespace {
+
+Admitted admit_one(intake::Admission& admission, const intake::RawRequest& raw,
+                   const SenderIdentity& sender) {
+    using Outcome = Admitted::Outcome;
+    Admitted a;
+    if (auto reason = admission.admit(raw, "http", {sender.name, sender.callback})) {
+        a.reason = *reason;
+        // Admission reports `conflict` for this call only for a known request_id with other
+        // content (or another sender's); any other refusal is a validation failure.
+        if (admission.last().outcome == store::InsertOutcome::conflict) {
+            a.outcome = Outcome::conflict;
+            a.request_id = admission.last_request_id();
+            a.subject_digest = admission.last_subject_digest();
+        }
+        return a;
+    }
+    const auto& last = admission.last();
+    a.outcome = last.outcome == store::InsertOutcome::created  ? Outcome::created
+                : last.outcome == store::InsertOutcome::linked ? Outcome::linked
+                                                               : Outcome::known;
+    a.request_id = admission.last_request_id();
+    if (last.linked_sender == sender.name) {
+        a.linked_to = last.linked_to; // another sender's request is not named
+    }
+    a.subject_digest = admission.last_subject_digest();
+    return a;
+}
+
+} // namespace
+
+AdmissionSink::AdmissionSink(const std::filesystem::path& db_path,
+                             store::Database::CipherLoader cipher, const Clock& clock,
+                             audit::SubjectDigester digester, std::vector<std::string> workspaces)
+    : m_db(db_path, store::OpenMode::existing), m_clock(clock), m_digester(std::move(digester)),
+      m_workspaces(std::move(workspaces)) {
+    m_db.set_cipher_loader(std::move(cipher));
+}
+
+std::vector<Admitted> AdmissionSink::admit_all(const std::vector<Submission>& batch) {
+    intake::Admission admission(m_db, m_clock, m_digester, m_workspaces);
+    std::vector<Admitted> out;
+    out.reserve(batch.size());
+    for (const auto& s : batch) {
+        out.push_back(admit_one(admission, *s.raw, *s.sender));
+    }
+    admission.commit();
+    return out;
+}
+
+} // namespace lethe::serve
