@@ -258,7 +258,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         }
     }
     if (conflicts_with_staged(r, scope)) {
-        return {InsertOutcome::conflict, {}, r.request_id, {}, false};
+        return {InsertOutcome::conflict, {}, r.request_id, {}, !r.sender.empty()};
     }
 
     m_find_active_subject.reset();
@@ -340,6 +340,9 @@ bool WriteBatch::conflicts_with_staged(const NewRequest& r,
     m_find_staged.reset();
     m_find_staged.bind(1, r.request_id);
     while (m_find_staged.executeStep()) {
+        if (!r.sender.empty()) {
+            return true; // an import's request_id: not this sender's, whatever its content
+        }
         NewRequest staged;
         staged.subject_digest = m_find_staged.getColumn(0).getString();
         staged.legacy_digest = opt_text(m_find_staged.getColumn(1)).value_or("");

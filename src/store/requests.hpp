@@ -142,8 +142,9 @@ private:
     const Clock& m_clock;
     SQLite::Transaction m_tx;
     AuditAppender m_audit;
-    // Refuses a request whose request_id an import has staged with other content: when the
-    // import lands, that row would conflict with this one (import_staging.hpp).
+    // Refuses a request whose request_id an import has staged with other content (when the
+    // import lands, that row would conflict with this one: import_staging.hpp), or at all when
+    // it comes from an intake sender (an import's request is not the sender's).
     bool conflicts_with_staged(const NewRequest& r, const std::optional<std::string>& scope);
 
     SQLite::Statement m_find_by_request_id;

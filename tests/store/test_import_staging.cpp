@@ -194,3 +194,14 @@ TEST_CASE("one import at a time: the import lock is exclusive and released with 
     { auto released = std::move(f.lock); }
     CHECK(store::ImportLock::try_acquire(f.db));
 }
+
+TEST_CASE("an intake sender cannot take a request_id an import has staged", "[store][import]") {
+    StagingFixture f;
+    store::ImportStager stager(f.db, f.clock, f.sleeper, f.lock);
+    stager.stage({f.request("R1", "alice")});
+    auto same = f.request("R1", "alice");
+    same.sender = "portal";
+    const auto result = f.insert(same);
+    CHECK(result.outcome == store::InsertOutcome::conflict);
+    CHECK(result.other_sender); // said as "in use by a request this sender did not submit"
+}
