@@ -85,32 +85,75 @@ std::string empty_root() {
     return sha256("");
 }
 
+Frontier Frontier::starting_at(std::int64_t begin) {
+    Frontier f;
+    f.m_begin = begin;
+    f.m_end = begin;
+    return f;
+}
+
 Frontier Frontier::load(std::int64_t size, const NodeReader& read) {
     Frontier f;
-    f.m_size = size;
+    f.m_end = size;
     for (int level = 62; level >= 0; --level) {
         if ((size >> level & 1) != 0) {
-            f.m_nodes.push_back(Node{level, read(NodeId{level, (size >> level) - 1})});
+            const NodeId id{level, (size >> level) - 1};
+            f.m_nodes.push_back(Node{id, read(id)});
         }
     }
     return f;
 }
 
-void Frontier::push(std::string leaf,
-                    const std::function<void(NodeId, const std::string&)>& stored) {
-    const std::int64_t leaf_index = m_size;
-    m_nodes.push_back(Node{0, std::move(leaf)});
-    ++m_size;
-    while (m_nodes.size() >= 2 && m_nodes[m_nodes.size() - 2].level == m_nodes.back().level) {
-        Node right = std::move(m_nodes.back());
-        m_nodes.pop_back();
-        Node& left = m_nodes.back();
-        left.hash = node_hash(left.hash, right.hash);
-        ++left.level;
-        if (stored) {
-            stored(NodeId{left.level, leaf_index >> left.level}, left.hash);
+std::optional<Frontier> Frontier::from_hashes(std::int64_t size,
+                                              const std::vector<std::string>& hashes) {
+    if (size < 0 || hashes.size() !=
+                        static_cast<std::size_t>(std::popcount(static_cast<std::uint64_t>(size)))) {
+        return std::nullopt;
+    }
+    for (const auto& h : hashes) {
+        if (h.size() != 32) {
+            return std::nullopt;
         }
     }
+    std::size_t next = 0;
+    return load(size, [&](NodeId) { return hashes[next++]; });
+}
+
+Frontier Frontier::join(const Frontier& left, const Frontier& right) {
+    if (left.m_end != right.m_begin) {
+        throw std::invalid_argument("merkle: joined ranges are not adjacent");
+    }
+    Frontier out = left;
+    for (const auto& n : right.m_nodes) {
+        out.m_nodes.push_back(n);
+        out.merge_tail(nullptr);
+    }
+    out.m_end = right.m_end;
+    return out;
+}
+
+void Frontier::merge_tail(const std::function<void(NodeId, const std::string&)>& stored) {
+    while (m_nodes.size() >= 2) {
+        const Node& left = m_nodes[m_nodes.size() - 2];
+        const Node& right = m_nodes.back();
+        if (left.id.level != right.id.level || left.id.index % 2 != 0 ||
+            right.id.index != left.id.index + 1) {
+            return;
+        }
+        Node parent{NodeId{left.id.level + 1, left.id.index / 2}, node_hash(left.hash, right.hash)};
+        m_nodes.pop_back();
+        m_nodes.back() = std::move(parent);
+        if (stored) {
+            stored(m_nodes.back().id, m_nodes.back().hash);
+        }
+    }
+}
+
+void Frontier::push(std::string leaf,
+                    const std::function<void(NodeId, const std::string&)>& stored) {
+    m_nodes.push_back(Node{NodeId{0, m_end}, std::move(leaf)});
+    ++m_end;
+    merge_tail(stored);
 }
 
 void Frontier::push(std::string leaf) {
@@ -118,6 +161,9 @@ void Frontier::push(std::string leaf) {
 }
 
 std::string Frontier::root() const {
+    if (m_begin != 0) {
+        throw std::logic_error("merkle: a range not starting at leaf 0 has no root");
+    }
     if (m_nodes.empty()) {
         return empty_root();
     }

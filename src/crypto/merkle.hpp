@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,33 +32,48 @@ std::string node_hash(std::string_view left, std::string_view right);
 // The root of the empty tree: SHA-256 of no bytes.
 std::string empty_root();
 
-// The hashes of the largest complete subtrees that make up a tree of `size` leaves, left to
-// right (at most 63): the compact form of a tree that grows at its right edge.
+// A compact range: the hashes of the largest aligned complete subtrees that make up leaves
+// [begin, end), left to right. From begin 0 it is the frontier of a tree that grows at its
+// right edge (at most 63 hashes), and its root is the tree's root.
 class Frontier {
 public:
-    // A tree of 0 leaves.
+    // The empty range at 0: a tree of 0 leaves.
     Frontier() = default;
+    // The empty range at `begin`: leaves will be added from there.
+    static Frontier starting_at(std::int64_t begin);
     // The frontier of a tree of `size` leaves, its subtree hashes read through `read`.
     static Frontier load(std::int64_t size, const NodeReader& read);
+    // The frontier of a tree of `size` leaves from its subtree hashes left to right (as hashes()
+    // gives them); nullopt when their number does not fit `size` or one is not 32 bytes.
+    static std::optional<Frontier> from_hashes(std::int64_t size,
+                                               const std::vector<std::string>& hashes);
+    // The range [left.begin, right.end) from two adjacent ranges (left.end == right.begin).
+    // Throws std::invalid_argument when they are not adjacent.
+    static Frontier join(const Frontier& left, const Frontier& right);
 
     // Adds a leaf hash; `stored` is called with each complete subtree of level >= 1 that this
     // leaf completes (the nodes to keep so proofs are cheap), lowest first.
     void push(std::string leaf, const std::function<void(NodeId, const std::string&)>& stored);
     // Adds a leaf hash without reporting completed subtrees.
     void push(std::string leaf);
-    // The tree's root (empty_root() for 0 leaves).
+    // The tree's root (empty_root() for 0 leaves). Throws std::logic_error unless begin is 0.
     std::string root() const;
-    std::int64_t size() const { return m_size; }
+    std::int64_t begin() const { return m_begin; }
+    // The end of the range: for a tree, its size.
+    std::int64_t size() const { return m_end; }
     // The subtree hashes, left to right.
     std::vector<std::string> hashes() const;
 
 private:
     struct Node {
-        int level;
+        NodeId id;
         std::string hash;
     };
+    // Merges the last two nodes while they are siblings, reporting each new node.
+    void merge_tail(const std::function<void(NodeId, const std::string&)>& stored);
     std::vector<Node> m_nodes;
-    std::int64_t m_size = 0;
+    std::int64_t m_begin = 0;
+    std::int64_t m_end = 0;
 };
 
 // The root of a tree of `size` leaves from its complete subtrees (O(log size) reads).

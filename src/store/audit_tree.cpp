@@ -84,6 +84,19 @@ std::string AuditTreeReader::root(std::int64_t size) {
     return crypto::merkle::tree_root(size, reader());
 }
 
+bool AuditTreeScan::matches_next(crypto::merkle::NodeId id, std::string_view hash) {
+    const auto slot = static_cast<std::size_t>(id.level - 1);
+    while (m_levels.size() <= slot) {
+        auto q = std::make_unique<SQLite::Statement>(
+            m_db, "SELECT idx, hash FROM audit_tree WHERE level = ? ORDER BY idx");
+        q->bind(1, static_cast<int>(m_levels.size()) + 1);
+        m_levels.push_back(std::move(q));
+    }
+    auto& q = *m_levels[slot];
+    return q.executeStep() && q.getColumn(0).getInt64() == id.index &&
+           column_bytes(q.getColumn(1)) == hash;
+}
+
 std::int64_t backfill_audit_tree(SQLite::Database& db) {
     if (db.execAndGet("SELECT EXISTS (SELECT 1 FROM audit_tree)").getInt() != 0) {
         return 0;

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,19 @@ public:
 private:
     SQLite::Statement m_node;
     SQLite::Statement m_leaf;
+};
+
+// Reads the stored subtrees level by level in index order (one cursor per level), to compare
+// each with its recomputation as a verifier completes it.
+class AuditTreeScan {
+public:
+    explicit AuditTreeScan(SQLite::Database& db) : m_db(db) {}
+    // True when the next stored subtree of `id.level` is `id` with hash `hash`.
+    bool matches_next(crypto::merkle::NodeId id, std::string_view hash);
+
+private:
+    SQLite::Database& m_db;
+    std::vector<std::unique_ptr<SQLite::Statement>> m_levels; // index: level - 1
 };
 
 // The leaf hash of an entry: SHA-256(0x00 || the 32 bytes of its hex `hash`). Throws

@@ -190,3 +190,29 @@ TEST_CASE("a frontier loaded from stored subtrees goes on like the original", "[
     t.add("x15");
     CHECK(loaded.root() == t.frontier.root());
 }
+
+TEST_CASE("compact ranges join into the tree of both", "[crypto][merkle]") {
+    MemoryTree whole;
+    for (int i = 0; i < 29; ++i) {
+        whole.add("y" + std::to_string(i));
+    }
+    for (std::int64_t split = 0; split <= 29; ++split) {
+        auto left = Frontier::load(split, whole.reader());
+        auto right = Frontier::starting_at(split);
+        for (std::int64_t i = split; i < 29; ++i) {
+            right.push(leaf_hash("y" + std::to_string(i)));
+        }
+        INFO("split " << split);
+        if (split > 0) {
+            CHECK_THROWS(right.root());
+        }
+        auto joined = Frontier::join(left, right);
+        CHECK(joined.size() == 29);
+        CHECK(joined.root() == whole.frontier.root());
+        auto again = Frontier::from_hashes(split, left.hashes());
+        REQUIRE(again);
+        CHECK(again->root() == left.root());
+    }
+    CHECK_FALSE(Frontier::from_hashes(5, {leaf_hash("a")}));
+    CHECK_THROWS(Frontier::join(Frontier::load(3, whole.reader()), Frontier::starting_at(4)));
+}
