@@ -3,10 +3,35 @@
 #include "crypto/crypto.hpp"
 
 #include <bit>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <stdexcept>
 
 namespace lethe::crypto::merkle {
 namespace {
+
+struct MdDeleter {
+    void operator()(EVP_MD* md) const { EVP_MD_free(md); }
+};
+
+// SHA-256 of prefix || a || b with a digest fetched once and a context kept per thread: every
+// appended entry hashes a leaf and about one node, and every verified entry as many, so
+// OpenSSL's implicit fetch per one-shot digest (more than the hashing of 65 bytes) is avoided.
+std::string prefixed_sha256(unsigned char prefix, std::string_view a, std::string_view b) {
+    static const std::unique_ptr<EVP_MD, MdDeleter> md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+    thread_local const EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!md || !ctx || EVP_DigestInit_ex2(ctx.get(), md.get(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), &prefix, 1) != 1 ||
+        EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), out, &len) != 1 || len != 32) {
+        ERR_clear_error();
+        throw std::runtime_error("OpenSSL: SHA-256 failed");
+    }
+    return std::string(reinterpret_cast<const char*>(out), len);
+}
 
 // The largest power of two smaller than n (n >= 2): RFC 6962's split point k.
 std::int64_t split_point(std::int64_t n) {
@@ -68,17 +93,11 @@ void shift_to_set_bit(std::uint64_t& fn, std::uint64_t& sn) {
 } // namespace
 
 std::string leaf_hash(std::string_view data) {
-    std::string buf(1, '\x00');
-    buf.append(data);
-    return sha256(buf);
+    return prefixed_sha256(0x00, data, {});
 }
 
 std::string node_hash(std::string_view left, std::string_view right) {
-    std::string buf(1, '\x01');
-    buf.reserve(1 + left.size() + right.size());
-    buf.append(left);
-    buf.append(right);
-    return sha256(buf);
+    return prefixed_sha256(0x01, left, right);
 }
 
 std::string empty_root() {

@@ -274,6 +274,25 @@ TEST_CASE("the Python verifier agrees with lethe audit verify", "[e2e][audit]") 
         bad[pos] = bad[pos] == 'A' ? 'B' : 'A';
         check_agreement(a, write("t.jsonl", bad), false);
     }
+    SECTION("a range export whose start_tree or head_proof was changed") {
+        // seq 9 alone (start_tree: the 8 entries before it) and seq 1 to 8 (head_proof: to 9).
+        a.ok({"audit", "export", "--since", before_cancel, "-o", a.path("tail.jsonl")});
+        a.ok({"audit", "export", "--until", before_cancel, "-o", a.path("head.jsonl")});
+        const std::pair<const char*, const char*> cases[] = {{"tail.jsonl", "\"start_tree\":\""},
+                                                             {"head.jsonl", "\"head_proof\":\""}};
+        for (const auto& [file, member] : cases) {
+            INFO(file << " " << member);
+            const std::string text = read_text(a.f.dir / file);
+            check_agreement(a, a.path(file), true);
+            const auto pos = text.find(member) + std::string(member).size();
+            REQUIRE(pos > std::string(member).size());
+            REQUIRE(text[pos] != '"'); // not empty
+            std::string bad = text;
+            bad[pos] = bad[pos] == 'a' ? 'b' : 'a';
+            check_agreement(a, write("t.jsonl", bad), false,
+                            std::string(file) == "tail.jsonl" ? 9 : 8);
+        }
+    }
     SECTION("a tampered CSV row") {
         const std::string csv = read_text(a.f.dir / "full.csv");
         write_text(a.f.dir / "t.csv", replace_once(csv, ",REQ-4,", ",REQ-7,"));
