@@ -2,6 +2,7 @@
 #include "intake/admission.hpp"
 #include "intake/csv_reader.hpp"
 #include "store/database.hpp"
+#include "store/import_staging.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -18,6 +19,7 @@ namespace {
 
 constexpr std::size_t k_max_listed_errors = 50;
 constexpr std::int64_t k_progress_every_rows = 50'000;
+constexpr TimeMs k_max_lock_wait_ms = 10 * 60'000;
 
 // Collects bad rows: the first 50 verbatim, the rest counted.
 class BadRows {
@@ -108,6 +110,68 @@ std::string field_or_empty(const intake::CsvRecord& rec, int index) {
     return index >= 0 ? rec.fields[static_cast<std::size_t>(index)] : std::string();
 }
 
+// What an import did, for the receipt.
+struct ImportCounts {
+    std::int64_t rows = 0;
+    std::int64_t staged = 0;
+    std::int64_t created = 0;
+    std::int64_t known = 0;
+    std::int64_t linked = 0;
+};
+
+// Validated rows on their way into the stager, k_stage_chunk_rows per transaction.
+struct Staging {
+    Staging(store::ImportStager& s, const audit::SubjectDigester& d,
+            const std::vector<std::string>& w, const Clock& c)
+        : stager(s), digester(d), workspaces(w), clock(c) {}
+
+    store::ImportStager& stager;
+    const audit::SubjectDigester& digester;
+    const std::vector<std::string>& workspaces;
+    const Clock& clock;
+    BadRows bad;
+    ImportCounts counts;
+    std::vector<store::NewRequest> pending;
+
+    void add(const intake::RawRequest& raw, const std::string& where) {
+        intake::PreparedRequest prepared =
+            intake::prepare_request(raw, where, clock.now_ms(), digester, workspaces);
+        if (!prepared.request) {
+            bad.add(where, prepared.reason);
+            return;
+        }
+        pending.push_back(std::move(*prepared.request));
+        if (pending.size() >= store::k_stage_chunk_rows) {
+            flush();
+        }
+    }
+
+    void flush() {
+        if (pending.empty()) {
+            return;
+        }
+        const auto outcomes = stager.stage(pending);
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
+            count(outcomes[i], pending[i]);
+        }
+        pending.clear();
+    }
+
+    void count(store::StageOutcome outcome, const store::NewRequest& row) {
+        switch (outcome) {
+        case store::StageOutcome::staged:
+            ++counts.staged;
+            break;
+        case store::StageOutcome::known:
+            ++counts.known;
+            break;
+        case store::StageOutcome::conflict:
+            bad.add(row.source, intake::conflict_reason(row.request_id));
+            break;
+        }
+    }
+};
+
 // `lethe import FILE... [--dry-run]`.
 class ImportCommand final : public Command {
 public:
@@ -123,45 +187,58 @@ public:
 
     int run(Context& ctx) override {
         auto digester = intake::load_digester(ctx.config().audit.subject_key_file);
+        store::Database& db = ctx.database();
         if (!m_dry_run) {
             // A dry run writes nothing, not even the upgrade; its counts may then miss a
             // duplicate that differs only in the case of its e-mail address.
-            intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);
+            intake::upgrade_subject_digests(db, ctx.clock(), digester);
         }
-        // Every input is opened, and standard input read to its end, before the write lock is
-        // taken: a writer never holds it while it waits on a pipe, so a stalled `import -`
-        // stalls nobody else. Regular files are read under the lock, as they never wait.
+        // Every input is opened, and standard input read to its end, before anything is
+        // written: a stalled `import -` stalls nobody. Regular files are read as they are staged.
         std::vector<Input> inputs;
         for (const auto& file : m_files) {
             inputs.push_back(open_input(file));
         }
-        std::optional<intake::Admission> admission;
-        open_admission(ctx, digester, admission);
-        BadRows bad;
+        SystemSleeper sleeper;
+        const std::vector<std::string> workspaces = config::workspace_names(ctx.config());
+        store::ImportLock lock = take_import_lock(db, sleeper);
+        if (!m_dry_run) {
+            store::recover_imports(db, ctx.clock(), sleeper, lock, workspaces);
+        }
+        // All or nothing, in chunks (store/import_staging.hpp): rows are staged in short
+        // transactions and land only after the commit point; a bad row, an error or a kill
+        // before it leaves nothing in the queue.
+        store::ImportStager stager(db, ctx.clock(), sleeper, lock, say_lock_busy);
+        Staging staging(stager, digester, workspaces, ctx.clock());
         m_progress = ::isatty(STDERR_FILENO) != 0;
         for (auto& input : inputs) {
             with_input_errors([&] {
                 if (input.file) {
-                    read_rows(input.file->name(), input.file->stream(), *admission, bad);
+                    read_rows(input.file->name(), input.file->stream(), staging);
                 } else {
                     std::istringstream stream(input.buffered);
-                    read_rows("stdin", stream, *admission, bad);
+                    read_rows("stdin", stream, staging);
                 }
             });
         }
-        if (m_progress) {
-            std::cerr << "\r\033[K";
+        staging.flush();
+        clear_progress();
+        if (staging.bad.count() > 0) {
+            stager.discard();
+            staging.bad.print(std::cerr);
+            throw InputError(std::to_string(staging.bad.count()) + " bad row" +
+                             (staging.bad.count() == 1 ? "" : "s") + "; nothing was imported");
         }
-        if (bad.count() > 0) {
-            bad.print(std::cerr);
-            throw InputError(std::to_string(bad.count()) + " bad row" +
-                             (bad.count() == 1 ? "" : "s") + "; nothing was imported");
+        if (m_dry_run) {
+            const store::StagedForecast forecast = stager.forecast();
+            staging.counts.created = forecast.created;
+            staging.counts.linked = forecast.linked;
+            stager.discard();
+            print_receipt(staging.counts);
+            return 0;
         }
-        if (!m_dry_run) {
-            admission->commit();
-        }
-        print_receipt(admission->counts());
-        return 0;
+        stager.commit();
+        return publish(ctx, stager.batch(), workspaces, sleeper, staging.counts);
     }
 
 private:
@@ -195,77 +272,91 @@ private:
         return input;
     }
 
-    // Takes the write lock for the whole import (all or nothing). Another writer holding it (a
-    // second import) is waited for, up to ten minutes, and named when the wait is too long.
-    static void open_admission(Context& ctx, const audit::SubjectDigester& digester,
-                               std::optional<intake::Admission>& admission) {
-        try {
-            store::retry_while_busy(
-                [&] {
-                    admission.emplace(ctx.database(), ctx.clock(), digester,
-                                      config::workspace_names(ctx.config()));
-                    return 0;
-                },
-                [] {
-                    std::cerr << "lethe import: another process holds the database's write "
-                                 "lock (an import?); waiting for it\n";
-                });
-        } catch (const std::exception& e) {
-            if (!store::is_busy(e)) {
-                throw;
-            }
-            throw DatabaseError("another process (an import, or a worker writing) held the "
-                                "database's write lock for ten minutes; nothing was imported: "
-                                "try again");
-        }
+    // One import at a time: a second one waits for the first, up to ten minutes, and says so.
+    static store::ImportLock take_import_lock(store::Database& db, Sleeper& sleeper) {
+        return store::ImportLock::acquire(db, sleeper, k_max_lock_wait_ms, [] {
+            std::cerr << "lethe import: another import is running; waiting for it to finish\n";
+        });
     }
 
-    void read_rows(const std::string& name, std::istream& in, intake::Admission& admission,
-                   BadRows& bad) {
+    static void say_lock_busy() {
+        std::cerr << "lethe import: another process holds the database's write lock; waiting "
+                     "for it\n";
+    }
+
+    void read_rows(const std::string& name, std::istream& in, Staging& staging) {
         intake::CsvReader reader(in);
         intake::CsvRecord rec;
         if (!reader.next(rec)) {
-            bad.add(name + ":1", "empty file: expected a header row with an 'identifier' column");
+            staging.bad.add(name + ":1",
+                            "empty file: expected a header row with an 'identifier' column");
             return;
         }
         Columns cols;
         if (auto reason = read_header(rec, name, cols)) {
-            bad.add(name + ":" + std::to_string(rec.line), *reason);
+            staging.bad.add(name + ":" + std::to_string(rec.line), *reason);
             return;
         }
         while (reader.next(rec)) {
-            import_row(rec, cols, name, admission, bad);
+            import_row(rec, cols, name, staging);
         }
     }
 
     void import_row(const intake::CsvRecord& rec, const Columns& cols, const std::string& name,
-                    intake::Admission& admission, BadRows& bad) {
+                    Staging& staging) {
         const std::string where = name + ":" + std::to_string(rec.line);
+        ++staging.counts.rows;
         if (!rec.error.empty()) {
-            bad.add(where, rec.error);
-            return;
+            staging.bad.add(where, rec.error);
+        } else if (rec.fields.size() != cols.count) {
+            staging.bad.add(where, "expected " + std::to_string(cols.count) + " fields, found " +
+                                       std::to_string(rec.fields.size()));
+        } else {
+            intake::RawRequest raw;
+            raw.identifier = field_or_empty(rec, cols.identifier);
+            raw.request_id = field_or_empty(rec, cols.request_id);
+            raw.id_type = field_or_empty(rec, cols.id_type);
+            raw.received_at = field_or_empty(rec, cols.received_at);
+            raw.workspaces = field_or_empty(rec, cols.workspaces);
+            staging.add(raw, where);
         }
-        if (rec.fields.size() != cols.count) {
-            bad.add(where, "expected " + std::to_string(cols.count) + " fields, found " +
-                               std::to_string(rec.fields.size()));
-            return;
-        }
-        intake::RawRequest raw;
-        raw.identifier = field_or_empty(rec, cols.identifier);
-        raw.request_id = field_or_empty(rec, cols.request_id);
-        raw.id_type = field_or_empty(rec, cols.id_type);
-        raw.received_at = field_or_empty(rec, cols.received_at);
-        raw.workspaces = field_or_empty(rec, cols.workspaces);
-        if (auto reason = admission.admit(raw, where)) {
-            bad.add(where, *reason);
-        }
-        if (m_progress && admission.counts().rows % k_progress_every_rows == 0) {
-            std::cerr << "\rimporting " << name << ": " << admission.counts().rows << " rows"
+        if (m_progress && staging.counts.rows % k_progress_every_rows == 0) {
+            std::cerr << "\rimporting " << name << ": " << staging.counts.rows << " rows"
                       << std::flush;
         }
     }
 
-    void print_receipt(const intake::AdmissionCounts& c) const {
+    // Publishes the committed batch; the import has landed once this starts.
+    int publish(Context& ctx, std::int64_t batch, const std::vector<std::string>& workspaces,
+                Sleeper& sleeper, ImportCounts counts) {
+        const std::int64_t staged = counts.staged;
+        auto published = store::publish_batch(
+            ctx.database(), ctx.clock(), sleeper, batch, workspaces, [&](std::int64_t done) {
+                if (m_progress) {
+                    std::cerr << "\rpublishing: " << done << " of " << staged << " rows"
+                              << std::flush;
+                }
+            });
+        clear_progress();
+        counts.created = published.created;
+        counts.linked = published.linked;
+        counts.known += published.known;
+        print_receipt(counts);
+        for (const auto& where : published.conflicts) {
+            std::cerr << where
+                      << ": its request_id was admitted during the import with other "
+                         "content; this row was not imported\n";
+        }
+        return published.conflicts.empty() ? 0 : 1;
+    }
+
+    void clear_progress() const {
+        if (m_progress) {
+            std::cerr << "\r\033[K";
+        }
+    }
+
+    void print_receipt(const ImportCounts& c) const {
         std::cout << (m_dry_run ? "dry run, nothing written\n" : "")
                   << "rows read:         " << c.rows << "\n"
                   << "new requests:      " << c.created << "\n"

@@ -35,6 +35,7 @@ public:
             [&] {
                 seal_stale_identifiers(ctx.database());
                 redigest_if_possible(ctx);
+                finish_stopped_imports(ctx);
                 return 0;
             },
             say_database_busy);

@@ -103,6 +103,7 @@ public:
         auto digester = intake::load_digester(cfg.audit.subject_key_file);
         store::retry_while_busy([&] {
             seal_stale_identifiers(ctx.database());
+            finish_stopped_imports(ctx);
             return 0;
         });
         intake::upgrade_subject_digests(ctx.database(), ctx.clock(), digester);

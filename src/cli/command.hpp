@@ -54,6 +54,8 @@ store::Database::CipherLoader identifier_cipher_loader(const config::Config& cfg
 void say_database_busy();
 // Seals what is still in plain text or under an older identifier key, and says so.
 void seal_stale_identifiers(store::Database& db);
+// Finishes what a killed `lethe import` left (store::recover_imports_if_idle), for run and serve.
+void finish_stopped_imports(Context& ctx);
 
 // One subcommand: declares its arguments, then runs with them.
 class Command {

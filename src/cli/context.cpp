@@ -1,5 +1,6 @@
 #include "audit/keys.hpp"
 #include "cli/command.hpp"
+#include "store/import_staging.hpp"
 #include "store/sealing.hpp"
 #include "util/error.hpp"
 
@@ -39,6 +40,12 @@ void seal_stale_identifiers(store::Database& db) {
         spdlog::info("identifiers sealed at rest: {} request(s), {} profile(s)", sealed.identifiers,
                      sealed.profiles);
     }
+}
+
+void finish_stopped_imports(Context& ctx) {
+    SystemSleeper sleeper;
+    store::recover_imports_if_idle(ctx.database(), ctx.clock(), sleeper,
+                                   config::workspace_names(ctx.config()));
 }
 
 void say_database_busy() {

@@ -13,16 +13,11 @@ bool is_workspace_name(const std::string& s) {
     });
 }
 
-} // namespace
-
-Admission::Admission(store::Database& db, const Clock& clock,
-                     const audit::SubjectDigester& digester, std::vector<std::string> workspaces)
-    : m_clock(clock), m_workspaces(workspaces), m_digester(digester),
-      m_batch(db, clock, std::move(workspaces)) {
-}
-
-std::optional<std::vector<std::string>> Admission::named_workspaces(const std::string& text,
-                                                                    std::string& reason) const {
+// The workspaces a request names, checked against the configured ones; sets `reason` when
+// refused.
+std::optional<std::vector<std::string>> named_workspaces(const std::string& text,
+                                                         const std::vector<std::string>& configured,
+                                                         std::string& reason) {
     std::set<std::string> names;
     std::string word;
     auto take = [&]() -> bool {
@@ -35,13 +30,13 @@ std::optional<std::vector<std::string>> Admission::named_workspaces(const std::s
             reason = "workspaces: not a list of workspace names";
             return false;
         }
-        if (std::find(m_workspaces.begin(), m_workspaces.end(), word) == m_workspaces.end()) {
-            std::string configured;
-            for (const auto& w : m_workspaces) {
-                configured += (configured.empty() ? "" : ", ") + w;
+        if (std::find(configured.begin(), configured.end(), word) == configured.end()) {
+            std::string names_text;
+            for (const auto& w : configured) {
+                names_text += (names_text.empty() ? "" : ", ") + w;
             }
             reason = "workspaces: '" + word + "' is not a configured workspace (configured: " +
-                     (configured.empty() ? "none" : configured) + ")";
+                     (names_text.empty() ? "none" : names_text) + ")";
             return false;
         }
         names.insert(word);
@@ -67,31 +62,30 @@ std::optional<std::vector<std::string>> Admission::named_workspaces(const std::s
     return std::vector<std::string>(names.begin(), names.end());
 }
 
-std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
-                                            const std::string& source) {
-    ++m_counts.rows;
-    const TimeMs now = m_clock.now_ms();
+} // namespace
+
+PreparedRequest prepare_request(const RawRequest& raw, const std::string& source, TimeMs now,
+                                const audit::SubjectDigester& digester,
+                                const std::vector<std::string>& workspaces) {
     intake::Validation v = intake::validate_request(raw, now);
     if (!v.request) {
-        ++m_counts.bad;
-        return v.reason;
+        return {std::nullopt, v.reason};
     }
     const intake::ValidRequest& req = *v.request;
     store::NewRequest row;
     row.identifier = req.identifier;
     row.id_type = std::string(intake::to_string(req.id_type));
-    row.subject_digest = m_digester.digest(req.identifier, req.id_type);
-    row.request_id =
-        req.request_id.empty()
-            ? m_digester.derived_request_id(req.identifier, req.id_type, raw.received_at)
-            : req.request_id;
+    row.subject_digest = digester.digest(req.identifier, req.id_type);
+    row.request_id = req.request_id.empty()
+                         ? digester.derived_request_id(req.identifier, req.id_type, raw.received_at)
+                         : req.request_id;
     if (audit::canonical_subject(req.identifier, req.id_type) != req.identifier) {
         // Admitted before subject digest v2, this row had the digest and derived request_id of
         // the identifier as given; sent again, it must still be the same request.
-        row.legacy_digest = m_digester.digest_as_given(req.identifier);
+        row.legacy_digest = digester.digest_as_given(req.identifier);
         if (req.request_id.empty()) {
             row.legacy_request_id =
-                m_digester.derived_request_id_as_given(req.identifier, raw.received_at);
+                digester.derived_request_id_as_given(req.identifier, raw.received_at);
         }
     }
     row.source = source;
@@ -99,13 +93,35 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
     row.received_at_given = req.received_at.has_value();
     if (!raw.workspaces.empty()) {
         std::string reason;
-        row.workspaces = named_workspaces(raw.workspaces, reason);
+        row.workspaces = named_workspaces(raw.workspaces, workspaces, reason);
         if (!row.workspaces) {
-            ++m_counts.bad;
-            return reason;
+            return {std::nullopt, reason};
         }
     }
+    return {std::move(row), {}};
+}
 
+std::string conflict_reason(const std::string& request_id) {
+    return "request_id " + request_id +
+           " is already known with a different subject, type, received_at or workspaces";
+}
+
+Admission::Admission(store::Database& db, const Clock& clock,
+                     const audit::SubjectDigester& digester, std::vector<std::string> workspaces)
+    : m_clock(clock), m_workspaces(workspaces), m_digester(digester),
+      m_batch(db, clock, std::move(workspaces)) {
+}
+
+std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
+                                            const std::string& source) {
+    ++m_counts.rows;
+    PreparedRequest prepared =
+        prepare_request(raw, source, m_clock.now_ms(), m_digester, m_workspaces);
+    if (!prepared.request) {
+        ++m_counts.bad;
+        return prepared.reason;
+    }
+    const store::NewRequest& row = *prepared.request;
     m_last = m_batch.insert(row);
     m_last_request_id = m_last.known_as.empty() ? row.request_id : m_last.known_as;
     m_last_subject_digest = row.subject_digest;
@@ -121,8 +137,7 @@ std::optional<std::string> Admission::admit(const intake::RawRequest& raw,
         break;
     case store::InsertOutcome::conflict:
         ++m_counts.bad;
-        return "request_id " + row.request_id +
-               " is already known with a different subject, type, received_at or workspaces";
+        return conflict_reason(row.request_id);
     }
     return std::nullopt;
 }

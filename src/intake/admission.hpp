@@ -23,6 +23,21 @@ struct AdmissionCounts {
     std::int64_t bad = 0;     // refused
 };
 
+// A request validated and digested, ready to insert; or why it was refused.
+struct PreparedRequest {
+    std::optional<store::NewRequest> request;
+    std::string reason; // never containing the identifier
+};
+
+// Validates and digests one request received from `source` ("file.csv:12", "cli", "http") at
+// `now`; `workspaces`: the configured workspace names (a request naming others is refused).
+PreparedRequest prepare_request(const RawRequest& raw, const std::string& source, TimeMs now,
+                                const audit::SubjectDigester& digester,
+                                const std::vector<std::string>& workspaces);
+
+// The reason given for a request_id that is known with other content.
+std::string conflict_reason(const std::string& request_id);
+
 // Validates requests and queues them in one transaction: nothing lands until commit().
 class Admission {
 public:
@@ -41,11 +56,6 @@ public:
     const std::string& last_subject_digest() const { return m_last_subject_digest; }
 
 private:
-    // The workspaces a request names, checked against the configured ones; sets `reason` when
-    // refused.
-    std::optional<std::vector<std::string>> named_workspaces(const std::string& text,
-                                                             std::string& reason) const;
-
     const Clock& m_clock;
     std::vector<std::string> m_workspaces;
     const audit::SubjectDigester& m_digester;

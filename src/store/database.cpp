@@ -17,6 +17,19 @@ namespace lethe::store {
 namespace {
 
 constexpr int k_busy_timeout_ms = 10'000;
+constexpr int k_busy_poll_us = 1'000;
+
+// Waits for a busy database by polling every millisecond, up to k_busy_timeout_ms. SQLite's own
+// busy timeout backs off to 100 ms between polls, so a waiter would miss the short gaps an import
+// leaves between its chunk transactions (store/import_staging.hpp) and wait for the whole import.
+int poll_while_busy(void* /*unused*/, int polls) {
+    if (static_cast<long>(polls) * k_busy_poll_us >= k_busy_timeout_ms * 1000L) {
+        return 0;
+    }
+    ::usleep(k_busy_poll_us);
+    return 1;
+}
+
 // The schema version that adds the Merkle tree; its subtrees are computed in C++ (SQL has no
 // SHA-256) in the migration's transaction, so an upgraded log is never without its tree.
 constexpr int k_merkle_tree_version = 7;
@@ -160,7 +173,7 @@ void Database::configure() {
     sqlite3* raw = m_db->getHandle();
     // Defensive mode forbids writable_schema and other ways of corrupting the file from SQL.
     sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
-    m_db->setBusyTimeout(k_busy_timeout_ms);
+    sqlite3_busy_handler(raw, poll_while_busy, nullptr);
     // Probe that this is a lethe database before changing anything: the switch to WAL below
     // already rewrites the file's header, which a foreign file must never see.
     const int objects = m_db->execAndGet("SELECT count(*) FROM sqlite_schema").getInt();

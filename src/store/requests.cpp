@@ -126,6 +126,17 @@ RequestRow read_request_row(SQLite::Statement& q) {
     return r;
 }
 
+bool same_request(const RequestKey& stored, const NewRequest& r) {
+    // A request that finished before subject digest v2 keeps the digest it had then.
+    const bool same_subject =
+        stored.subject_digest == r.subject_digest ||
+        (!r.legacy_digest.empty() && stored.subject_digest == r.legacy_digest);
+    const std::optional<std::string> scope =
+        r.workspaces ? std::optional<std::string>(scope_text(*r.workspaces)) : std::nullopt;
+    return same_subject && stored.id_type == r.id_type &&
+           (!r.received_at_given || stored.received_at == r.received_at) && stored.scope == scope;
+}
+
 TimeMs initial_deadline(TimeMs received_at) {
     return add_calendar_months(received_at, 1);
 }
@@ -206,6 +217,9 @@ WriteBatch::WriteBatch(Database& db, const Clock& clock,
       m_audit(db.db(), clock),
       m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces "
                                     "FROM requests WHERE request_id = ?"),
+      m_find_staged(db.db(), "SELECT subject_digest, legacy_digest, id_type, received_at, "
+                             "received_at_given, workspaces FROM import_staging WHERE request_id "
+                             "= ?1 OR legacy_request_id = ?1"),
       m_find_active_subject(db.db(), "SELECT id, request_id FROM requests WHERE subject_digest = "
                                      "? AND state IN ('pending', 'suppressed') AND linked_to IS "
                                      "NULL"),
@@ -226,16 +240,16 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         m_find_by_request_id.reset();
         m_find_by_request_id.bind(1, *id);
         if (m_find_by_request_id.executeStep()) {
-            // A request that finished before subject digest v2 keeps the digest it had then.
-            const std::string stored = m_find_by_request_id.getColumn(0).getString();
-            bool same = (stored == r.subject_digest ||
-                         (!r.legacy_digest.empty() && stored == r.legacy_digest)) &&
-                        m_find_by_request_id.getColumn(1).getString() == r.id_type &&
-                        (!r.received_at_given ||
-                         m_find_by_request_id.getColumn(2).getInt64() == r.received_at) &&
-                        opt_text(m_find_by_request_id.getColumn(3)) == scope;
-            return {same ? InsertOutcome::known : InsertOutcome::conflict, {}, *id};
+            const RequestKey stored{m_find_by_request_id.getColumn(0).getString(),
+                                    m_find_by_request_id.getColumn(1).getString(),
+                                    m_find_by_request_id.getColumn(2).getInt64(),
+                                    opt_text(m_find_by_request_id.getColumn(3))};
+            return {
+                same_request(stored, r) ? InsertOutcome::known : InsertOutcome::conflict, {}, *id};
         }
+    }
+    if (conflicts_with_staged(r, scope)) {
+        return {InsertOutcome::conflict, {}, r.request_id};
     }
 
     m_find_active_subject.reset();
@@ -251,7 +265,9 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     const TimeMs deadline = initial_deadline(r.received_at);
     m_insert.reset();
     m_insert.bind(1, r.request_id);
-    bind_blob(m_insert, 2, m_db.cipher().seal_identifier(r.identifier, r.request_id));
+    bind_blob(m_insert, 2,
+              r.identifier_sealed ? r.identifier
+                                  : m_db.cipher().seal_identifier(r.identifier, r.request_id));
     m_insert.bind(3, r.id_type);
     m_insert.bind(4, r.subject_digest);
     m_insert.bind(5, r.source);
@@ -295,6 +311,29 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
         m_erasures.add(row, w);
     }
     return {InsertOutcome::created, {}, {}};
+}
+
+bool WriteBatch::conflicts_with_staged(const NewRequest& r,
+                                       const std::optional<std::string>& scope) {
+    // When the import lands, its row `staged` is the one sent again and `r` the one stored.
+    const RequestKey stored{r.subject_digest, r.id_type, r.received_at, scope};
+    m_find_staged.reset();
+    m_find_staged.bind(1, r.request_id);
+    while (m_find_staged.executeStep()) {
+        NewRequest staged;
+        staged.subject_digest = m_find_staged.getColumn(0).getString();
+        staged.legacy_digest = opt_text(m_find_staged.getColumn(1)).value_or("");
+        staged.id_type = m_find_staged.getColumn(2).getString();
+        staged.received_at = m_find_staged.getColumn(3).getInt64();
+        staged.received_at_given = m_find_staged.getColumn(4).getInt() != 0;
+        if (auto text = opt_text(m_find_staged.getColumn(5))) {
+            staged.workspaces = split(*text, ',');
+        }
+        if (!same_request(stored, staged)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void WriteBatch::commit() {

@@ -31,7 +31,22 @@ struct NewRequest {
     // again is still the same request, not a conflict.
     std::string legacy_digest;
     std::string legacy_request_id;
+    // Set for a row staged by an import (import_staging.hpp): `identifier` already sealed under
+    // the request_id, stored as it is.
+    bool identifier_sealed = false;
 };
+
+// What a stored (or staged) request is compared on when its request_id is sent again.
+struct RequestKey {
+    std::string subject_digest;
+    std::string id_type;
+    TimeMs received_at = 0;
+    std::optional<std::string> scope; // scope_text of its workspaces; nullopt: all
+};
+
+// True when `r` is the request stored as `stored`, sent again: the same subject (or the digest
+// it had before subject digest v2), type, scope, and received_at unless `r` did not give one.
+bool same_request(const RequestKey& stored, const NewRequest& r);
 
 // What inserting a request did.
 enum class InsertOutcome {
@@ -121,7 +136,12 @@ private:
     const Clock& m_clock;
     SQLite::Transaction m_tx;
     AuditAppender m_audit;
+    // Refuses a request whose request_id an import has staged with other content: when the
+    // import lands, that row would conflict with this one (import_staging.hpp).
+    bool conflicts_with_staged(const NewRequest& r, const std::optional<std::string>& scope);
+
     SQLite::Statement m_find_by_request_id;
+    SQLite::Statement m_find_staged;
     SQLite::Statement m_find_active_subject;
     SQLite::Statement m_insert;
     ErasureInserter m_erasures;

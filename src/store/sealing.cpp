@@ -37,6 +37,34 @@ std::int64_t reseal_requests(Database& db, const IdentifierCipher& cipher) {
     return static_cast<std::int64_t>(rows.size());
 }
 
+// Rows an import has staged (import_staging.hpp): sealed like requests'.
+std::int64_t reseal_staged(Database& db, const IdentifierCipher& cipher) {
+    struct Row {
+        std::int64_t batch, seq;
+        std::string request_id, identifier;
+    };
+    std::vector<Row> rows;
+    SQLite::Statement q(db.db(), "SELECT batch, seq, request_id, identifier FROM import_staging "
+                                 "WHERE " +
+                                     stale("identifier"));
+    bind_blob(q, 1, cipher.current_key_id());
+    while (q.executeStep()) {
+        const std::string request_id = q.getColumn(2).getString();
+        rows.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), request_id,
+                        db.identifier_from(q.getColumn(3), request_id)});
+    }
+    SQLite::Statement set(db.db(),
+                          "UPDATE import_staging SET identifier = ? WHERE batch = ? AND seq = ?");
+    for (const auto& r : rows) {
+        set.reset();
+        bind_blob(set, 1, cipher.seal_identifier(r.identifier, r.request_id));
+        set.bind(2, r.batch);
+        set.bind(3, r.seq);
+        set.exec();
+    }
+    return static_cast<std::int64_t>(rows.size());
+}
+
 std::int64_t reseal_profiles(Database& db, const IdentifierCipher& cipher) {
     struct Row {
         std::int64_t erasure;
@@ -73,13 +101,15 @@ std::int64_t reseal_profiles(Database& db, const IdentifierCipher& cipher) {
 }
 
 bool anything_stale(Database& db, const IdentifierCipher& cipher) {
-    SQLite::Statement q(db.db(), "SELECT EXISTS (SELECT 1 FROM requests WHERE identifier IS NOT "
-                                 "NULL AND " +
-                                     stale("identifier") +
-                                     ") OR EXISTS (SELECT 1 FROM erasure_profiles WHERE " +
-                                     stale("cio_id") + ")");
+    SQLite::Statement q(
+        db.db(), "SELECT EXISTS (SELECT 1 FROM requests WHERE identifier IS NOT "
+                 "NULL AND " +
+                     stale("identifier") + ") OR EXISTS (SELECT 1 FROM erasure_profiles WHERE " +
+                     stale("cio_id") + ") OR EXISTS (SELECT 1 FROM import_staging WHERE " +
+                     stale("identifier") + ")");
     bind_blob(q, 1, cipher.current_key_id());
     bind_blob(q, 2, cipher.current_key_id());
+    bind_blob(q, 3, cipher.current_key_id());
     return q.executeStep() && q.getColumn(0).getInt() != 0;
 }
 
@@ -92,7 +122,7 @@ SealReport seal_identifiers(Database& db) {
     }
     SQLite::Transaction tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE);
     SealReport report;
-    report.identifiers = reseal_requests(db, cipher);
+    report.identifiers = reseal_requests(db, cipher) + reseal_staged(db, cipher);
     report.profiles = reseal_profiles(db, cipher);
     tx.commit();
     return report;
@@ -102,7 +132,7 @@ bool holds_sealed_identifiers(Database& db) {
     return db.db()
                .execAndGet("SELECT EXISTS (SELECT 1 FROM requests WHERE typeof(identifier) = "
                            "'blob') OR EXISTS (SELECT 1 FROM erasure_profiles WHERE "
-                           "typeof(cio_id) = 'blob')")
+                           "typeof(cio_id) = 'blob') OR EXISTS (SELECT 1 FROM import_staging)")
                .getInt() != 0;
 }
 

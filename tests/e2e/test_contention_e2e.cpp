@@ -8,6 +8,7 @@
 #include <SQLiteCpp/Transaction.h>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -111,4 +112,113 @@ TEST_CASE("a write lock held past the busy timeout: the worker and a second impo
     CHECK(db.execAndGet("SELECT max(attempts) FROM erasures").getInt() == 1);
     CHECK(db.execAndGet("SELECT count(*) FROM requests WHERE request_id = 'LATE-1'").getInt() == 1);
     CHECK_FALSE(sandbox.has_profile("email", "busy3@example.com"));
+}
+
+namespace {
+
+// A CSV of `rows` requests IMP-0... for distinct people.
+std::string big_csv(int rows) {
+    std::string csv = "request_id,identifier\n";
+    csv.reserve(static_cast<std::size_t>(rows) * 40);
+    for (int i = 0; i < rows; ++i) {
+        csv += "IMP-" + std::to_string(i) + ",person" + std::to_string(i) + "@example.com\n";
+    }
+    return csv;
+}
+
+std::int64_t count_of(const CliFixture& f, const std::string& sql) {
+    SQLite::Database db(f.db_path().string(), SQLite::OPEN_READONLY);
+    db.setBusyTimeout(2000);
+    return db.execAndGet(sql).getInt64();
+}
+
+// Polls `sql` until it counts more than zero, up to `limit`.
+bool wait_until_positive(const CliFixture& f, const std::string& sql,
+                         std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (count_of(f, sql) > 0) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("a large import holds the write lock only briefly: other writers go on meanwhile",
+          "[e2e][contention][import]") {
+    CliFixture f;
+    f.init();
+    const std::string file = f.csv("big.csv", big_csv(100'000));
+    Process import(argv_of(f, {"import", file}), lethe_env());
+    REQUIRE(
+        wait_until_positive(f, "SELECT count(*) FROM import_staging", std::chrono::seconds(20)));
+    // Before: the import was one transaction, and every enqueue waited for all of it (≈ 7 s).
+    std::chrono::steady_clock::duration slowest{};
+    for (int i = 0; i < 5; ++i) {
+        const auto before = std::chrono::steady_clock::now();
+        auto r = f.lethe({"enqueue", "during-" + std::to_string(i), "--id-type", "id",
+                          "--request-id", "DURING-" + std::to_string(i)});
+        slowest = std::max(slowest, std::chrono::steady_clock::now() - before);
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+    }
+    // The enqueues ran while the import was still at work.
+    CHECK_FALSE(import.wait_for(std::chrono::milliseconds(0)));
+    CHECK(slowest < std::chrono::seconds(2));
+    auto r = import.wait(std::chrono::seconds(120));
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("new requests:      100000") != std::string::npos);
+    CHECK(count_of(f, "SELECT count(*) FROM requests") == 100'005);
+    CHECK(count_of(f, "SELECT count(*) FROM audit_log WHERE event = 'request.received'") ==
+          100'005);
+    CHECK(count_of(f, "SELECT count(*) FROM import_staging") == 0);
+}
+
+TEST_CASE("kill -9 of an import before its commit point leaves nothing; after it, the import "
+          "completes",
+          "[e2e][contention][import]") {
+    CliFixture f;
+    f.init();
+    const std::string file = f.csv("big.csv", big_csv(60'000));
+    const std::string small = f.csv("small.csv", "request_id,identifier\nS-1,s1@example.com\n");
+
+    SECTION("killed while staging: nothing was imported") {
+        Process import(argv_of(f, {"import", file}), lethe_env());
+        REQUIRE(wait_until_positive(f, "SELECT count(*) FROM import_staging",
+                                    std::chrono::seconds(20)));
+        import.signal(SIGKILL);
+        import.wait(std::chrono::seconds(10));
+        CHECK(count_of(f, "SELECT count(*) FROM requests") == 0);
+        CHECK(count_of(f, "SELECT count(*) FROM audit_log WHERE event = 'request.received'") == 0);
+        // The next import discards the dead batch first.
+        auto r = f.lethe({"import", small});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(count_of(f, "SELECT count(*) FROM requests") == 1);
+        CHECK(count_of(f, "SELECT count(*) FROM import_staging") == 0);
+        CHECK(count_of(f, "SELECT count(*) FROM import_batches") == 0);
+    }
+    SECTION("killed while publishing: the next command finishes it") {
+        Process import(argv_of(f, {"import", file}), lethe_env());
+        REQUIRE(wait_until_positive(f, "SELECT count(*) FROM requests", std::chrono::seconds(60)));
+        import.signal(SIGKILL);
+        import.wait(std::chrono::seconds(10));
+        const auto landed = count_of(f, "SELECT count(*) FROM requests");
+        CHECK(landed < 60'000);
+        CHECK(count_of(f, "SELECT count(*) FROM import_batches WHERE state = 'committed'") == 1);
+        auto r = f.lethe({"import", small});
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(count_of(f, "SELECT count(*) FROM requests") == 60'001);
+        CHECK(count_of(f, "SELECT count(*) FROM audit_log WHERE event = 'request.received'") ==
+              60'001);
+        CHECK(count_of(f, "SELECT count(*) FROM import_batches") == 0);
+        // Importing the big file again adds nothing: every row landed exactly once.
+        auto again = f.lethe({"import", file});
+        CHECK(again.out.find("already known:     60000") != std::string::npos);
+    }
 }
