@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Turns migrations/NNNN_name.sql files into a C++ source with a sorted table.
 
-Usage: embed_migrations.py [--reserved N,M] OUTPUT.cpp FILE.sql...
-The numbers must start at 1 and have no gaps, so a missing file fails the build. Numbers given
-with --reserved may be missing (held for work on another branch; remove them when it lands).
+Usage: embed_migrations.py [--reserved N]... OUTPUT.cpp FILE.sql...
+The numbers must start at 1 and have no gaps, so a missing file fails the build. A number given
+with --reserved may be missing: it belongs to a migration on another branch that has not been
+merged yet (migrations/meson.build says which). Remove the reservation when that file lands: a
+database migrated past a missing number never gets that migration.
 """
 import os
 import re
@@ -13,18 +15,18 @@ import sys
 def main() -> int:
     args = sys.argv[1:]
     reserved = set()
-    if args[:1] == ["--reserved"]:
-        reserved = {int(n) for n in args[1].split(",") if n}
+    while len(args) >= 2 and args[0] == "--reserved":
+        reserved.add(int(args[1]))
         args = args[2:]
     out, files = args[0], sorted(args[1:], key=os.path.basename)
     entries = []
     expected = 0
     for path in files:
         expected += 1
-        while expected in reserved and not os.path.basename(path).startswith(f"{expected:04d}_"):
-            expected += 1
         name = os.path.basename(path)
         m = re.fullmatch(r"(\d{4})_([a-z0-9_]+)\.sql", name)
+        while m and int(m.group(1)) > expected and expected in reserved:
+            expected += 1
         if not m or int(m.group(1)) != expected:
             sys.stderr.write(f"{path}: migration must be named {expected:04d}_name.sql\n")
             return 1
@@ -41,7 +43,11 @@ def main() -> int:
         f.write("    static const std::vector<Migration> k_migrations = {\n")
         for version, name, sql in entries:
             f.write(f'        {{{version}, "{name}", R"lethe_sql({sql})lethe_sql"}},\n')
-        f.write("    };\n    return k_migrations;\n}\n\n} // namespace lethe::store\n")
+        f.write("    };\n    return k_migrations;\n}\n\n")
+        f.write("const std::vector<int>& reserved_migration_versions() {\n")
+        f.write("    static const std::vector<int> k_reserved = {")
+        f.write(", ".join(str(v) for v in sorted(reserved)))
+        f.write("};\n    return k_reserved;\n}\n\n} // namespace lethe::store\n")
     return 0
 
 

@@ -19,7 +19,10 @@ packages=(
     libsqlite3-dev libsqlitecpp-dev libcurl4-openssl-dev libssl-dev
     libspdlog-dev libfmt-dev libtomlplusplus-dev catch2 libcli11-dev
     nlohmann-json3-dev libcpp-httplib-dev libmicrohttpd-dev libutf8proc-dev
+    golang-go golang-golang-x-mod-dev
 )
+# golang-go and golang-golang-x-mod-dev build tests/interop/tlogcheck, which the e2e test
+# [interop] runs: Go's reference sumdb note and tlog code checks lethe's checkpoints and proofs.
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,7 @@
 #include "audit/chain.hpp"
 
+#include "util/strings.hpp"
+
 #include <cstring>
 #include <openssl/err.h>
 #include <stdexcept>
@@ -75,7 +77,9 @@ std::string_view EntryHasher::hash_hex(const AuditEntryView& e) {
 }
 
 ChainVerifier ChainVerifier::from_genesis() {
-    return anchored(1, std::string(store::k_genesis_hash));
+    auto v = anchored(1, std::string(store::k_genesis_hash));
+    v.track_tree(crypto::merkle::Frontier());
+    return v;
 }
 
 ChainVerifier ChainVerifier::anchored(std::int64_t first_seq, std::string prev_hash) {
@@ -87,11 +91,26 @@ ChainVerifier ChainVerifier::anchored(std::int64_t first_seq, std::string prev_h
 }
 
 ChainVerifier ChainVerifier::self_anchored() {
-    return ChainVerifier();
+    ChainVerifier v;
+    v.m_tree_from_first = true;
+    return v;
 }
 
-void ChainVerifier::expect(std::int64_t size, std::string hash, std::string source) {
-    m_expect.emplace(size, Expectation{std::move(hash), std::move(source)});
+void ChainVerifier::expect(std::int64_t size, std::string hash, std::string root,
+                           std::string source) {
+    m_expect.emplace(size, Expectation{std::move(hash), std::move(root), std::move(source)});
+}
+
+void ChainVerifier::set_aside_while(const std::function<bool(std::int64_t)>& outside) {
+    for (auto it = m_expect.begin(); it != m_expect.end();) {
+        if (outside(it->first)) {
+            m_outside.push_back(
+                Outside{it->first, it->second.hash, it->second.root, it->second.source});
+            it = m_expect.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 bool ChainVerifier::fail(std::int64_t seq, std::string what) {
@@ -112,6 +131,13 @@ bool ChainVerifier::check_expectations_at(std::int64_t seq, std::string_view has
                                                 short_hash(it->second.hash) + " for seq " +
                                                 std::to_string(seq) +
                                                 ": the log was rewritten at or before this entry");
+        }
+        if (!it->second.root.empty() && m_tree && m_tree->begin() == 0 &&
+            to_hex(m_tree->root()) != it->second.root) {
+            return fail(seq == 0 ? 1 : seq, "the Merkle root of the first " + std::to_string(seq) +
+                                                " entries differs from " + it->second.source +
+                                                ", which signed " + short_hash(it->second.root) +
+                                                ": the checkpoint does not state these entries");
         }
     }
     m_expect.erase(begin, end);
@@ -153,6 +179,13 @@ bool ChainVerifier::add(const AuditEntryView& e) {
         // Expectations before the first entry cannot be checked, except at the anchor itself.
         m_first_seq = e.seq;
         m_first_prev_hash = std::string(e.prev_hash);
+        if (m_tree_from_first) {
+            // The tree of the entries before is not known here: a range from this entry on.
+            m_tree = crypto::merkle::Frontier::starting_at(e.seq - 1);
+        }
+        if (m_set_aside) {
+            set_aside_while([&](std::int64_t size) { return size < e.seq - 1; });
+        }
         if (!m_expect.empty() && m_expect.begin()->first < e.seq - 1) {
             const auto& [size, exp] = *m_expect.begin();
             return fail(e.seq, exp.source + " covers seq " + std::to_string(size) +
@@ -167,6 +200,9 @@ bool ChainVerifier::add(const AuditEntryView& e) {
         return fail(e.seq, "hash does not match the entry's contents (stored " +
                                short_hash(e.hash) + ", computed " + short_hash(computed) +
                                "): the entry was changed");
+    }
+    if (m_tree) {
+        m_tree->push(store::audit_leaf_hash(e.hash), m_observer);
     }
     if (!m_expect.empty() && m_expect.begin()->first == e.seq &&
         !check_expectations_at(e.seq, e.hash)) {
@@ -187,6 +223,10 @@ bool ChainVerifier::add(const AuditEntryView& e) {
 bool ChainVerifier::finish() {
     if (m_failure) {
         return false;
+    }
+    if (m_set_aside) {
+        const bool none = m_count == 0 && !m_next_seq;
+        set_aside_while([&](std::int64_t size) { return none || size > m_last_seq; });
     }
     if (m_count == 0 && m_next_seq) {
         // No entries: only the anchor itself can be compared.

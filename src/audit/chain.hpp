@@ -1,14 +1,17 @@
 #pragma once
 
 #include "crypto/crypto.hpp"
+#include "crypto/merkle.hpp"
 #include "store/audit_queries.hpp"
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // Streaming verification of the hash chain (docs/audit-format.md, "Entries" and "Verifying").
 namespace lethe::audit {
@@ -53,9 +56,34 @@ public:
     // given and must be vouched for by a signature over a later hash).
     static ChainVerifier self_anchored();
 
-    // Expects the entry at seq `size` to have hash `hash` (size 0: the genesis hash); `source`
-    // names the checkpoint in messages.
-    void expect(std::int64_t size, std::string hash, std::string source);
+    // Expects the entry at seq `size` to have hash `hash` (size 0: the genesis hash) and, when
+    // `root` (hex) is not empty and the tree is tracked, the first `size` entries to have that
+    // Merkle root; `source` names the checkpoint in messages.
+    void expect(std::int64_t size, std::string hash, std::string root, std::string source);
+    // Tracks the Merkle tree from `start`, the tree of the entries before the first one to come
+    // (a chain from the genesis tracks it from the empty tree by itself).
+    void track_tree(crypto::merkle::Frontier start) { m_tree = std::move(start); }
+    // Calls `observer` with every complete subtree of level >= 1 the tracked tree gets.
+    void
+    observe_subtrees(std::function<void(crypto::merkle::NodeId, const std::string&)> observer) {
+        m_observer = std::move(observer);
+    }
+    // The Merkle tree of the entries so far, when tracked (self-anchored: the compact range from
+    // the first entry, which has a root only when that is seq 1).
+    const std::optional<crypto::merkle::Frontier>& tree() const { return m_tree; }
+
+    // Expectations outside the entries seen (before the first one, after the last) are set aside
+    // instead of failing (an export: a checkpoint of another part of the log); see outside().
+    void set_aside_outside() { m_set_aside = true; }
+    // A checkpoint expectation that could not be compared with the entries.
+    struct Outside {
+        std::int64_t size = 0;
+        std::string hash;
+        std::string root;
+        std::string source;
+    };
+    // The expectations set aside (after finish()).
+    const std::vector<Outside>& outside() const { return m_outside; }
 
     // Checks the next entry; returns false once a problem is found (see failure()).
     bool add(const AuditEntryView& e);
@@ -84,8 +112,15 @@ private:
     std::optional<std::string> m_prev_hash;
     struct Expectation {
         std::string hash;
+        std::string root;
         std::string source;
     };
+    std::optional<crypto::merkle::Frontier> m_tree;
+    std::function<void(crypto::merkle::NodeId, const std::string&)> m_observer;
+    bool m_set_aside = false;
+    std::vector<Outside> m_outside;
+    void set_aside_while(const std::function<bool(std::int64_t)>& outside);
+    bool m_tree_from_first = false; // self-anchored: track the range from the first entry
     std::multimap<std::int64_t, Expectation> m_expect;
     std::optional<ChainFailure> m_failure;
     std::int64_t m_count = 0;

@@ -2,6 +2,7 @@
 
 #include "audit/chain.hpp"
 #include "audit/keys.hpp"
+#include "crypto/merkle.hpp"
 #include "store/audit_queries.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -59,18 +61,63 @@ void ensure_private_dir(const std::filesystem::path& dir) {
     ::chmod(dir.c_str(), 0700);
 }
 
+// True when a stored note states a Merkle root (not a checkpoint of lethe before the tree).
+bool stored_has_root(std::string_view note) {
+    std::string error;
+    auto parsed = parse_note(note, error);
+    auto cp = parsed ? parse_checkpoint_text(parsed->text, error) : std::nullopt;
+    return cp && !cp->legacy();
+}
+
 } // namespace
 
 std::string checkpoint_text(const Checkpoint& cp) {
     if (!valid_note_key_name(cp.origin)) {
         throw std::invalid_argument("checkpoint origin is not a valid note key name");
     }
-    auto raw = from_hex(cp.head_hash);
-    if (!is_hash_hex(cp.head_hash) || !raw) {
-        throw std::invalid_argument("checkpoint head hash is not 64 hex digits");
+    auto root = from_hex(cp.root_hash);
+    if (!is_hash_hex(cp.root_hash) || !root || !is_hash_hex(cp.head_hash)) {
+        throw std::invalid_argument("checkpoint root or head hash is not 64 hex digits");
     }
-    return cp.origin + "\n" + std::to_string(cp.size) + "\n" + crypto::base64_encode(*raw) + "\n";
+    return cp.origin + "\n" + std::to_string(cp.size) + "\n" + crypto::base64_encode(*root) + "\n" +
+           std::string(k_chain_head_prefix) + cp.head_hash + "\n";
 }
+
+namespace {
+
+// Reads the extension lines after the first three: the chain head, if any. Lines lethe does not
+// know are ignored (C2SP tlog-checkpoint lets a log add its own).
+bool read_extensions(std::string_view text, Checkpoint& cp, std::string& error) {
+    bool seen = false;
+    while (!text.empty()) {
+        const auto eol = text.find('\n');
+        if (eol == std::string_view::npos || eol == 0) {
+            error = "checkpoint text has an empty or unterminated extension line";
+            return false;
+        }
+        const std::string_view line = text.substr(0, eol);
+        text.remove_prefix(eol + 1);
+        if (!line.starts_with(k_chain_head_prefix)) {
+            continue;
+        }
+        const std::string_view hex = line.substr(k_chain_head_prefix.size());
+        if (seen || !is_hash_hex(hex)) {
+            error = seen ? "checkpoint has two chain-head lines"
+                         : "checkpoint chain-head is not 64 lower-case hex digits";
+            return false;
+        }
+        seen = true;
+        cp.head_hash = std::string(hex);
+    }
+    if (!seen) {
+        // lethe before the Merkle tree signed the chain head as the third line.
+        cp.head_hash = std::move(cp.root_hash);
+        cp.root_hash.clear();
+    }
+    return true;
+}
+
+} // namespace
 
 std::optional<Checkpoint> parse_checkpoint_text(std::string_view text, std::string& error) {
     std::string_view lines[3];
@@ -87,7 +134,6 @@ std::optional<Checkpoint> parse_checkpoint_text(std::string_view text, std::stri
             return std::nullopt;
         }
     }
-    // Extension lines are allowed by the format; lethe writes none and ignores any.
     Checkpoint cp;
     cp.origin = lines[0];
     auto size = parse_int64(lines[1]);
@@ -102,7 +148,10 @@ std::optional<Checkpoint> parse_checkpoint_text(std::string_view text, std::stri
         error = "checkpoint root hash is not the Base64 of 32 bytes";
         return std::nullopt;
     }
-    cp.head_hash = to_hex(raw);
+    cp.root_hash = to_hex(raw);
+    if (!read_extensions(text, cp, error)) {
+        return std::nullopt;
+    }
     return cp;
 }
 
@@ -126,9 +175,11 @@ CheckpointSigner::CheckpointSigner(std::string origin, crypto::Ed25519Key key)
       m_verifier(note_verifier_key(m_origin, m_key)) {
 }
 
-std::string CheckpointSigner::sign(std::int64_t size, std::string_view head_hash) const {
-    return sign_note(checkpoint_text(Checkpoint{m_origin, size, std::string(head_hash)}), m_origin,
-                     m_key);
+std::string CheckpointSigner::sign(std::int64_t size, std::string_view root_hash,
+                                   std::string_view head_hash) const {
+    return sign_note(
+        checkpoint_text(Checkpoint{m_origin, size, std::string(root_hash), std::string(head_hash)}),
+        m_origin, m_key);
 }
 
 NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
@@ -221,29 +272,44 @@ std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
     return known;
 }
 
-void check_log_extends(store::Database& db, store::AuditSnapshot& snap,
-                       const std::vector<KnownCheckpoint>& known, std::int64_t up_to,
-                       std::string_view doing) {
+namespace {
+
+// Refuses (throws) when the log or its stored tree no longer has what checkpoint `k` states.
+void check_extends_one(store::AuditSnapshot& snap, const KnownCheckpoint& k,
+                       const std::function<void(std::int64_t, const std::string&)>& refuse) {
     const store::ChainHead head = snap.head();
+    const auto& cp = k.checkpoint;
+    if (cp.size > head.size) {
+        refuse(head.size + 1, "missing: " + k.source + " covers " + std::to_string(cp.size) +
+                                  " entries but the log has " + std::to_string(head.size) +
+                                  " (entries were removed from the end)");
+    }
+    const auto at =
+        cp.size == 0 ? std::optional<std::string>(store::k_genesis_hash) : snap.hash_at(cp.size);
+    if (!at || *at != cp.head_hash) {
+        refuse(std::max<std::int64_t>(cp.size, 1),
+               "differs from " + k.source + " (the log was rewritten at or before it)");
+    }
+    if (!cp.legacy() && to_hex(snap.tree_root(cp.size)) != cp.root_hash) {
+        refuse(std::max<std::int64_t>(cp.size, 1),
+               "the stored Merkle tree's root at size " + std::to_string(cp.size) +
+                   " differs from " + k.source + " (the tree or the log was rewritten)");
+    }
+}
+
+} // namespace
+
+std::string check_log_extends(store::Database& db, store::AuditSnapshot& snap,
+                              const std::vector<KnownCheckpoint>& known, std::int64_t up_to,
+                              std::string_view doing) {
     auto refuse = [&](std::int64_t seq, const std::string& what) {
         throw Error(ExitCode::failure, std::string(doing) + ": seq " + std::to_string(seq) + ": " +
                                            what + " (run `lethe audit verify`)");
     };
-    const KnownCheckpoint* anchor = nullptr; // the newest checkpoint at or below up_to
+    const KnownCheckpoint* anchor = nullptr; // the newest checkpoint with a root at or below up_to
     for (const auto& k : known) {
-        if (k.checkpoint.size > head.size) {
-            refuse(head.size + 1, "missing: " + k.source + " covers " +
-                                      std::to_string(k.checkpoint.size) +
-                                      " entries but the log has " + std::to_string(head.size) +
-                                      " (entries were removed from the end)");
-        }
-        const auto at = k.checkpoint.size == 0 ? std::optional<std::string>(store::k_genesis_hash)
-                                               : snap.hash_at(k.checkpoint.size);
-        if (!at || *at != k.checkpoint.head_hash) {
-            refuse(std::max<std::int64_t>(k.checkpoint.size, 1),
-                   "differs from " + k.source + " (the log was rewritten at or before it)");
-        }
-        if (k.checkpoint.size <= up_to &&
+        check_extends_one(snap, k, refuse);
+        if (!k.checkpoint.legacy() && k.checkpoint.size <= up_to &&
             (anchor == nullptr || k.checkpoint.size > anchor->checkpoint.size)) {
             anchor = &k;
         }
@@ -251,9 +317,13 @@ void check_log_extends(store::Database& db, store::AuditSnapshot& snap,
     const std::int64_t from = anchor == nullptr ? 1 : anchor->checkpoint.size + 1;
     auto chain = anchor == nullptr ? ChainVerifier::from_genesis()
                                    : ChainVerifier::anchored(from, anchor->checkpoint.head_hash);
+    // The anchor's subtrees are vouched for by its signed root (checked above).
+    auto tree = anchor == nullptr ? crypto::merkle::Frontier()
+                                  : crypto::merkle::Frontier::load(from - 1, snap.tree_reader());
     store::AuditCursor cursor(db, store::SeqRange{from, up_to});
     store::AuditEntryView e;
     while (cursor.next(e) && chain.add(e)) {
+        tree.push(store::audit_leaf_hash(e.hash));
     }
     if (!chain.finish()) {
         refuse(chain.failure()->seq, chain.failure()->what);
@@ -261,6 +331,13 @@ void check_log_extends(store::Database& db, store::AuditSnapshot& snap,
     if (up_to >= from && chain.last_seq() != up_to) {
         refuse(chain.last_seq() + 1, "missing");
     }
+    const std::string root = to_hex(tree.root());
+    if (to_hex(snap.tree_root(up_to)) != root) {
+        refuse(std::max<std::int64_t>(up_to, 1),
+               "the stored Merkle tree's root at size " + std::to_string(up_to) +
+                   " differs from the one recomputed from the entries (the tree was rewritten)");
+    }
+    return root;
 }
 
 std::filesystem::path write_checkpoint(store::Database& db, const config::Config& cfg,
@@ -268,6 +345,7 @@ std::filesystem::path write_checkpoint(store::Database& db, const config::Config
     const auto signer = CheckpointSigner::from_config(cfg);
     const auto& dir = cfg.audit.checkpoint_dir;
     store::ChainHead head;
+    std::string root;
     std::optional<store::StoredCheckpoint> stored;
     {
         store::AuditSnapshot snap(db);
@@ -278,15 +356,17 @@ std::filesystem::path write_checkpoint(store::Database& db, const config::Config
         for (const auto& s : skipped) {
             spdlog::warn("{}", s);
         }
-        check_log_extends(db, snap, known, head.size, "audit log: refusing to sign");
+        root = check_log_extends(db, snap, known, head.size, "audit log: refusing to sign");
     }
 
     const auto path = dir / checkpoint_file_name(head.size, head.hash);
-    const bool unchanged = stored && stored->size == head.size && stored->head_hash == head.hash;
+    // A checkpoint of the same head signed before the Merkle tree is signed again, with its root.
+    const bool unchanged = stored && stored->size == head.size && stored->head_hash == head.hash &&
+                           stored_has_root(stored->note);
     if (unchanged && std::filesystem::exists(path)) {
         return path;
     }
-    const std::string note = signer.sign(head.size, head.hash);
+    const std::string note = signer.sign(head.size, root, head.hash);
     if (!unchanged) {
         store::insert_checkpoint(db, clock.now_ms(), head.size, head.hash, note);
     }

@@ -13,23 +13,34 @@
 #include <string>
 #include <string_view>
 
-// Signed checkpoints of the audit log: C2SP tlog-checkpoint notes over (origin, size, head hash),
-// signed with the Ed25519 checkpoint key (docs/audit-format.md, "Checkpoints").
+// Signed checkpoints of the audit log: C2SP tlog-checkpoint notes over (origin, size, Merkle
+// root) with the chain head as an extension line, signed with the Ed25519 checkpoint key
+// (docs/audit-format.md, "Checkpoints").
 namespace lethe::audit {
 
-// What a checkpoint states: the log named `origin` had `size` entries, the last one hashing to
-// `head_hash` (hex; the genesis hash when size is 0). It is the chain head, not a Merkle root.
+// The extension line that carries the chain head: "chain-head <64 hex digits>".
+inline constexpr std::string_view k_chain_head_prefix = "chain-head ";
+
+// What a checkpoint states: the log named `origin` had `size` entries, whose RFC 6962 Merkle
+// tree has root `root_hash` and whose last entry hashes to `head_hash` (both hex; for size 0
+// the empty tree's root and the genesis hash). A note of lethe before the Merkle tree (no
+// chain-head line: its third line is the chain head) has an empty `root_hash`.
 struct Checkpoint {
     std::string origin;
     std::int64_t size = 0;
+    std::string root_hash; // empty: a legacy checkpoint, which states the chain head only
     std::string head_hash;
+
+    bool legacy() const { return root_hash.empty(); }
 };
 
-// The note text "<origin>\n<size>\n<base64(head hash bytes)>\n". Throws std::invalid_argument
-// when the origin is not a valid key name or the hash is not 64 hex digits.
+// The note text "<origin>\n<size>\n<base64(root)>\nchain-head <head hex>\n". Throws
+// std::invalid_argument when the origin is not a valid key name, a hash is not 64 hex digits or
+// the checkpoint is legacy (lethe signs only checkpoints with a root).
 std::string checkpoint_text(const Checkpoint& cp);
 
-// Parses a note text back into a checkpoint; nullopt (reason in `error`) when malformed.
+// Parses a note text back into a checkpoint (legacy when it has no chain-head line); nullopt
+// (reason in `error`) when malformed.
 std::optional<Checkpoint> parse_checkpoint_text(std::string_view text, std::string& error);
 
 // The origin (and note key name) of this installation's log: [audit] origin, else
@@ -43,8 +54,10 @@ public:
     static CheckpointSigner from_config(const config::Config& cfg);
     CheckpointSigner(std::string origin, crypto::Ed25519Key key);
 
-    // The signed note for (size, head hash). Throws std::invalid_argument on a malformed hash.
-    std::string sign(std::int64_t size, std::string_view head_hash) const;
+    // The signed note for (size, Merkle root, chain head), hashes in hex. Throws
+    // std::invalid_argument on a malformed hash.
+    std::string sign(std::int64_t size, std::string_view root_hash,
+                     std::string_view head_hash) const;
     const std::string& origin() const { return m_origin; }
     // The key that verifies this signer's notes.
     const NoteVerifierKey& verifier_key() const { return m_verifier; }
@@ -82,13 +95,15 @@ std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
                                                 std::vector<std::string>& skipped);
 
 // Checks, inside `snap`, that the log still extends every checkpoint in `known` (the entry at each
-// checkpoint's size still has its hash) and that the chain from the newest of them at or below
-// `up_to` (else from the genesis) to entry `up_to` is intact. `doing` starts the message. Throws
+// checkpoint's size still has its hash, the stored tree its root) and that the chain from the
+// newest of them at or below `up_to` with a root (else from the genesis) to entry `up_to` is
+// intact. Returns the Merkle root (hex) of the first `up_to` entries, recomputed from that
+// checkpoint's subtrees and the entries after it. `doing` starts the message. Throws
 // lethe::Error (failure) naming the first bad seq otherwise: nothing is ever signed over a
 // rewritten or truncated log.
-void check_log_extends(store::Database& db, store::AuditSnapshot& snap,
-                       const std::vector<KnownCheckpoint>& known, std::int64_t up_to,
-                       std::string_view doing);
+std::string check_log_extends(store::Database& db, store::AuditSnapshot& snap,
+                              const std::vector<KnownCheckpoint>& known, std::int64_t up_to,
+                              std::string_view doing);
 
 // Signs the current head after checking that the log is consistent with the latest checkpoint
 // already signed (none are ever signed over a rewritten log), stores the note in the checkpoints

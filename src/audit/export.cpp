@@ -6,6 +6,7 @@
 #include "store/audit_queries.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 
 #include <charconv>
@@ -114,10 +115,28 @@ void append_optional_int(std::string& out, std::string_view key, std::int64_t v,
     }
 }
 
+// Hashes as one string of space-separated hex (the trailer is a flat JSON object).
+std::string hex_list(const std::vector<std::string>& hashes) {
+    std::string out;
+    for (const auto& h : hashes) {
+        out += (out.empty() ? "" : " ") + to_hex(h);
+    }
+    return out;
+}
+
+// The Merkle tree at the export's start, end and head, for the trailer's notes and proofs.
+struct ExportTree {
+    std::string start_root; // hex
+    std::string start_tree; // the frontier at the start, hex_list
+    std::string end_root;
+    std::string head_root;
+    std::string head_proof; // consistency from end to head, hex_list
+};
+
 // The trailer: one JSON object holding the signed checkpoints and what they cover.
 std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
                          const ExportOptions& options, const ChainVerifier& chain,
-                         const store::ChainHead& head) {
+                         const store::ChainHead& head, const ExportTree& tree) {
     const bool any = chain.count() > 0;
     std::string out = "{\"type\":\"checkpoint\"";
     bool ok = true;
@@ -135,13 +154,19 @@ std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
     // Three signed checkpoints: `start_note` fixes where the export begins (the hash its first
     // entry links to), `end_note` vouches for its last entry and so for every entry before it,
     // `head_note` states the whole log at export time. For an empty export all three are the head.
-    const std::string head_note = signer.sign(head.size, head.hash);
+    const std::string head_note = signer.sign(head.size, tree.head_root, head.hash);
     append_member(out, "start_note",
-                  any ? signer.sign(chain.first_seq() - 1, chain.first_prev_hash()) : head_note,
+                  any ? signer.sign(chain.first_seq() - 1, tree.start_root, chain.first_prev_hash())
+                      : head_note,
                   ok);
     append_member(out, "end_note",
-                  any ? signer.sign(chain.last_seq(), chain.last_hash()) : head_note, ok);
+                  any ? signer.sign(chain.last_seq(), tree.end_root, chain.last_hash()) : head_note,
+                  ok);
     append_member(out, "head_note", head_note, ok);
+    // The Merkle tree links them: the subtrees at the start (with the entries, they give the end's
+    // root) and the consistency proof from the end to the head.
+    append_member(out, "start_tree", any ? tree.start_tree : std::string(), ok);
+    append_member(out, "head_proof", any ? tree.head_proof : std::string(), ok);
     out.append("}\n");
     return out;
 }
@@ -178,14 +203,20 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
     const auto known =
         stored_checkpoints(snap, options.checkpoint_dir, signer.verifier_key(), skipped);
     const std::int64_t anchor_seq = range ? range->first - 1 : 0;
-    check_log_extends(db, snap, known, anchor_seq, "audit log: refusing to sign the export");
+    ExportTree tree;
+    tree.start_root =
+        check_log_extends(db, snap, known, anchor_seq, "audit log: refusing to sign the export");
     auto chain = ChainVerifier::from_genesis();
     if (anchor_seq > 0) {
         chain = ChainVerifier::anchored(range->first, *snap.hash_at(anchor_seq));
+        // Vouched for by start_root, which check_log_extends recomputed from the entries.
+        chain.track_tree(crypto::merkle::Frontier::load(anchor_seq, snap.tree_reader()));
     }
+    tree.start_tree = hex_list(chain.tree()->hashes());
     for (const auto& k : known) {
         if (range && k.checkpoint.size > anchor_seq && k.checkpoint.size <= range->last) {
-            chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.source);
+            chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.checkpoint.root_hash,
+                         k.source);
         }
     }
 
@@ -217,12 +248,21 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
                                            chain.failure()->what + " (run `lethe audit verify`)");
     }
 
+    tree.end_root = to_hex(chain.tree()->root());
+    tree.head_root = (range && chain.last_seq() == head.size) || head.size == 0
+                         ? tree.end_root
+                         : to_hex(snap.tree_root(head.size));
+    if (chain.count() > 0) {
+        tree.head_proof = hex_list(
+            crypto::merkle::consistency_proof(chain.last_seq(), head.size, snap.tree_reader()));
+    }
+
     ExportSummary summary;
     summary.count = chain.count();
     summary.first_seq = chain.first_seq();
     summary.last_seq = chain.last_seq();
     summary.log_size = head.size;
-    const std::string trailer = trailer_json(signer, clock, options, chain, head);
+    const std::string trailer = trailer_json(signer, clock, options, chain, head, tree);
     if (options.format == ExportFormat::jsonl) {
         out.write(trailer);
         out.commit();

@@ -14,8 +14,11 @@
 // (docs/audit-format.md, "Export files").
 namespace lethe::audit {
 
-// The value of the trailer's "format" member.
-inline constexpr std::string_view k_export_format = "lethe-audit-export/1";
+// The value of the trailer's "format" member: version 2 carries Merkle roots in its notes and
+// the start_tree and head_proof members.
+inline constexpr std::string_view k_export_format = "lethe-audit-export/2";
+// Exports of lethe before the Merkle tree (legacy notes, no start_tree or head_proof).
+inline constexpr std::string_view k_export_format_v1 = "lethe-audit-export/1";
 
 // The entry columns, in the order they are written.
 inline constexpr const char* k_entry_fields[] = {

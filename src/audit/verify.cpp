@@ -4,12 +4,14 @@
 #include "audit/checkpoint.hpp"
 #include "audit/export.hpp"
 #include "audit/flat_json.hpp"
+#include "crypto/merkle.hpp"
 #include "intake/csv_reader.hpp"
 #include "store/audit_queries.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace lethe::audit {
@@ -40,6 +42,10 @@ std::optional<KnownCheckpoint> open_given_note(std::string_view note, const std:
 
 void note_checkpoints(VerifyReport& report, const std::vector<KnownCheckpoint>& known) {
     for (const auto& k : known) {
+        if (std::find(report.outside.begin(), report.outside.end(), k.source) !=
+            report.outside.end()) {
+            continue;
+        }
         report.notes.push_back(k.source + ": size " + std::to_string(k.checkpoint.size) +
                                ", head matches, signature valid");
         report.signed_size = std::max(report.signed_size, k.checkpoint.size);
@@ -124,6 +130,8 @@ struct Trailer {
     std::string start_note;
     std::string end_note;
     std::string head_note;
+    std::string start_tree; // format 2: the Merkle frontier at the start, space-separated hex
+    std::string head_proof; // format 2: consistency proof from end_note to head_note
 };
 
 bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
@@ -159,7 +167,88 @@ bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
     }
     t.count = *count;
     t.log_size = *log_size;
+    if (t.format != k_export_format_v1 &&
+        (!str("start_tree", t.start_tree) || !str("head_proof", t.head_proof))) {
+        return false;
+    }
     return true;
+}
+
+// Splits a space-separated list of hex hashes into raw hashes; false when one is not 64 hex.
+bool parse_hex_list(std::string_view text, std::vector<std::string>& out) {
+    out.clear();
+    while (!text.empty()) {
+        const auto sp = text.find(' ');
+        const std::string_view hex = text.substr(0, sp);
+        auto raw = is_hash_hex(hex) ? from_hex(hex) : std::nullopt;
+        if (!raw) {
+            return false;
+        }
+        out.push_back(std::move(*raw));
+        text.remove_prefix(sp == std::string_view::npos ? text.size() : sp + 1);
+    }
+    return true;
+}
+
+// Format 2: the Merkle tree links the notes. start_tree has start_note's root, with the entries
+// it gives end_note's root, and head_proof shows head_note extends end_note. Empty: all fine.
+std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
+                               const Checkpoint& start, const Checkpoint& end,
+                               const Checkpoint& head) {
+    if (start.legacy() || end.legacy() || head.legacy()) {
+        return "a checkpoint of this export format has no Merkle root";
+    }
+    if (chain.count() == 0) {
+        return "";
+    }
+    std::vector<std::string> hashes;
+    if (!parse_hex_list(t.start_tree, hashes)) {
+        return "start_tree is not a list of 64-hex-digit hashes";
+    }
+    auto before = crypto::merkle::Frontier::from_hashes(start.size, hashes);
+    if (!before || to_hex(before->root()) != start.root_hash) {
+        return "start_tree does not have start_note's Merkle root";
+    }
+    const auto whole = crypto::merkle::Frontier::join(*before, *chain.tree());
+    if (to_hex(whole.root()) != end.root_hash) {
+        return "the Merkle root of the entries differs from end_note's";
+    }
+    if (!parse_hex_list(t.head_proof, hashes) ||
+        !crypto::merkle::verify_consistency(end.size, head.size, *from_hex(end.root_hash),
+                                            *from_hex(head.root_hash), hashes)) {
+        return "head_proof does not prove that head_note extends end_note";
+    }
+    return "";
+}
+
+// Given checkpoints of sizes outside the export's entries: one of the head's size must be the
+// head (else the log forked); any other cannot be compared with this export, and says so.
+void compare_outside(const ChainVerifier& chain, const Checkpoint& head, VerifyReport& report) {
+    for (const auto& o : chain.outside()) {
+        report.outside.push_back(o.source);
+        if (o.size == head.size) {
+            if (o.hash != head.head_hash ||
+                (!o.root.empty() && !head.legacy() && o.root != head.root_hash)) {
+                report.problem = VerifyProblem{std::nullopt, o.source,
+                                               "differs from the export's head_note of the same "
+                                               "size: the log was rewritten"};
+                return;
+            }
+            report.notes.push_back(o.source + ": size " + std::to_string(o.size) +
+                                   ", the log's size at export time: matches head_note");
+            continue;
+        }
+        const std::string range = chain.count() == 0
+                                      ? std::string("no entries")
+                                      : "seq " + std::to_string(chain.first_seq()) + " to " +
+                                            std::to_string(chain.last_seq());
+        report.notes.push_back(o.source + ": size " + std::to_string(o.size) +
+                               " is outside this export (" + range + ", of a log of " +
+                               std::to_string(head.size) +
+                               " entries): not compared; check it against the log "
+                               "(`lethe audit verify --checkpoint`) or with `lethe audit "
+                               "consistency`");
+    }
 }
 
 // Checks the trailer against the chain that was read; the first problem goes into `report`.
@@ -168,7 +257,7 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerif
     auto problem = [&](std::optional<std::int64_t> seq, std::string what) {
         report.problem = VerifyProblem{seq, seq ? "" : where, std::move(what)};
     };
-    if (t.format != k_export_format) {
+    if (t.format != k_export_format && t.format != k_export_format_v1) {
         return problem(std::nullopt, "unknown export format \"" + t.format + "\"");
     }
     std::string error;
@@ -235,6 +324,17 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerif
     if (t.origin != start->origin) {
         return problem(std::nullopt, "origin differs from the signed checkpoints");
     }
+    if (t.format == k_export_format) {
+        if (auto what = check_trailer_tree(t, chain, *start, *end, *head); !what.empty()) {
+            return problem(chain.count() > 0 ? std::optional<std::int64_t>(chain.last_seq())
+                                             : std::nullopt,
+                           what);
+        }
+    }
+    compare_outside(chain, *head, report);
+    if (report.problem) {
+        return;
+    }
     report.signed_size = std::max(report.signed_size, end->size);
     report.notes.push_back("export: " + std::to_string(chain.count()) + " entries" +
                            (chain.count() > 0 ? ", seq " + std::to_string(chain.first_seq()) +
@@ -287,7 +387,7 @@ bool entry_from_json(const FlatJsonParser& p, AuditEntryView& e, std::string& er
 
 void add_expectations(ChainVerifier& chain, const std::vector<KnownCheckpoint>& known) {
     for (const auto& k : known) {
-        chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.source);
+        chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.checkpoint.root_hash, k.source);
     }
 }
 
@@ -307,6 +407,7 @@ VerifyReport verify_jsonl(const std::filesystem::path& file, const NoteVerifierK
                           const std::vector<KnownCheckpoint>& known) {
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
+    chain.set_aside_outside();
     add_expectations(chain, known);
     LineReader reader(file);
     FlatJsonParser parser;
@@ -378,6 +479,7 @@ VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey
                         const std::vector<KnownCheckpoint>& known) {
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
+    chain.set_aside_outside();
     add_expectations(chain, known);
     InputFile in(file, FileKind::audit_export);
     intake::CsvLimits limits;
@@ -465,6 +567,45 @@ VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey
     return report;
 }
 
+// The stored Merkle tree must have the root recomputed from the entries, and each checkpoint
+// with a root is shown consistent with the head by a proof from the stored subtrees.
+bool check_stored_tree(store::AuditSnapshot& snap, const ChainVerifier& chain,
+                       const std::vector<KnownCheckpoint>& known, VerifyReport& report) {
+    const std::int64_t size = chain.count();
+    const std::string root = chain.tree()->root();
+    try {
+        if (snap.tree_root(size) != root) {
+            report.problem = VerifyProblem{std::max<std::int64_t>(size, 1), "",
+                                           "the stored Merkle tree (audit_tree) differs from the "
+                                           "tree of the entries: it was rewritten"};
+            return false;
+        }
+        for (const auto& k : known) {
+            if (k.checkpoint.legacy()) {
+                report.notes.push_back(k.source +
+                                       ": a checkpoint of lethe before the Merkle tree: its "
+                                       "head hash is compared, it has no root");
+                continue;
+            }
+            const auto proof =
+                crypto::merkle::consistency_proof(k.checkpoint.size, size, snap.tree_reader());
+            if (!crypto::merkle::verify_consistency(
+                    k.checkpoint.size, size, *from_hex(k.checkpoint.root_hash), root, proof)) {
+                report.problem = VerifyProblem{std::nullopt, k.source,
+                                               "no consistency proof from it to the log's head"};
+                return false;
+            }
+            report.notes.push_back(k.source + ": consistent with the head (" +
+                                   std::to_string(proof.size()) + "-hash consistency proof)");
+        }
+    } catch (const std::runtime_error& e) {
+        report.problem = VerifyProblem{std::nullopt, "", e.what()};
+        return false;
+    }
+    report.tree_root = to_hex(root);
+    return true;
+}
+
 } // namespace
 
 std::string VerifyReport::problem_text() const {
@@ -502,6 +643,15 @@ VerifyReport verify_database(store::Database& db, const config::Config& cfg,
     }
     auto chain = ChainVerifier::from_genesis();
     add_expectations(chain, known);
+    // Every stored subtree is compared with its recomputation, not only those a root reads:
+    // proofs read the others.
+    store::AuditTreeScan scan(db.db());
+    std::optional<crypto::merkle::NodeId> bad_subtree;
+    chain.observe_subtrees([&](crypto::merkle::NodeId id, const std::string& hash) {
+        if (!bad_subtree && !scan.matches_next(id, hash)) {
+            bad_subtree = id;
+        }
+    });
     const auto head = snap.head();
     store::AuditCursor cursor(db, store::SeqRange{1, head.size});
     store::AuditEntryView e;
@@ -518,6 +668,17 @@ VerifyReport verify_database(store::Database& db, const config::Config& cfg,
     }
     if (chain.count() == 0) {
         report.head_hash = std::string(store::k_genesis_hash);
+    }
+    if (bad_subtree) {
+        report.problem =
+            VerifyProblem{std::min(((bad_subtree->index + 1) << bad_subtree->level), head.size), "",
+                          "the stored Merkle subtree (level " + std::to_string(bad_subtree->level) +
+                              ", index " + std::to_string(bad_subtree->index) +
+                              ") differs from the tree of the entries: audit_tree was rewritten"};
+        return report;
+    }
+    if (!check_stored_tree(snap, chain, known, report)) {
+        return report;
     }
     note_checkpoints(report, known);
     if (known.empty()) {

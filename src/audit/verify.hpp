@@ -28,8 +28,10 @@ struct VerifyReport {
     std::int64_t first_seq = 0;
     std::int64_t last_seq = 0;
     std::string head_hash;
-    std::int64_t signed_size = 0;   // the largest checkpoint size that matched
-    std::vector<std::string> notes; // one line per checkpoint and other findings
+    std::string tree_root;            // hex Merkle root of the entries (database mode)
+    std::int64_t signed_size = 0;     // the largest checkpoint size that matched
+    std::vector<std::string> notes;   // one line per checkpoint and other findings
+    std::vector<std::string> outside; // sources of given checkpoints outside an export's range
 
     bool ok() const { return !problem; }
     // "seq 42: what" or "where: what", for the error message.

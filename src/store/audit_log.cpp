@@ -66,7 +66,8 @@ ChainHead read_chain_head(SQLite::Database& db) {
 AuditAppender::AuditAppender(SQLite::Database& db, const Clock& clock)
     : m_clock(clock), m_head(read_chain_head(db)),
       m_insert(db, "INSERT INTO audit_log (seq, at, event, request_ref, subject_digest, detail, "
-                   "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)") {
+                   "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      m_tree(db) {
 }
 
 std::int64_t AuditAppender::append(std::string_view event, std::string_view request_ref,
@@ -91,6 +92,7 @@ std::int64_t AuditAppender::append(std::string_view event, std::string_view requ
     m_insert.bind(7, e.prev_hash);
     m_insert.bind(8, e.hash);
     m_insert.exec();
+    m_tree.append(m_head.size, m_head.hash, e.hash);
     m_head.size = e.seq;
     m_head.hash = std::move(e.hash);
     return e.seq;

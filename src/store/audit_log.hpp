@@ -1,5 +1,6 @@
 #pragma once
 
+#include "store/audit_tree.hpp"
 #include "util/clock.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -63,8 +64,9 @@ struct ChainHead {
 // Reads the current head.
 ChainHead read_chain_head(SQLite::Database& db);
 
-// Appends entries inside the caller's open write transaction. It reads the head once and then
-// extends it, so it must not outlive that transaction.
+// Appends entries inside the caller's open write transaction, each with the Merkle subtrees it
+// completes (audit_tree), so log and tree always commit together. It reads the head once and
+// then extends it, so it must not outlive that transaction.
 class AuditAppender {
 public:
     AuditAppender(SQLite::Database& db, const Clock& clock);
@@ -77,6 +79,7 @@ private:
     const Clock& m_clock;
     ChainHead m_head;
     SQLite::Statement m_insert;
+    AuditTreeWriter m_tree;
 };
 
 } // namespace lethe::store

@@ -24,7 +24,7 @@ std::optional<TimeMs> optional_time(const SQLite::Column& c) {
 AuditSnapshot::AuditSnapshot(Database& db)
     : m_db(db), m_tx(db.db(), SQLite::TransactionBehavior::DEFERRED),
       // The first read starts the snapshot; everything after sees the same database.
-      m_head(read_chain_head(db.db())) {
+      m_head(read_chain_head(db.db())), m_tree(db.db()) {
 }
 
 std::optional<SeqRange>

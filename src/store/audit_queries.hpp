@@ -1,6 +1,7 @@
 #pragma once
 
 #include "store/audit_log.hpp"
+#include "store/audit_tree.hpp"
 #include "store/database.hpp"
 #include "util/clock.hpp"
 
@@ -50,11 +51,17 @@ public:
     std::optional<std::string> hash_at(std::int64_t seq);
     // The stored checkpoint with the largest size (latest id among equals), if any.
     std::optional<StoredCheckpoint> latest_checkpoint();
+    // The stored Merkle tree's root over the first `size` entries (32 raw bytes). Throws
+    // std::runtime_error when a subtree it needs is missing.
+    std::string tree_root(std::int64_t size) { return m_tree.root(size); }
+    // Reads the stored tree's complete subtrees (for proofs), valid while the snapshot lives.
+    crypto::merkle::NodeReader tree_reader() { return m_tree.reader(); }
 
 private:
     Database& m_db;
     SQLite::Transaction m_tx;
     ChainHead m_head;
+    AuditTreeReader m_tree;
 };
 
 // Streams the entries of a seq range in seq order; create it while an AuditSnapshot lives.

@@ -1,5 +1,6 @@
 #include "store/database.hpp"
 
+#include "store/audit_tree.hpp"
 #include "store/migrations.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -28,6 +29,10 @@ int poll_while_busy(void* /*unused*/, int polls) {
     ::usleep(k_busy_poll_us);
     return 1;
 }
+
+// The schema version that adds the Merkle tree; its subtrees are computed in C++ (SQL has no
+// SHA-256) in the migration's transaction, so an upgraded log is never without its tree.
+constexpr int k_merkle_tree_version = 7;
 
 // Creates the file with mode 0600 before SQLite does, so it never exists with looser bits; never
 // through a symlink (O_EXCL | O_NOFOLLOW), so a link planted at the path cannot aim the new
@@ -253,6 +258,9 @@ void Database::migrate() {
     for (const auto& m : embedded_migrations()) {
         if (m.version > current) {
             apply_migration(m.sql);
+            if (m.version == k_merkle_tree_version) {
+                backfill_audit_tree(*m_db);
+            }
             m_db->exec("PRAGMA user_version=" + std::to_string(m.version));
         }
     }

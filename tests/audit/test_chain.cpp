@@ -79,7 +79,7 @@ TEST_CASE("the chain verifier compares with expected checkpoints", "[audit][chai
     auto chain = make_chain(6);
     SECTION("a matching checkpoint") {
         auto v = audit::ChainVerifier::from_genesis();
-        v.expect(4, chain[3].hash, "cp");
+        v.expect(4, chain[3].hash, "", "cp");
         CHECK(run(std::move(v), chain) == 0);
     }
     SECTION("a rewritten log differs from the checkpoint at its size") {
@@ -91,18 +91,18 @@ TEST_CASE("the chain verifier compares with expected checkpoints", "[audit][chai
         }
         CHECK(run(audit::ChainVerifier::from_genesis(), chain) == 0);
         auto v = audit::ChainVerifier::from_genesis();
-        v.expect(4, make_chain(6)[3].hash, "cp");
+        v.expect(4, make_chain(6)[3].hash, "", "cp");
         CHECK(run(std::move(v), chain) == 4);
     }
     SECTION("entries removed from the end") {
         auto v = audit::ChainVerifier::from_genesis();
-        v.expect(6, chain[5].hash, "cp");
+        v.expect(6, chain[5].hash, "", "cp");
         chain.resize(4);
         CHECK(run(std::move(v), chain) == 5);
     }
     SECTION("a checkpoint of the empty log") {
         auto v = audit::ChainVerifier::from_genesis();
-        v.expect(0, std::string(store::k_genesis_hash), "cp");
+        v.expect(0, std::string(store::k_genesis_hash), "", "cp");
         CHECK(run(std::move(v), chain) == 0);
     }
 }

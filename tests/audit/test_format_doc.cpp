@@ -5,7 +5,9 @@
 #include "audit/keys.hpp"
 #include "audit/note.hpp"
 #include "crypto/crypto.hpp"
+#include "crypto/merkle.hpp"
 #include "fixture.hpp"
+#include "store/audit_tree.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -128,10 +130,10 @@ TEST_CASE("docs/audit-format.md: checkpoint note, key ID and verifier key", "[au
     CHECK(audit::format_verifier_key(vkey) == v.at("verifier_key"));
 
     audit::CheckpointSigner signer(origin, doc_key(v.at("ed25519_seed_hex")));
-    const auto text = audit::checkpoint_text(
-        audit::Checkpoint{origin, std::stoll(v.at("checkpoint.size")), v.at("e2.hash")});
+    const auto text = audit::checkpoint_text(audit::Checkpoint{
+        origin, std::stoll(v.at("checkpoint.size")), v.at("tree.root_2"), v.at("e2.hash")});
     CHECK(text == unescape_newlines(v.at("checkpoint.text")));
-    const std::string note = signer.sign(2, v.at("e2.hash"));
+    const std::string note = signer.sign(2, v.at("tree.root_2"), v.at("e2.hash"));
     CHECK(note == unescape_newlines(v.at("checkpoint.note")));
 
     std::string error;
@@ -141,7 +143,61 @@ TEST_CASE("docs/audit-format.md: checkpoint note, key ID and verifier key", "[au
     INFO(error);
     REQUIRE(cp);
     CHECK(cp->size == 2);
+    CHECK(cp->root_hash == v.at("tree.root_2"));
     CHECK(cp->head_hash == v.at("e2.hash"));
+
+    // A note of lethe before the Merkle tree still opens: its third line is the chain head.
+    const std::string legacy_note = unescape_newlines(v.at("legacy_checkpoint.note"));
+    CHECK(legacy_note.starts_with(unescape_newlines(v.at("legacy_checkpoint.text"))));
+    auto legacy = audit::open_checkpoint(legacy_note, *parsed_key, error);
+    REQUIRE(legacy);
+    CHECK(legacy->legacy());
+    CHECK(legacy->head_hash == v.at("e2.hash"));
+}
+
+TEST_CASE("docs/audit-format.md: Merkle leaves, roots and proofs", "[audit][doc][merkle]") {
+    namespace merkle = crypto::merkle;
+    auto v = doc_vectors();
+    const auto raw = [](const std::string& hex) {
+        return *from_hex(hex);
+    };
+    const std::string l1 = merkle::leaf_hash(raw(v.at("e1.hash")));
+    const std::string l2 = merkle::leaf_hash(raw(v.at("e2.hash")));
+    CHECK(to_hex(l1) == v.at("e1.leaf_hash"));
+    CHECK(to_hex(l2) == v.at("e2.leaf_hash"));
+    CHECK(to_hex(merkle::empty_root()) == v.at("tree.root_0"));
+    CHECK(to_hex(l1) == v.at("tree.root_1"));
+    CHECK(to_hex(merkle::node_hash(l1, l2)) == v.at("tree.root_2"));
+
+    // The same through the real append path and the stored tree: the two documented entries.
+    test::AuditFixture f;
+    {
+        SQLite::Transaction tx(f.db.db());
+        store::AuditAppender a(f.db.db(), f.clock);
+        for (const char* e : {"e1", "e2"}) {
+            const std::string p = e;
+            f.clock.set(*parse_iso8601(v.at(p + ".at")));
+            a.append(v.at(p + ".event"), v.at(p + ".request_ref"), v.at(p + ".subject_digest"),
+                     v.at(p + ".detail"));
+        }
+        tx.commit();
+    }
+    store::AuditTreeReader reader(f.db.db());
+    CHECK(to_hex(reader.root(1)) == v.at("tree.root_1"));
+    CHECK(to_hex(reader.root(2)) == v.at("tree.root_2"));
+    const merkle::NodeReader doc_tree = reader.reader();
+
+    const auto incl = merkle::inclusion_proof(std::stoll(v.at("inclusion.seq")) - 1,
+                                              std::stoll(v.at("inclusion.size")), doc_tree);
+    REQUIRE(incl.size() == 1);
+    CHECK(to_hex(incl[0]) == v.at("inclusion.proof"));
+    CHECK(merkle::verify_inclusion(0, 2, l1, incl, raw(v.at("tree.root_2"))));
+    const auto cons = merkle::consistency_proof(std::stoll(v.at("consistency.old_size")),
+                                                std::stoll(v.at("consistency.new_size")), doc_tree);
+    REQUIRE(cons.size() == 1);
+    CHECK(to_hex(cons[0]) == v.at("consistency.proof"));
+    CHECK(
+        merkle::verify_consistency(1, 2, raw(v.at("tree.root_1")), raw(v.at("tree.root_2")), cons));
 }
 
 TEST_CASE("docs/audit-format.md: JSON Lines export lines", "[audit][doc]") {
@@ -170,7 +226,7 @@ TEST_CASE("docs/audit-format.md: JSON Lines export lines", "[audit][doc]") {
     std::getline(lines, trailer);
     CHECK(l1 == v.at("e1.jsonl"));
     CHECK(l2 == v.at("e2.jsonl"));
-    CHECK(trailer.starts_with(R"({"type":"checkpoint","format":"lethe-audit-export/1",)"));
+    CHECK(trailer.starts_with(R"({"type":"checkpoint","format":"lethe-audit-export/2",)"));
 
     // And back: the decoded detail is the exact hashed text.
     audit::FlatJsonParser p;

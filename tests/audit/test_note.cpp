@@ -8,8 +8,11 @@ using namespace lethe;
 TEST_CASE("a signed checkpoint opens with its verifier key", "[audit][note]") {
     audit::CheckpointSigner signer("lethe/test", crypto::Ed25519Key::generate());
     const std::string head(64, 'a');
-    const std::string note = signer.sign(7, head);
-    CHECK(note.starts_with("lethe/test\n7\n"));
+    const std::string root(64, 'b');
+    const std::string note = signer.sign(7, root, head);
+    CHECK(note.starts_with(
+        "lethe/test\n7\nu7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7s=\nchain-head " + head +
+        "\n\n"));
     CHECK(note.find("\n\n\xE2\x80\x94 lethe/test ") != std::string::npos);
     std::string error;
     auto key = audit::parse_verifier_key(audit::format_verifier_key(signer.verifier_key()), error);
@@ -19,11 +22,38 @@ TEST_CASE("a signed checkpoint opens with its verifier key", "[audit][note]") {
     CHECK(cp->origin == "lethe/test");
     CHECK(cp->size == 7);
     CHECK(cp->head_hash == head);
+    CHECK(cp->root_hash == root);
+    CHECK_FALSE(cp->legacy());
+}
+
+TEST_CASE("checkpoint texts: legacy notes, extension lines and malformed ones", "[audit][note]") {
+    std::string error;
+    const std::string root_b64 = "u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7s=";
+    // Before the Merkle tree, the third line was the chain head and there was no extension.
+    auto legacy = audit::parse_checkpoint_text("o\n3\n" + root_b64 + "\n", error);
+    REQUIRE(legacy);
+    CHECK(legacy->legacy());
+    CHECK(legacy->head_hash == std::string(64, 'b'));
+    // Unknown extension lines are ignored, wherever they are.
+    auto ext = audit::parse_checkpoint_text(
+        "o\n3\n" + root_b64 + "\nother thing\nchain-head " + std::string(64, 'c') + "\n", error);
+    REQUIRE(ext);
+    CHECK(ext->root_hash == std::string(64, 'b'));
+    CHECK(ext->head_hash == std::string(64, 'c'));
+    CHECK_FALSE(audit::parse_checkpoint_text(
+        "o\n3\n" + root_b64 + "\nchain-head " + std::string(64, 'C') + "\n", error));
+    CHECK_FALSE(audit::parse_checkpoint_text("o\n3\n" + root_b64 + "\nchain-head " +
+                                                 std::string(64, 'c') + "\nchain-head " +
+                                                 std::string(64, 'c') + "\n",
+                                             error));
+    CHECK(error.find("two chain-head") != std::string::npos);
+    CHECK_FALSE(audit::parse_checkpoint_text("o\n3\n" + root_b64 + "\n\n", error));
+    CHECK_THROWS(audit::checkpoint_text(audit::Checkpoint{"o", 3, "", std::string(64, 'c')}));
 }
 
 TEST_CASE("a checkpoint with a bad signature is refused", "[audit][note]") {
     audit::CheckpointSigner signer("lethe/test", crypto::Ed25519Key::generate());
-    std::string note = signer.sign(7, std::string(64, 'a'));
+    std::string note = signer.sign(7, std::string(64, 'b'), std::string(64, 'a'));
     const auto key = signer.verifier_key();
     std::string error;
 
@@ -40,7 +70,8 @@ TEST_CASE("a checkpoint with a bad signature is refused", "[audit][note]") {
     }
     SECTION("signed by another key") {
         audit::CheckpointSigner other("lethe/test", crypto::Ed25519Key::generate());
-        CHECK_FALSE(audit::open_checkpoint(other.sign(7, std::string(64, 'a')), key, error));
+        CHECK_FALSE(audit::open_checkpoint(
+            other.sign(7, std::string(64, 'b'), std::string(64, 'a')), key, error));
         CHECK(error.find("not signed by the trusted key") != std::string::npos);
     }
     SECTION("no signature at all") {

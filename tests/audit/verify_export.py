@@ -26,7 +26,9 @@ import tempfile
 GENESIS = "0" * 64
 DOMAIN_TAG = b"lethe.audit.v1"
 ENTRY_FIELDS = ["seq", "at", "event", "request_ref", "subject_digest", "detail", "prev_hash", "hash"]
-EXPORT_FORMAT = "lethe-audit-export/1"
+EXPORT_FORMAT = "lethe-audit-export/2"
+EXPORT_FORMAT_V1 = "lethe-audit-export/1"
+CHAIN_HEAD_PREFIX = "chain-head "
 SIG_PREFIX = "\u2014 "
 SPKI_ED25519_PREFIX = bytes.fromhex("302a300506032b6570032100")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -85,7 +87,10 @@ def ed25519_verify(public, message, signature):
 
 
 def open_checkpoint(note, key, check_signatures, label):
-    """The (origin, size, head hex) of a signed checkpoint note, or raises Failure."""
+    """The (origin, size, head hex, root hex) of a signed checkpoint note, or raises Failure.
+
+    root is None for a note of lethe before the Merkle tree (no chain-head line: the third line
+    is the chain head)."""
     if not note.endswith("\n") or "\n\n" not in note:
         raise Failure(f"{label}: not a signed note")
     split = note.rindex("\n\n")
@@ -107,12 +112,99 @@ def open_checkpoint(note, key, check_signatures, label):
     lines = text.split("\n")
     if len(lines) < 4 or not re.fullmatch(r"0|[1-9][0-9]*", lines[1]):
         raise Failure(f"{label}: not a checkpoint")
-    head = base64.b64decode(lines[2], validate=True)
-    if len(head) != 32:
+    root = base64.b64decode(lines[2], validate=True)
+    if len(root) != 32:
         raise Failure(f"{label}: root hash is not 32 bytes")
     if lines[0] != key["name"]:
         raise Failure(f"{label}: origin is not the key's name")
-    return lines[0], int(lines[1]), head.hex()
+    heads = [l[len(CHAIN_HEAD_PREFIX):] for l in lines[3:-1] if l.startswith(CHAIN_HEAD_PREFIX)]
+    if len(heads) > 1 or (heads and not HEX64.match(heads[0])):
+        raise Failure(f"{label}: malformed chain-head line")
+    if not heads:
+        return lines[0], int(lines[1]), root.hex(), None
+    return lines[0], int(lines[1]), heads[0], root.hex()
+
+
+# --- section 3.1: the Merkle tree (RFC 6962) ----------------------------------------------------
+
+def leaf_hash(entry_hash_hex):
+    return hashlib.sha256(b"\x00" + bytes.fromhex(entry_hash_hex)).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class Range:
+    """Leaves [begin, end) as their largest aligned complete subtrees: (level, index, hash)."""
+
+    def __init__(self, begin):
+        self.begin, self.end, self.nodes = begin, begin, []
+
+    def push_node(self, node):
+        self.nodes.append(node)
+        while len(self.nodes) >= 2:
+            (ll, li, lh), (rl, ri, rh) = self.nodes[-2], self.nodes[-1]
+            if ll != rl or li % 2 or ri != li + 1:
+                break
+            self.nodes[-2:] = [(ll + 1, li // 2, node_hash(lh, rh))]
+
+    def push(self, leaf):
+        self.push_node((0, self.end, leaf))
+        self.end += 1
+
+    def root(self):
+        if not self.nodes:
+            return hashlib.sha256(b"").digest()
+        r = self.nodes[-1][2]
+        for _, _, h in reversed(self.nodes[:-1]):
+            r = node_hash(h, r)
+        return r
+
+
+def frontier(size, hashes):
+    """The Range [0, size) from the hashes of its subtrees, largest first, or None."""
+    levels = [l for l in range(62, -1, -1) if size >> l & 1]
+    if len(levels) != len(hashes):
+        return None
+    r = Range(0)
+    r.end = size
+    r.nodes = [(l, (size >> l) - 1, h) for l, h in zip(levels, hashes)]
+    return r
+
+
+def verify_consistency(old_size, new_size, old_root, new_root, proof):
+    """RFC 9162 section 2.1.4.2."""
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof
+    if not proof or old_size > new_size:
+        return False
+    if old_size & (old_size - 1) == 0:
+        proof = [old_root] + proof
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == old_root and sr == new_root and sn == 0
+
+
+def hex_list(text, label):
+    parts = text.split(" ") if text else []
+    if not all(HEX64.match(p) for p in parts):
+        raise Failure(f"{label} is not a list of 64-hex-digit hashes")
+    return [bytes.fromhex(p) for p in parts]
 
 
 # --- section 4.3: verifying an export ----------------------------------------------------------
@@ -138,6 +230,8 @@ class Chain:
             raise Failure("hash does not match the entry's contents", seq=seq)
         if self.count == 0:
             self.first_seq, self.first_prev = seq, e["prev_hash"]
+            self.tree = Range(seq - 1)
+        self.tree.push(leaf_hash(e["hash"]))
         self.count += 1
         self.last_seq, self.last_hash = seq, e["hash"]
 
@@ -204,7 +298,7 @@ def read_csv(path, chain):
 
 def check_trailer(t, chain, key, check_signatures):
     """Steps 2 and 3."""
-    if t.get("format") != EXPORT_FORMAT:
+    if t.get("format") not in (EXPORT_FORMAT, EXPORT_FORMAT_V1):
         raise Failure("unknown export format")
     start = open_checkpoint(t["start_note"], key, check_signatures, "start_note")
     end = open_checkpoint(t["end_note"], key, check_signatures, "end_note")
@@ -225,7 +319,7 @@ def check_trailer(t, chain, key, check_signatures):
             raise Failure("entries were added after the signed end", seq=end[1] + 1)
         if end[2] != chain.last_hash:
             raise Failure("hash differs from end_note", seq=chain.last_seq)
-    if head[1] < end[1] or (head[1] == end[1] and head[2] != end[2]):
+    if head[1] < end[1] or (head[1] == end[1] and head[2:] != end[2:]):
         raise Failure("head_note does not extend end_note")
     if t["log_size"] != head[1] or t["log_head"] != head[2]:
         raise Failure("log_size/log_head differ from head_note")
@@ -234,6 +328,27 @@ def check_trailer(t, chain, key, check_signatures):
         raise Failure("first_seq/last_seq/count differ from the entries")
     if t["origin"] != start[0]:
         raise Failure("origin differs from the signed checkpoints")
+    if t["format"] == EXPORT_FORMAT:
+        check_tree(t, chain, start, end, head)
+
+
+def check_tree(t, chain, start, end, head):
+    """Step 3, format 2: the Merkle tree links the three notes."""
+    if None in (start[3], end[3], head[3]):
+        raise Failure("a checkpoint of this export format has no Merkle root")
+    if chain.count == 0:
+        return
+    before = frontier(start[1], hex_list(t["start_tree"], "start_tree"))
+    if before is None or before.root().hex() != start[3]:
+        raise Failure("start_tree does not have start_note's Merkle root", seq=chain.last_seq)
+    for node in chain.tree.nodes:
+        before.push_node(node)
+    if before.root().hex() != end[3]:
+        raise Failure("the Merkle root of the entries differs from end_note's", seq=chain.last_seq)
+    if not verify_consistency(end[1], head[1], bytes.fromhex(end[3]), bytes.fromhex(head[3]),
+                              hex_list(t["head_proof"], "head_proof")):
+        raise Failure("head_proof does not prove that head_note extends end_note",
+                      seq=chain.last_seq)
 
 
 def verify(path, key, check_signatures):

@@ -274,6 +274,25 @@ TEST_CASE("the Python verifier agrees with lethe audit verify", "[e2e][audit]") 
         bad[pos] = bad[pos] == 'A' ? 'B' : 'A';
         check_agreement(a, write("t.jsonl", bad), false);
     }
+    SECTION("a range export whose start_tree or head_proof was changed") {
+        // seq 9 alone (start_tree: the 8 entries before it) and seq 1 to 8 (head_proof: to 9).
+        a.ok({"audit", "export", "--since", before_cancel, "-o", a.path("tail.jsonl")});
+        a.ok({"audit", "export", "--until", before_cancel, "-o", a.path("head.jsonl")});
+        const std::pair<const char*, const char*> cases[] = {{"tail.jsonl", "\"start_tree\":\""},
+                                                             {"head.jsonl", "\"head_proof\":\""}};
+        for (const auto& [file, member] : cases) {
+            INFO(file << " " << member);
+            const std::string text = read_text(a.f.dir / file);
+            check_agreement(a, a.path(file), true);
+            const auto pos = text.find(member) + std::string(member).size();
+            REQUIRE(pos > std::string(member).size());
+            REQUIRE(text[pos] != '"'); // not empty
+            std::string bad = text;
+            bad[pos] = bad[pos] == 'a' ? 'b' : 'a';
+            check_agreement(a, write("t.jsonl", bad), false,
+                            std::string(file) == "tail.jsonl" ? 9 : 8);
+        }
+    }
     SECTION("a tampered CSV row") {
         const std::string csv = read_text(a.f.dir / "full.csv");
         write_text(a.f.dir / "t.csv", replace_once(csv, ",REQ-4,", ",REQ-7,"));
@@ -396,4 +415,57 @@ TEST_CASE("worker run, subject look-up, report figures and no raw identifier any
         CHECK(html.find("<svg") != std::string::npos);
         CHECK(html.find("<script") == std::string::npos);
     }
+}
+
+TEST_CASE("range and empty exports verify with checkpoints of other sizes", "[e2e][audit]") {
+    AuditInstall a(3);
+    a.ok({"audit", "checkpoint"});
+    const auto dir = a.f.dir / "state" / "checkpoints";
+    write_text(a.f.dir / "older.note", read_text(dir / "latest.note"));
+    a.ok({"enqueue", "dave@example.com", "--request-id", "REQ-D"});
+    a.ok({"enqueue", "erin@example.com", "--request-id", "REQ-E"});
+    const std::string since = lethe::format_iso8601_ms(now_ms() + 50);
+    ::usleep(100'000);
+    a.ok({"enqueue", "bob@example.com", "--request-id", "REQ-B"});
+    a.ok({"audit", "checkpoint"});
+    a.ok({"audit", "export", "--since", since, "-o", a.path("range.jsonl")});
+    a.ok({"audit", "export", "--since", days_ago(-30), "-o", a.path("empty.jsonl")});
+    for (const char* file : {"range.jsonl", "empty.jsonl"}) {
+        INFO(file);
+        auto r = a.f.lethe({"audit", "verify", "--file", a.path(file), "--checkpoint",
+                            (dir / "latest.note").string(), "--checkpoint", a.path("older.note")});
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 0);
+        // The empty export has neither note in range; the range export has the latest.
+        CHECK((r.out.find("matches head_note") != std::string::npos) ==
+              (std::string(file) == "empty.jsonl"));
+        CHECK(r.out.find("older.note: size 3 is outside this export") != std::string::npos);
+        check_agreement(a, a.path(file), true);
+    }
+    // A note of the log's size that is not its head is a fork, not something outside the range.
+    a.sql("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET event = 'x' WHERE seq = 1");
+    auto fork = a.f.lethe(
+        {"audit", "verify", "--file", a.path("empty.jsonl"), "--checkpoint", a.path("older.note")});
+    CHECK(fork.exit_code == 0); // the export itself is still genuine
+}
+
+TEST_CASE("a rewritten Merkle tree is caught and never signed", "[e2e][audit]") {
+    AuditInstall a(6);
+    a.ok({"audit", "checkpoint"});
+    a.ok({"audit", "verify"});
+    // A subtree inside the tree (read by proofs, not by the root): verify compares every one.
+    a.sql("DROP TRIGGER audit_tree_no_update; "
+          "UPDATE audit_tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 0");
+    auto r = a.f.lethe({"audit", "verify"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(named_seq(r.err) == 2);
+    CHECK(r.err.find("Merkle subtree (level 1, index 0)") != std::string::npos);
+    // One on the right edge, from which the next root would be computed: nothing is signed.
+    a.sql("UPDATE audit_tree SET hash = zeroblob(32) WHERE level = 1 AND idx = 2");
+    a.ok({"enqueue", "carol@example.com", "--request-id", "REQ-C"});
+    auto cp = a.f.lethe({"audit", "checkpoint"});
+    INFO(cp.err);
+    CHECK(cp.exit_code == 1);
+    CHECK(cp.err.find("refusing to sign") != std::string::npos);
 }
