@@ -50,13 +50,18 @@ export LETHE_BENCH_TRACK_KEY="$LETHE_SANDBOX_API_KEY"
 : >"$work/sandbox.out"
 "$sandbox" --listen 127.0.0.1:0 --site-id bench-site >"$work/sandbox.out" 2>"$work/sandbox.err" &
 pids+=($!)
-url=""
-for _ in $(seq 1 200); do
-    url="$(sed -n 's/^lethe-sandbox listening on \(http[^ ]*\).*/\1/p' "$work/sandbox.out")"
-    [ -n "$url" ] && break
-    sleep 0.05
-done
-[ -n "$url" ] || { echo "contention.sh: lethe-sandbox did not start" >&2; exit 1; }
+# Prints the URL a server announced in FILE ("NAME listening on URL"), waiting up to 10 s.
+listening_url() { # $1 name, $2 file
+    local url=""
+    for _ in $(seq 1 500); do
+        url="$(sed -n "s/^$1 listening on \(http[^ ]*\).*/\1/p" "$2")"
+        [ -n "$url" ] && break
+        sleep 0.02
+    done
+    [ -n "$url" ] || { echo "contention.sh: $1 did not start" >&2; cat "${2%.out}.err" >&2; exit 1; }
+    echo "$url"
+}
+url="$(listening_url lethe-sandbox "$work/sandbox.out")"
 
 cat >"$work/lethe.toml" <<TOML
 [database]
@@ -97,13 +102,7 @@ rate() { # $1 erased, $2 ns
 
 "$lethe" --log-level warn serve --with-worker >"$work/run.out" 2>"$work/run.err" &
 pids+=($!)
-intake=""
-for _ in $(seq 1 500); do
-    intake="$(sed -n 's/^lethe serve listening on //p' "$work/run.out")"
-    [ -n "$intake" ] && break
-    sleep 0.02
-done
-[ -n "$intake" ] || { echo "contention.sh: lethe serve did not start" >&2; cat "$work/run.err" >&2; exit 1; }
+intake="$(listening_url "lethe serve" "$work/run.out")"
 sleep 5 # the worker's first claims and pacing settle
 d0=$(done_count)
 t0=$(now)

@@ -134,19 +134,6 @@ bool method_allowed(Route route, std::string_view method) {
     return false;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // The request_id of a status path: its last segment, percent-decoded; nullopt when it holds a
 // '/' or a malformed escape.
 std::optional<std::string> status_request_id(std::string_view path) {
@@ -164,8 +151,8 @@ std::optional<std::string> status_request_id(std::string_view path) {
         if (i + 2 >= segment.size()) {
             return std::nullopt;
         }
-        const int hi = hex_digit(segment[i + 1]);
-        const int lo = hex_digit(segment[i + 2]);
+        const int hi = hex_digit_value(segment[i + 1]);
+        const int lo = hex_digit_value(segment[i + 2]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -146,6 +146,10 @@ const IdentifierCipher& Database::cipher() {
     return *m_cipher;
 }
 
+std::optional<std::string> column_text(const SQLite::Column& column) {
+    return column.isNull() ? std::nullopt : std::optional<std::string>(column.getString());
+}
+
 std::string_view column_bytes(const SQLite::Column& column) {
     const auto* data = static_cast<const char*>(column.getBlob());
     return {data, static_cast<std::size_t>(column.getBytes())};

@@ -25,6 +25,8 @@ bool is_busy(const std::exception& e);
 
 // The bytes of a column holding a sealed value (a blob) or text, and binding such bytes as a blob.
 std::string_view column_bytes(const SQLite::Column& column);
+// A nullable text column: nullopt for NULL.
+std::optional<std::string> column_text(const SQLite::Column& column);
 void bind_blob(SQLite::Statement& statement, int index, std::string_view bytes);
 
 // Runs `operation`, trying again while the database is busy: each try already waits SQLite's busy

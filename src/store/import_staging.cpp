@@ -28,7 +28,6 @@ constexpr int k_discard_chunk_rows = 5000;
 constexpr TimeMs k_yield_ms = 2;
 constexpr TimeMs k_lock_poll_ms = 1000;
 
-
 std::filesystem::path lock_path(const Database& db) {
     return db.path().string() + "-import.lock";
 }
@@ -51,29 +50,6 @@ bool try_flock(const UniqueFd& fd) {
         throw DatabaseError(std::string("cannot take the import lock: ") + std::strerror(errno));
     }
     return false;
-}
-
-std::optional<std::string> opt_text(const SQLite::Column& c) {
-    return c.isNull() ? std::nullopt : std::optional<std::string>(c.getString());
-}
-
-std::optional<std::vector<std::string>> workspace_list(const std::optional<std::string>& text) {
-    if (!text) {
-        return std::nullopt;
-    }
-    std::vector<std::string> out;
-    std::string item;
-    for (char c : *text + ",") {
-        if (c == ',') {
-            if (!item.empty()) {
-                out.push_back(item);
-            }
-            item.clear();
-        } else {
-            item += c;
-        }
-    }
-    return out;
 }
 
 void bind_optional(SQLite::Statement& q, int index, const std::string& text) {
@@ -119,9 +95,11 @@ NewRequest read_staged(SQLite::Statement& q) {
     r.source = q.getColumn(5).getString();
     r.received_at = q.getColumn(6).getInt64();
     r.received_at_given = q.getColumn(7).getInt() != 0;
-    r.workspaces = workspace_list(opt_text(q.getColumn(8)));
-    r.legacy_digest = opt_text(q.getColumn(9)).value_or("");
-    r.legacy_request_id = opt_text(q.getColumn(10)).value_or("");
+    if (auto scope = column_text(q.getColumn(8))) {
+        r.workspaces = scope_list(*scope);
+    }
+    r.legacy_digest = column_text(q.getColumn(9)).value_or("");
+    r.legacy_request_id = column_text(q.getColumn(10)).value_or("");
     return r;
 }
 
@@ -295,7 +273,7 @@ StageOutcome ImportStager::stage_one(const NewRequest& r, Statements& sql) {
             q->bind(1, *id);
             if (q->executeStep()) {
                 const RequestKey stored{q->getColumn(0).getString(), q->getColumn(1).getString(),
-                                        q->getColumn(2).getInt64(), opt_text(q->getColumn(3))};
+                                        q->getColumn(2).getInt64(), column_text(q->getColumn(3))};
                 return same_request(stored, r) ? StageOutcome::known : StageOutcome::conflict;
             }
         }

@@ -39,10 +39,6 @@ std::vector<std::string> split(const std::string& text, char sep) {
     return out;
 }
 
-std::optional<std::string> opt_text(const SQLite::Column& c) {
-    return c.isNull() ? std::nullopt : std::optional<std::string>(c.getString());
-}
-
 std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
     return c.isNull() ? std::nullopt : std::optional<std::int64_t>(c.getInt64());
 }
@@ -101,19 +97,19 @@ RequestRow read_request_row(SQLite::Statement& q) {
     r.source = q.getColumn(5).getString();
     r.received_at = q.getColumn(6).getInt64();
     r.deadline_at = q.getColumn(7).getInt64();
-    r.extended_reason = opt_text(q.getColumn(8));
+    r.extended_reason = column_text(q.getColumn(8));
     r.state = q.getColumn(9).getString();
     if (r.state == "suppressed") {
         r.state = "pending"; // schema 1, before the first run after the upgrade
     }
-    r.linked_to = opt_text(q.getColumn(10));
-    r.workspaces = opt_text(q.getColumn(11));
+    r.linked_to = column_text(q.getColumn(10));
+    r.workspaces = column_text(q.getColumn(11));
     r.attempts = q.getColumn(12).getInt64();
-    r.last_error = opt_text(q.getColumn(13));
+    r.last_error = column_text(q.getColumn(13));
     r.created_at = q.getColumn(14).getInt64();
     r.updated_at = q.getColumn(15).getInt64();
     r.finished_at = opt_int(q.getColumn(16));
-    for (const auto& item : split(opt_text(q.getColumn(17)).value_or(""), ' ')) {
+    for (const auto& item : split(column_text(q.getColumn(17)).value_or(""), ' ')) {
         auto parts = split(item, ':');
         if (parts.size() == 4) {
             ErasureSummary e{parts[0], parts[1], std::stoll(parts[2]), std::nullopt};
@@ -159,6 +155,10 @@ bool ErasureInserter::add(std::int64_t request_row, const std::string& workspace
     return m_insert.exec() == 1;
 }
 
+std::vector<std::string> scope_list(const std::string& text) {
+    return split(text, ',');
+}
+
 std::string scope_text(const std::vector<std::string>& workspaces) {
     std::string out;
     for (const auto& w : workspaces) {
@@ -178,7 +178,7 @@ int widen_scope(SQLite::Database& db, AuditAppender& audit, const Clock& clock,
     }
     const std::string request_id = q.getColumn(0).getString();
     const std::string digest = q.getColumn(1).getString();
-    const std::optional<std::string> current = opt_text(q.getColumn(2));
+    const std::optional<std::string> current = column_text(q.getColumn(2));
     if (current) {
         std::optional<std::string> widened;
         if (scope) {
@@ -243,13 +243,13 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
             // Another sender's request_id: refused whatever its content, so that a sender
             // learns nothing of another's requests (not even that the content matches).
             if (!r.sender.empty() &&
-                opt_text(m_find_by_request_id.getColumn(4)).value_or("") != r.sender) {
+                column_text(m_find_by_request_id.getColumn(4)).value_or("") != r.sender) {
                 return {InsertOutcome::conflict, {}, *id, {}, true};
             }
             const RequestKey stored{m_find_by_request_id.getColumn(0).getString(),
                                     m_find_by_request_id.getColumn(1).getString(),
                                     m_find_by_request_id.getColumn(2).getInt64(),
-                                    opt_text(m_find_by_request_id.getColumn(3))};
+                                    column_text(m_find_by_request_id.getColumn(3))};
             return {same_request(stored, r) ? InsertOutcome::known : InsertOutcome::conflict,
                     {},
                     *id,
@@ -269,7 +269,7 @@ InsertResult WriteBatch::insert(const NewRequest& r) {
     if (m_find_active_subject.executeStep()) {
         primary_id = m_find_active_subject.getColumn(0).getInt64();
         primary_request_id = m_find_active_subject.getColumn(1).getString();
-        primary_sender = opt_text(m_find_active_subject.getColumn(2)).value_or("");
+        primary_sender = column_text(m_find_active_subject.getColumn(2)).value_or("");
     }
 
     const TimeMs now = m_clock.now_ms();
@@ -345,12 +345,12 @@ bool WriteBatch::conflicts_with_staged(const NewRequest& r,
         }
         NewRequest staged;
         staged.subject_digest = m_find_staged.getColumn(0).getString();
-        staged.legacy_digest = opt_text(m_find_staged.getColumn(1)).value_or("");
+        staged.legacy_digest = column_text(m_find_staged.getColumn(1)).value_or("");
         staged.id_type = m_find_staged.getColumn(2).getString();
         staged.received_at = m_find_staged.getColumn(3).getInt64();
         staged.received_at_given = m_find_staged.getColumn(4).getInt() != 0;
-        if (auto text = opt_text(m_find_staged.getColumn(5))) {
-            staged.workspaces = split(*text, ',');
+        if (auto text = column_text(m_find_staged.getColumn(5))) {
+            staged.workspaces = scope_list(*text);
         }
         if (!same_request(stored, staged)) {
             return true;

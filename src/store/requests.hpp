@@ -164,6 +164,8 @@ int widen_scope(SQLite::Database& db, AuditAppender& audit, const Clock& clock,
 
 // The comma-separated text form of a workspace list ("a,b"), as stored.
 std::string scope_text(const std::vector<std::string>& workspaces);
+// The workspace list of a stored scope text (scope_text's inverse).
+std::vector<std::string> scope_list(const std::string& text);
 
 // Counts and times shown by `lethe status`.
 struct StatusSummary {
