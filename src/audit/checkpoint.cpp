@@ -370,10 +370,15 @@ std::filesystem::path write_checkpoint(store::Database& db, const config::Config
     if (!unchanged) {
         store::insert_checkpoint(db, clock.now_ms(), head.size, head.hash, note);
     }
-    ensure_private_dir(dir);
-    write_file_atomic(path, note);
-    write_file_atomic(dir / k_latest_name, note);
+    publish_checkpoint_note(dir, head.size, head.hash, note);
     return path;
+}
+
+void publish_checkpoint_note(const std::filesystem::path& dir, std::int64_t size,
+                             std::string_view head_hash, const std::string& note) {
+    ensure_private_dir(dir);
+    write_file_atomic(dir / checkpoint_file_name(size, head_hash), note);
+    write_file_atomic(dir / k_latest_name, note);
 }
 
 } // namespace lethe::audit

@@ -113,6 +113,13 @@ std::string check_log_extends(store::Database& db, store::AuditSnapshot& snap,
 std::filesystem::path write_checkpoint(store::Database& db, const config::Config& cfg,
                                        const Clock& clock);
 
+// Writes `note` (a checkpoint of `size` entries and chain head `head_hash`, with whatever
+// cosignatures it carries) atomically, mode 0600, into checkpoint_dir as its own file and as
+// latest.note. Throws ConfigError when checkpoint_dir is not a directory, std::runtime_error on
+// I/O failure.
+void publish_checkpoint_note(const std::filesystem::path& dir, std::int64_t size,
+                             std::string_view head_hash, const std::string& note);
+
 // Name of the file a checkpoint is written to inside checkpoint_dir.
 std::string checkpoint_file_name(std::int64_t size, std::string_view head_hash);
 

@@ -4,6 +4,7 @@
 #include "audit/flat_json.hpp"
 #include "audit/output.hpp"
 #include "store/audit_queries.hpp"
+#include "store/witness_store.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -131,7 +132,24 @@ struct ExportTree {
     std::string end_root;
     std::string head_root;
     std::string head_proof; // consistency from end to head, hex_list
+    // The newest witnessed checkpoint (with its cosignatures) and the consistency proof from it to
+    // the head; empty when there is none.
+    std::string witnessed_note;
+    std::string witnessed_proof;
 };
+
+// Fills the tree's witnessed members from the newest checkpoint that has a quorum of
+// cosignatures (inside the export's snapshot, so it is never larger than the head).
+void find_witnessed(store::Database& db, store::AuditSnapshot& snap, const ExportOptions& options,
+                    std::int64_t head_size, ExportTree& tree) {
+    const auto witnessed = store::latest_witnessed(db, options.witnesses, options.witness_quorum);
+    if (!witnessed || witnessed->size > head_size) {
+        return;
+    }
+    tree.witnessed_note = store::note_with_cosignatures(db, witnessed->id, witnessed->note);
+    tree.witnessed_proof =
+        hex_list(crypto::merkle::consistency_proof(witnessed->size, head_size, snap.tree_reader()));
+}
 
 // The trailer: one JSON object holding the signed checkpoints and what they cover.
 std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
@@ -167,6 +185,10 @@ std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
     // root) and the consistency proof from the end to the head.
     append_member(out, "start_tree", any ? tree.start_tree : std::string(), ok);
     append_member(out, "head_proof", any ? tree.head_proof : std::string(), ok);
+    if (!tree.witnessed_note.empty()) {
+        append_member(out, "witnessed_note", tree.witnessed_note, ok);
+        append_member(out, "witnessed_proof", tree.witnessed_proof, ok);
+    }
     out.append("}\n");
     return out;
 }
@@ -256,6 +278,8 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
         tree.head_proof = hex_list(
             crypto::merkle::consistency_proof(chain.last_seq(), head.size, snap.tree_reader()));
     }
+
+    find_witnessed(db, snap, options, head.size, tree);
 
     ExportSummary summary;
     summary.count = chain.count();

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // `lethe audit export`: the audit log as JSON Lines or CSV with a signed checkpoint
 // (docs/audit-format.md, "Export files").
@@ -34,6 +35,10 @@ struct ExportOptions {
     std::optional<TimeMs> until;          // entries before this time
     std::filesystem::path output;         // empty: stdout (JSON Lines only)
     std::filesystem::path checkpoint_dir; // where latest.note is looked for ([audit])
+    // [[audit.witness]] names and witness_quorum: the newest checkpoint they witnessed goes into
+    // the trailer (witnessed_note, witnessed_proof). Empty: none.
+    std::vector<std::string> witnesses;
+    std::int64_t witness_quorum = 0;
 };
 
 // What an export wrote.

@@ -19,22 +19,6 @@ bool decode_base64_strict(std::string_view text, std::string& out) {
     return crypto::base64_decode(text, out) && crypto::base64_encode(out) == text;
 }
 
-std::string id_bytes(std::uint32_t id) {
-    std::string out(4, '\0');
-    out[0] = static_cast<char>(id >> 24 & 0xff);
-    out[1] = static_cast<char>(id >> 16 & 0xff);
-    out[2] = static_cast<char>(id >> 8 & 0xff);
-    out[3] = static_cast<char>(id & 0xff);
-    return out;
-}
-
-std::uint32_t id_from_bytes(std::string_view b) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(b[0])) << 24 |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[1])) << 16 |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[2])) << 8 |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[3]));
-}
-
 bool has_control_other_than_newline(std::string_view s) {
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
@@ -46,17 +30,47 @@ bool has_control_other_than_newline(std::string_view s) {
 }
 
 std::string hex8(std::uint32_t id) {
-    return to_hex(id_bytes(id));
+    return to_hex(key_id_bytes(id));
+}
+
+const char* describe_key_type(unsigned char type) {
+    return type == k_note_cosignature_v1 ? "an Ed25519 witness key (type 0x04, 32 bytes)"
+                                         : "an Ed25519 key (type 0x01, 32 bytes)";
 }
 
 } // namespace
 
-std::uint32_t note_key_id(std::string_view name, std::string_view public_raw) {
+std::string key_id_bytes(std::uint32_t id) {
+    std::string out(4, '\0');
+    out[0] = static_cast<char>(id >> 24 & 0xff);
+    out[1] = static_cast<char>(id >> 16 & 0xff);
+    out[2] = static_cast<char>(id >> 8 & 0xff);
+    out[3] = static_cast<char>(id & 0xff);
+    return out;
+}
+
+std::uint32_t key_id_from_bytes(std::string_view b) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(b[0])) << 24 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(b[1])) << 16 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(b[2])) << 8 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(b[3]));
+}
+
+std::string note_signature_line(std::string_view name, std::string_view raw) {
+    std::string line(k_sig_prefix);
+    line += name;
+    line += " ";
+    line += crypto::base64_encode(raw);
+    line += "\n";
+    return line;
+}
+
+std::uint32_t note_key_id(std::string_view name, std::string_view public_raw, unsigned char type) {
     std::string msg(name);
     msg.push_back('\n');
-    msg.push_back(static_cast<char>(k_note_ed25519));
+    msg.push_back(static_cast<char>(type));
     msg.append(public_raw);
-    return id_from_bytes(crypto::sha256(msg));
+    return key_id_from_bytes(crypto::sha256(msg));
 }
 
 bool valid_note_key_name(std::string_view name) {
@@ -88,21 +102,24 @@ bool valid_note_key_name(std::string_view name) {
     return true;
 }
 
-NoteVerifierKey note_verifier_key(std::string_view name, const crypto::Ed25519Key& key) {
+NoteVerifierKey note_verifier_key(std::string_view name, const crypto::Ed25519Key& key,
+                                  unsigned char type) {
     NoteVerifierKey v;
     v.name = name;
     v.public_raw = key.public_raw();
-    v.id = note_key_id(name, v.public_raw);
+    v.type = type;
+    v.id = note_key_id(name, v.public_raw, type);
     return v;
 }
 
 std::string format_verifier_key(const NoteVerifierKey& key) {
-    std::string typed(1, static_cast<char>(k_note_ed25519));
+    std::string typed(1, static_cast<char>(key.type));
     typed += key.public_raw;
     return key.name + "+" + hex8(key.id) + "+" + crypto::base64_encode(typed);
 }
 
-std::optional<NoteVerifierKey> parse_verifier_key(std::string_view text, std::string& error) {
+std::optional<NoteVerifierKey> parse_verifier_key(std::string_view text, std::string& error,
+                                                  unsigned char type) {
     text = trim(text);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
         text.remove_suffix(1);
@@ -127,19 +144,19 @@ std::optional<NoteVerifierKey> parse_verifier_key(std::string_view text, std::st
         error = "verifier key: key ID must be 8 hex digits";
         return std::nullopt;
     }
-    key.id = id_from_bytes(*id);
+    key.id = key_id_from_bytes(*id);
     std::string typed;
     if (!decode_base64_strict(b64, typed) || typed.empty()) {
         error = "verifier key: bad Base64";
         return std::nullopt;
     }
-    if (static_cast<unsigned char>(typed[0]) != k_note_ed25519 ||
-        typed.size() != 1 + k_ed25519_public_size) {
-        error = "verifier key: not an Ed25519 key (type 0x01, 32 bytes)";
+    if (static_cast<unsigned char>(typed[0]) != type || typed.size() != 1 + k_ed25519_public_size) {
+        error = std::string("verifier key: not ") + describe_key_type(type);
         return std::nullopt;
     }
     key.public_raw = typed.substr(1);
-    if (note_key_id(key.name, key.public_raw) != key.id) {
+    key.type = type;
+    if (note_key_id(key.name, key.public_raw, type) != key.id) {
         error = "verifier key: key ID does not match the name and public key";
         return std::nullopt;
     }
@@ -157,11 +174,7 @@ std::string sign_note(std::string_view text, std::string_view name, const crypto
     const std::uint32_t id = note_key_id(name, key.public_raw());
     std::string note(text);
     note += "\n";
-    note += k_sig_prefix;
-    note += name;
-    note += " ";
-    note += crypto::base64_encode(id_bytes(id) + key.sign(text));
-    note += "\n";
+    note += note_signature_line(name, key_id_bytes(id) + key.sign(text));
     return note;
 }
 
@@ -209,7 +222,7 @@ std::optional<ParsedNote> parse_note(std::string_view note, std::string& error) 
             error = "malformed signature line";
             return std::nullopt;
         }
-        sig.id = id_from_bytes(raw);
+        sig.id = key_id_from_bytes(raw);
         sig.signature = raw.substr(4);
         out.signatures.push_back(std::move(sig));
         if (out.signatures.size() > k_max_signatures) {

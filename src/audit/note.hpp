@@ -14,29 +14,42 @@ namespace lethe::audit {
 
 // The signature type byte for Ed25519 in signed notes.
 inline constexpr unsigned char k_note_ed25519 = 0x01;
+// The type byte of Ed25519 witness cosignatures (C2SP tlog-cosignature, cosignature/v1).
+inline constexpr unsigned char k_note_cosignature_v1 = 0x04;
 
-// A key that can verify notes: its name, its 4-byte key ID and the raw Ed25519 public key.
+// A key that can verify notes: its name, its 4-byte key ID and the raw Ed25519 public key; its
+// type says what it signs (a note's text, or a cosignature/v1 message).
 struct NoteVerifierKey {
     std::string name;
     std::uint32_t id = 0;
     std::string public_raw; // 32 bytes
+    unsigned char type = k_note_ed25519;
 };
 
-// The key ID: the first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || public key).
-std::uint32_t note_key_id(std::string_view name, std::string_view public_raw);
+// The key ID: the first 4 bytes (big-endian) of SHA-256(name || 0x0A || type || public key).
+std::uint32_t note_key_id(std::string_view name, std::string_view public_raw,
+                          unsigned char type = k_note_ed25519);
 
 // True when `name` can name a note key: non-empty, valid UTF-8, no spaces, no '+', no controls.
 bool valid_note_key_name(std::string_view name);
 
 // The verifier key of a signing key under `name`.
-NoteVerifierKey note_verifier_key(std::string_view name, const crypto::Ed25519Key& key);
+NoteVerifierKey note_verifier_key(std::string_view name, const crypto::Ed25519Key& key,
+                                  unsigned char type = k_note_ed25519);
 
-// The text form "<name>+<8 hex digits of the key ID>+<base64(0x01 || public key)>".
+// The text form "<name>+<8 hex digits of the key ID>+<base64(type || public key)>".
 std::string format_verifier_key(const NoteVerifierKey& key);
 
 // Parses the text form. Returns nullopt (and the reason in `error`) when malformed, when the
-// type is not Ed25519 or when the key ID does not match the name and key.
-std::optional<NoteVerifierKey> parse_verifier_key(std::string_view text, std::string& error);
+// type is not `type` or when the key ID does not match the name and key.
+std::optional<NoteVerifierKey> parse_verifier_key(std::string_view text, std::string& error,
+                                                  unsigned char type = k_note_ed25519);
+
+// The 4 bytes of a key ID, big-endian, and back (`bytes` holds at least 4).
+std::string key_id_bytes(std::uint32_t id);
+std::uint32_t key_id_from_bytes(std::string_view bytes);
+// The signature line "— <name> <base64(raw)>\n" (`raw`: key ID and signature).
+std::string note_signature_line(std::string_view name, std::string_view raw);
 
 // Signs `text` (which must end in a newline) and returns the whole note: the text, a blank line
 // and one signature line "— <name> <base64(key ID || signature)>". Throws std::runtime_error when

@@ -174,22 +174,6 @@ bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
     return true;
 }
 
-// Splits a space-separated list of hex hashes into raw hashes; false when one is not 64 hex.
-bool parse_hex_list(std::string_view text, std::vector<std::string>& out) {
-    out.clear();
-    while (!text.empty()) {
-        const auto sp = text.find(' ');
-        const std::string_view hex = text.substr(0, sp);
-        auto raw = is_hash_hex(hex) ? from_hex(hex) : std::nullopt;
-        if (!raw) {
-            return false;
-        }
-        out.push_back(std::move(*raw));
-        text.remove_prefix(sp == std::string_view::npos ? text.size() : sp + 1);
-    }
-    return true;
-}
-
 // Format 2: the Merkle tree links the notes. start_tree has start_note's root, with the entries
 // it gives end_note's root, and head_proof shows head_note extends end_note. Empty: all fine.
 std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
@@ -202,7 +186,7 @@ std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
         return "";
     }
     std::vector<std::string> hashes;
-    if (!parse_hex_list(t.start_tree, hashes)) {
+    if (!parse_hash_list(t.start_tree, hashes)) {
         return "start_tree is not a list of 64-hex-digit hashes";
     }
     auto before = crypto::merkle::Frontier::from_hashes(start.size, hashes);
@@ -213,7 +197,7 @@ std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
     if (to_hex(whole.root()) != end.root_hash) {
         return "the Merkle root of the entries differs from end_note's";
     }
-    if (!parse_hex_list(t.head_proof, hashes) ||
+    if (!parse_hash_list(t.head_proof, hashes) ||
         !crypto::merkle::verify_consistency(end.size, head.size, *from_hex(end.root_hash),
                                             *from_hex(head.root_hash), hashes)) {
         return "head_proof does not prove that head_note extends end_note";

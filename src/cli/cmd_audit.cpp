@@ -1,12 +1,15 @@
 #include "audit/checkpoint.hpp"
+#include "audit/cosignature.hpp"
 #include "audit/export.hpp"
 #include "audit/keys.hpp"
 #include "audit/proofs.hpp"
 #include "audit/report.hpp"
 #include "audit/subject.hpp"
 #include "audit/verify.hpp"
+#include "audit/witness_check.hpp"
 #include "cli/arguments.hpp"
 #include "cli/command.hpp"
+#include "cli/witnessing.hpp"
 #include "intake/admission.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -23,6 +26,14 @@ std::string public_pem(std::string_view raw32) {
     static const std::string k_prefix = *from_hex("302a300506032b6570032100");
     return "-----BEGIN PUBLIC KEY-----\n" + crypto::base64_encode(k_prefix + std::string(raw32)) +
            "\n-----END PUBLIC KEY-----\n";
+}
+
+// One line per witness: what it did with the checkpoint.
+void print_witness_results(const std::vector<witness::SubmitResult>& results) {
+    for (const auto& r : results) {
+        std::cout << "witness " << r.witness << ": " << witness::describe(r.outcome)
+                  << (r.detail.empty() ? "" : " (" + r.detail + ")") << "\n";
+    }
 }
 
 // `lethe audit verify|export|checkpoint|public-key|subject`.
@@ -42,6 +53,14 @@ public:
         m_verify->add_option("--key", m_key,
                              "Trusted verifier key (NAME+ID+BASE64, or a file holding it); "
                              "default: derived from the configured checkpoint key");
+        m_verify->add_option("--witness", m_witnesses,
+                             "A trusted witness's verifier key (NAME+ID+BASE64 of type 0x04, or a "
+                             "file holding it; repeatable)");
+        m_verify
+            ->add_option("--quorum", m_quorum,
+                         "How many of the --witness keys must have cosigned (default 1 with "
+                         "--witness)")
+            ->check(CLI::Range(1, 16));
         m_verify->add_flag("--no-stored-checkpoints", m_no_stored,
                            "Database mode: do not also compare with the latest checkpoint in "
                            "the database and in checkpoint_dir");
@@ -125,8 +144,10 @@ public:
         }
         if (m_checkpoint->parsed()) {
             auto path = audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
+            const auto witnessed = witness_latest_checkpoint(ctx, true);
             std::cout << "checkpoint written to " << path.string() << "\n"
                       << read_file(path, FileKind::checkpoint_note);
+            print_witness_results(witnessed);
             return 0;
         }
         if (m_public_key->parsed()) {
@@ -161,6 +182,24 @@ private:
         return 0;
     }
 
+    // The witnesses --witness names and the --quorum they must reach.
+    audit::WitnessPolicy witness_policy() const {
+        if (m_quorum && m_witnesses.empty()) {
+            throw Error(ExitCode::usage, "--quorum needs the witnesses' keys: give --witness VKEY");
+        }
+        audit::WitnessPolicy policy;
+        for (const auto& w : m_witnesses) {
+            policy.witnesses.push_back(audit::witness_verifier_key(w, "--witness"));
+        }
+        policy.quorum = m_witnesses.empty() ? 0 : m_quorum.value_or(1);
+        if (policy.quorum > static_cast<std::int64_t>(policy.witnesses.size())) {
+            throw Error(ExitCode::usage,
+                        "--quorum " + std::to_string(policy.quorum) + " is more than the " +
+                            std::to_string(policy.witnesses.size()) + " --witness keys given");
+        }
+        return policy;
+    }
+
     int verify(Context& ctx) {
         std::vector<std::filesystem::path> files(m_checkpoints.begin(), m_checkpoints.end());
         audit::VerifyReport report;
@@ -168,11 +207,18 @@ private:
             const config::Config* cfg = m_key ? nullptr : &ctx.config();
             auto key = audit::trusted_verifier_key(m_key, cfg);
             report = audit::verify_export_file(*m_file, key, files);
+            if (report.ok()) {
+                audit::check_export_witnesses(*m_file, key, witness_policy(), files, report);
+            }
         } else {
             const auto& cfg = ctx.config();
             auto key = audit::trusted_verifier_key(m_key, &cfg);
             report = audit::verify_database(ctx.database(), cfg, key,
                                             audit::CheckpointSources{files, !m_no_stored});
+            if (report.ok()) {
+                audit::check_database_witnesses(ctx.database(), key, witness_policy(), files,
+                                                report);
+            }
         }
         if (!report.ok()) {
             if (report.count > 0) {
@@ -212,6 +258,13 @@ private:
         const auto& cfg = ctx.config();
         options.checkpoint_dir = cfg.audit.checkpoint_dir;
         auto signer = audit::CheckpointSigner::from_config(cfg);
+        if (!cfg.audit.witnesses.empty()) {
+            // The freshest checkpoint the witnesses can vouch for goes into the trailer.
+            audit::write_checkpoint(ctx.database(), cfg, ctx.clock());
+            witness_latest_checkpoint(ctx, true);
+            options.witnesses = config::witness_names(cfg);
+            options.witness_quorum = cfg.audit.witness_quorum;
+        }
         auto summary = audit::export_audit_log(ctx.database(), signer, ctx.clock(), options);
         // The receipt goes to stderr so that stdout stays the export itself.
         std::cerr << "exported " << summary.count << " entries";
@@ -288,6 +341,8 @@ private:
     std::vector<std::string> m_checkpoints;
     std::optional<std::string> m_key;
     bool m_no_stored = false;
+    std::vector<std::string> m_witnesses;
+    std::optional<std::int64_t> m_quorum;
     std::string m_format = "jsonl";
     std::optional<std::string> m_since;
     std::optional<std::string> m_until;

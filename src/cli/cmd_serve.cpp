@@ -1,4 +1,5 @@
 #include "callback/loop.hpp"
+#include "cli/checkpoint_loop.hpp"
 #include "cli/command.hpp"
 #include "cli/worker_run.hpp"
 #include "config/secrets.hpp"
@@ -105,6 +106,7 @@ public:
         store::Database status_db(cfg.database.path, store::OpenMode::existing);
         store::Database health_db(cfg.database.path, store::OpenMode::existing);
         serve::DatabaseStatus status(status_db, health_db, ctx.clock());
+        status.set_witnesses(config::witness_names(cfg), cfg.audit.witness_quorum);
         ViewReader reader(cfg);
         serve::IntakeHandler handler(senders, sink, reader, ctx.clock(), cfg.intake.max_body_bytes);
         serve::IntakeServer server(server_settings(cfg.intake), handler, status);
@@ -131,6 +133,7 @@ public:
             store::WalScrubber scrubber(cfg.database.path,
                                         std::chrono::seconds(cfg.database.scrub_interval_s));
             callback::CallbackLoop callbacks(cfg.database.path, callback::callback_targets(cfg));
+            CheckpointLoop checkpoints(cfg, ctx.clock());
             const std::string url = server.bind();
             std::cout << "lethe serve listening on " << url << std::endl;
             spdlog::info("intake listening on {}{}", url, worker ? " (with the worker)" : "");

@@ -1,6 +1,7 @@
 #include "cli/command.hpp"
 #include "erasure/lifecycle.hpp"
 #include "store/requests.hpp"
+#include "store/witness_store.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
@@ -37,6 +38,7 @@ public:
             j["next_retry_at"] = optional_time(s.next_retry_at);
             j["waiting_retry"] = s.waiting_retry;
             j["workspaces"] = s.by_workspace;
+            j["evidence"] = evidence_json(ctx, now);
             std::cout << j.dump() << "\n";
             return 0;
         }
@@ -58,10 +60,45 @@ public:
                       << " waiting)\n";
         }
         print_workspaces(s);
+        print_evidence(ctx, now);
         return 0;
     }
 
 private:
+    // The latest checkpoint and, with witnesses, the latest witnessed one.
+    static nlohmann::json evidence_json(Context& ctx, TimeMs now) {
+        const auto& cfg = ctx.config();
+        nlohmann::json j;
+        j["checkpoint_size"] = store::latest_checkpoint_size(ctx.database());
+        j["witness_quorum"] = cfg.audit.witness_quorum;
+        const auto w = store::latest_witnessed(ctx.database(), config::witness_names(cfg),
+                                               cfg.audit.witness_quorum);
+        j["witnessed_size"] = w ? w->size : 0;
+        j["witnessed_at"] = w ? optional_time(w->witness_time * 1000) : nlohmann::json(nullptr);
+        j["witnessed_age_seconds"] =
+            w ? nlohmann::json(std::max<TimeMs>(0, now / 1000 - w->witness_time))
+              : nlohmann::json(nullptr);
+        return j;
+    }
+
+    static void print_evidence(Context& ctx, TimeMs now) {
+        const auto j = evidence_json(ctx, now);
+        std::cout << "\ncheckpoint:  " << j["checkpoint_size"].get<std::int64_t>()
+                  << " entries signed\n";
+        if (j["witness_quorum"].get<std::int64_t>() == 0) {
+            return;
+        }
+        if (j["witnessed_at"].is_null()) {
+            std::cout << "witnessed:   none (a quorum of " << j["witness_quorum"]
+                      << " cosignatures not reached yet)\n";
+            return;
+        }
+        std::cout << "witnessed:   " << j["witnessed_size"].get<std::int64_t>()
+                  << " entries, quorum of " << j["witness_quorum"] << " reached "
+                  << format_duration(j["witnessed_age_seconds"].get<std::int64_t>() * 1000)
+                  << " ago\n";
+    }
+
     // One line per workspace: its erasures in each state.
     static void print_workspaces(const store::StatusSummary& s) {
         if (s.by_workspace.empty()) {

@@ -95,5 +95,6 @@ std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_report_command();
 std::unique_ptr<Command> make_serve_command();
 std::unique_ptr<Command> make_sign_command();
+std::unique_ptr<Command> make_witness_command();
 
 } // namespace lethe::cli

@@ -32,6 +32,8 @@ const std::vector<CommandSpec>& command_table() {
          make_audit_command},
         {"report", "Deadline compliance report (text, JSON or HTML)", Needs::database,
          make_report_command},
+        {"witness", "Run a witness that cosigns this or another lethe's checkpoints",
+         Needs::flags_only, make_witness_command},
     };
     return k_table;
 }

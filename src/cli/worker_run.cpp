@@ -1,6 +1,7 @@
 #include "cli/worker_run.hpp"
 
 #include "audit/checkpoint.hpp"
+#include "cli/witnessing.hpp"
 #include "util/error.hpp"
 #include "util/time.hpp"
 
@@ -182,6 +183,7 @@ int WorkerRun::finish(const worker::WorkerReport& report) {
     try {
         auto checkpoint = audit::write_checkpoint(m_ctx.database(), m_ctx.config(), m_ctx.clock());
         spdlog::info("checkpoint written to {}", checkpoint.string());
+        witness_latest_checkpoint(m_ctx, false);
     } catch (const Error& e) {
         checkpoint_error.emplace(e.code(), std::string("checkpoint not written: ") + e.what());
     } catch (const std::exception& e) {

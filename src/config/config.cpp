@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "audit/note.hpp"
 #include "net/listen_address.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -307,11 +308,68 @@ void read_worker(SectionReader& r, WorkerSection& s) {
     }
 }
 
+// One [[audit.witness]] table.
+void read_witness(SectionReader& r, WitnessSection& w) {
+    r.string("name", w.name);
+    r.string("vkey", w.vkey);
+    r.boolean("allow_insecure_loopback", w.allow_insecure_loopback);
+    read_url(r, "url", w.url, w.allow_insecure_loopback);
+    for (const char* key : {"name", "url", "vkey"}) {
+        if (r.node(key) == nullptr) {
+            r.fail_missing(key, "must be set (name, url and vkey of the witness)");
+        }
+    }
+    std::string error;
+    auto key = audit::parse_verifier_key(w.vkey, error, audit::k_note_cosignature_v1);
+    if (!key) {
+        r.fail(*r.node("vkey"), "vkey", error + " (as `lethe witness init` prints it)");
+    }
+    if (key->name != w.name) {
+        r.fail(*r.node("name"), "name",
+               "must be the name in the witness's vkey (\"" + key->name + "\")");
+    }
+}
+
+void read_witnesses(SectionReader& audit, const toml::node& node,
+                    std::vector<WitnessSection>& out) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr || !list->is_array_of_tables()) {
+        audit.fail(node, "witness", "expected [[audit.witness]] tables (one per witness)");
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const toml::table& t = *list->get(i)->as_table();
+        SectionReader reader(audit.file(), t, "audit.witness[" + std::to_string(i + 1) + "]");
+        WitnessSection& w = out.emplace_back();
+        read_witness(reader, w);
+        reader.reject_unknown();
+        for (std::size_t j = 0; j + 1 < out.size(); ++j) {
+            if (out[j].name == w.name) {
+                reader.fail(*t.get("name"), "name",
+                            "\"" + w.name + "\" is already audit.witness[" + std::to_string(j + 1) +
+                                "]; names must be unique");
+            }
+        }
+    }
+}
+
 void read_audit(SectionReader& r, AuditSection& s) {
     r.path("subject_key_file", s.subject_key_file);
     r.path("checkpoint_key_file", s.checkpoint_key_file);
     r.path("checkpoint_dir", s.checkpoint_dir);
     r.string("origin", s.origin);
+    r.integer("checkpoint_interval_s", s.checkpoint_interval_s, 1, 7 * 86'400);
+    r.allow("witness");
+    if (const toml::node* tables = r.node("witness")) {
+        read_witnesses(r, *tables, s.witnesses);
+    }
+    const auto count = static_cast<std::int64_t>(s.witnesses.size());
+    s.witness_quorum = std::min<std::int64_t>(1, count);
+    r.integer("witness_quorum", s.witness_quorum, 0, 16);
+    if (const toml::node* n = r.node("witness_quorum"); n && s.witness_quorum > count) {
+        r.fail(*n, "witness_quorum",
+               "is larger than the number of [[audit.witness]] tables (" + std::to_string(count) +
+                   ")");
+    }
 }
 
 void read_intake_senders(SectionReader& r, IntakeSection& s);
@@ -478,6 +536,14 @@ void resolve_relative_defaults(Config& c) {
 std::vector<std::string> workspace_names(const Config& config) {
     std::vector<std::string> names;
     for (const auto& w : config.workspaces) {
+        names.push_back(w.name);
+    }
+    return names;
+}
+
+std::vector<std::string> witness_names(const Config& config) {
+    std::vector<std::string> names;
+    for (const auto& w : config.audit.witnesses) {
         names.push_back(w.name);
     }
     return names;

@@ -60,12 +60,25 @@ struct WorkerSection {
     std::int64_t verify_window_s = 1'800; // re-check a profile still present this long
 };
 
+// One [[audit.witness]] table: a C2SP tlog-witness that cosigns the checkpoints.
+struct WitnessSection {
+    std::string name; // the witness's key name, as in its verifier key
+    std::string url;  // submission prefix: URL/add-checkpoint is POSTed (no trailing '/')
+    std::string vkey; // its verifier key "NAME+KEYID+BASE64" (type 0x04), checked when read
+    bool allow_insecure_loopback = false; // permits http:// to 127.0.0.1 / [::1]
+};
+
 // [audit]
 struct AuditSection {
     std::filesystem::path subject_key_file = "/var/lib/lethe/subject.key";
     std::filesystem::path checkpoint_key_file = "/var/lib/lethe/checkpoint.key";
     std::filesystem::path checkpoint_dir = "/var/lib/lethe/checkpoints";
     std::string origin; // checkpoint origin line; defaults to "lethe/<hostname>"
+    std::vector<WitnessSection> witnesses;
+    // `lethe serve` signs a checkpoint (and submits it to the witnesses) this often.
+    std::int64_t checkpoint_interval_s = 3600;
+    // Cosignatures that make a checkpoint witnessed; default 1 with witnesses, 0 without.
+    std::int64_t witness_quorum = 0;
 };
 
 // What a sender of the intake may do (docs/intake.md, "Senders").
@@ -130,6 +143,8 @@ struct Config {
 
 // The names of the configured workspaces, in file order.
 std::vector<std::string> workspace_names(const Config& config);
+// The names of the [[audit.witness]] tables, in file order.
+std::vector<std::string> witness_names(const Config& config);
 
 // The sender made of [intake]'s own secret_* keys: "default", both scopes, no callback.
 SenderSection legacy_sender(const IntakeSection& intake);

@@ -212,6 +212,28 @@ Ed25519Key Ed25519Key::from_public_raw(std::string_view raw32) {
     return Ed25519Key(std::move(key));
 }
 
+Ed25519Key Ed25519Key::from_private_raw(std::string_view seed32) {
+    EvpPkeyPtr key(EVP_PKEY_new_raw_private_key(
+        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed32.data()),
+        seed32.size()));
+    if (!key) {
+        ERR_clear_error();
+        throw std::runtime_error("not a 32-byte Ed25519 private key");
+    }
+    return Ed25519Key(std::move(key));
+}
+
+std::string Ed25519Key::private_raw() const {
+    std::string out(32, '\0');
+    std::size_t len = out.size();
+    if (EVP_PKEY_get_raw_private_key(m_key.get(), reinterpret_cast<unsigned char*>(out.data()),
+                                     &len) != 1) {
+        fail("Ed25519 private key export");
+    }
+    out.resize(len);
+    return out;
+}
+
 std::string Ed25519Key::private_pem() const {
     BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_PrivateKey(bio.get(), m_key.get(), nullptr, nullptr, 0, nullptr,

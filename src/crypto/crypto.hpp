@@ -69,11 +69,15 @@ public:
     static Ed25519Key from_private_pem(std::string_view pem);
     // Loads a raw 32-byte public key (for verification only).
     static Ed25519Key from_public_raw(std::string_view raw32);
+    // Loads a raw 32-byte private key (RFC 8032 seed); throws std::runtime_error when malformed.
+    static Ed25519Key from_private_raw(std::string_view seed32);
 
     // PKCS#8 PEM of the private key.
     std::string private_pem() const;
     // Raw 32-byte public key.
     std::string public_raw() const;
+    // Raw 32-byte private key (the seed); throws when this is a public-only key.
+    std::string private_raw() const;
     // 64-byte signature of `message`; throws when this is a public-only key.
     std::string sign(std::string_view message) const;
     // True when `signature` is a valid signature of `message`.

@@ -1,6 +1,7 @@
 #include "serve/database_status.hpp"
 
 #include "store/metrics_queries.hpp"
+#include "store/witness_store.hpp"
 
 #include <algorithm>
 
@@ -33,7 +34,18 @@ MetricsSnapshot DatabaseStatus::metrics() {
     store::tally_calls(m_db, m_tally);
     m.calls = m_tally;
     m.audit_entries = store::audit_entry_count(m_db);
+    m.checkpoint_size = store::latest_checkpoint_size(m_db);
+    m.witness_quorum = m_quorum;
+    if (auto w = store::latest_witnessed(m_db, m_witnesses, m_quorum)) {
+        m.witnessed_size = w->size;
+        m.witnessed_age_seconds = std::max<std::int64_t>(0, now / 1000 - w->witness_time);
+    }
     return m;
+}
+
+void DatabaseStatus::set_witnesses(std::vector<std::string> names, std::int64_t quorum) {
+    m_witnesses = std::move(names);
+    m_quorum = quorum;
 }
 
 } // namespace lethe::serve

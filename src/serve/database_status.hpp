@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace lethe::serve {
 
@@ -37,9 +38,14 @@ public:
     DatabaseStatus(store::Database& db, const Clock& clock) : DatabaseStatus(db, db, clock) {}
     Health health() override;
     MetricsSnapshot metrics() override;
+    // The [[audit.witness]] names and witness_quorum, for the witnessed size and age. Call before
+    // serving.
+    void set_witnesses(std::vector<std::string> names, std::int64_t quorum);
 
 private:
     store::Database& m_db;
+    std::vector<std::string> m_witnesses;
+    std::int64_t m_quorum = 0;
     store::Database& m_health_db;
     const Clock& m_clock;
     std::mutex m_mutex;        // metrics: m_db and m_tally

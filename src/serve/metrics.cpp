@@ -103,6 +103,20 @@ std::string render_metrics(const MetricsSnapshot& m) {
     sample(out, "lethe_overdue_requests", "", m.overdue);
     header(out, "lethe_audit_entries", "gauge", "Entries in the audit log.");
     sample(out, "lethe_audit_entries", "", m.audit_entries);
+    header(out, "lethe_audit_checkpoint_size", "gauge",
+           "Entries covered by the latest signed checkpoint.");
+    sample(out, "lethe_audit_checkpoint_size", "", m.checkpoint_size);
+    header(out, "lethe_audit_witness_quorum", "gauge",
+           "Witness cosignatures a checkpoint needs to be witnessed (0: no witnesses).");
+    sample(out, "lethe_audit_witness_quorum", "", m.witness_quorum);
+    header(out, "lethe_audit_witnessed_size", "gauge",
+           "Entries covered by the latest witnessed checkpoint (0 when none).");
+    sample(out, "lethe_audit_witnessed_size", "", m.witnessed_size);
+    if (m.witnessed_age_seconds) {
+        header(out, "lethe_audit_witnessed_age_seconds", "gauge",
+               "Seconds since the latest witnessed checkpoint got its quorum.");
+        sample(out, "lethe_audit_witnessed_age_seconds", "", *m.witnessed_age_seconds);
+    }
     return out;
 }
 

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "audit/note.hpp"
+#include "audit/verify.hpp"
+#include "store/database.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+// `lethe audit verify --witness VKEY... --quorum N`: the evidence must be vouched for by
+// witnesses, so that whoever holds the checkpoint key cannot rewrite, fork or truncate the log
+// unnoticed (docs/audit-format.md, "Witnesses"). Runs after the checks of verify.hpp passed.
+namespace lethe::audit {
+
+// The witnesses the verifier trusts and how many of them must have cosigned.
+struct WitnessPolicy {
+    std::vector<NoteVerifierKey> witnesses; // type 0x04 keys
+    std::int64_t quorum = 0;                // 0: cosignatures are reported, not required
+};
+
+// Database: the newest stored checkpoint that carries `policy.quorum` valid cosignatures (or a
+// given --checkpoint that does) must be signed by `key` and extended by the log. Adds a note per
+// finding to `report`, or its problem.
+void check_database_witnesses(store::Database& db, const NoteVerifierKey& key,
+                              const WitnessPolicy& policy,
+                              const std::vector<std::filesystem::path>& checkpoint_files,
+                              VerifyReport& report);
+
+// Export: the trailer's witnessed_note must be signed by `key`, precede head_note (the
+// witnessed_proof), and carry the quorum; a given --checkpoint that witnesses cosigned before the
+// export was made must not be larger than the log the export describes (entries were removed).
+void check_export_witnesses(const std::filesystem::path& file, const NoteVerifierKey& key,
+                            const WitnessPolicy& policy,
+                            const std::vector<std::filesystem::path>& checkpoint_files,
+                            VerifyReport& report);
+
+} // namespace lethe::audit
