@@ -32,6 +32,10 @@ const std::vector<CommandSpec>& command_table() {
          make_audit_command},
         {"report", "Deadline compliance report (text, JSON or HTML)", Needs::database,
          make_report_command},
+        {"backup", "Copy the database online, verified, with its latest checkpoint",
+         Needs::database, make_backup_command},
+        {"restore", "Put a backup in place of the database (never behind a known checkpoint)",
+         Needs::config, make_restore_command},
     };
     return k_table;
 }

@@ -26,6 +26,7 @@ MetricsSnapshot DatabaseStatus::metrics() {
     m.requests_by_state = std::move(counts.requests);
     m.erasures_by_workspace = std::move(counts.erasures);
     m.overdue = counts.overdue;
+    m.at_risk = counts.at_risk;
     if (counts.oldest_pending_received_at) {
         m.oldest_pending_seconds =
             std::max<TimeMs>(0, now - *counts.oldest_pending_received_at) / 1000;
@@ -33,6 +34,10 @@ MetricsSnapshot DatabaseStatus::metrics() {
     store::tally_calls(m_db, m_tally);
     m.calls = m_tally;
     m.audit_entries = store::audit_entry_count(m_db);
+    store::tally_workers(m_db, m_workers);
+    m.workers = m_workers.workspaces;
+    auto dir = m_db.path().parent_path();
+    m.state_filesystem = filesystem_space(dir.empty() ? std::filesystem::path(".") : dir);
     return m;
 }
 

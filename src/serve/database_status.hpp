@@ -42,9 +42,10 @@ private:
     store::Database& m_db;
     store::Database& m_health_db;
     const Clock& m_clock;
-    std::mutex m_mutex;        // metrics: m_db and m_tally
-    std::mutex m_health_mutex; // health: m_health_db
-    store::CallTally m_tally;  // running totals; each scrape adds the entries since the last one
+    std::mutex m_mutex;           // metrics: m_db and m_tally
+    std::mutex m_health_mutex;    // health: m_health_db
+    store::CallTally m_tally;     // running totals; each scrape adds the entries since the last one
+    store::WorkerTally m_workers; // the same for the workers' entries
 };
 
 } // namespace lethe::serve
