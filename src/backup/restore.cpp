@@ -19,7 +19,7 @@ void refuse_if_open(const std::filesystem::path& db) {
         throw DatabaseError("restore: " + db.string() + " is open in process " +
                             std::to_string(*pid) +
                             " (a `lethe run` or `lethe serve`?); stop it first (systemctl stop "
-                            "lethe.service lethe.timer lethe-serve.service), then restore");
+                            "lethe.service lethe.timer, and any `lethe serve`), then restore");
     }
 }
 
@@ -39,13 +39,27 @@ std::vector<audit::KnownCheckpoint> known_checkpoints(store::AuditSnapshot& snap
     return known;
 }
 
-// Verifies the restored copy and checks that it extends `known` (when `known` is empty, the
-// checkpoints known elsewhere are read through the copy: there is no live database).
+// Checks that the restored copy extends `known` (when `known` is empty, there is no live database
+// and the checkpoints known elsewhere are read through the copy), then verifies it. The roll-back
+// check comes first, so a refusal names the checkpoint the backup is behind.
 void check_restored(const std::filesystem::path& copy_file, const std::filesystem::path& backup,
                     const config::Config& cfg, const audit::NoteVerifierKey& key,
                     std::optional<std::vector<audit::KnownCheckpoint>> known,
                     const std::vector<CheckpointSource>& more, RestoreResult& result) {
     store::Database copy(copy_file, store::OpenMode::existing);
+    {
+        store::AuditSnapshot snap(copy);
+        if (!known) {
+            known = known_checkpoints(snap, cfg, key, more, result);
+        }
+        audit::check_log_extends(copy, snap, *known, snap.head().size,
+                                 "restore: refusing " + backup.string() +
+                                     ", it would roll the audit log back");
+        result.entries = snap.head().size;
+    }
+    for (const auto& k : *known) {
+        result.checked.push_back(k.source + " (size " + std::to_string(k.checkpoint.size) + ")");
+    }
     audit::CheckpointSources sources;
     if (std::filesystem::exists(note_path(backup))) {
         sources.files.push_back(note_path(backup));
@@ -55,17 +69,6 @@ void check_restored(const std::filesystem::path& copy_file, const std::filesyste
         throw Error(ExitCode::failure,
                     "restore: " + backup.string() + " does not verify: " + report.problem_text());
     }
-    store::AuditSnapshot snap(copy);
-    if (!known) {
-        known = known_checkpoints(snap, cfg, key, more, result);
-    }
-    audit::check_log_extends(copy, snap, *known, snap.head().size,
-                             "restore: refusing " + backup.string() +
-                                 ", it would roll the audit log back");
-    for (const auto& k : *known) {
-        result.checked.push_back(k.source + " (size " + std::to_string(k.checkpoint.size) + ")");
-    }
-    result.entries = snap.head().size;
 }
 
 // Copies the live database to DB.pre-restore and empties its WAL, so that nothing of it is left

@@ -33,9 +33,9 @@ std::filesystem::path pre_restore_path(const std::filesystem::path& db);
 // Restores `backup_file` as the configured database:
 //  1. refuses (lethe::DatabaseError) while another process has the database open;
 //  2. copies the backup into a temporary file beside the database and migrates it;
-//  3. runs `lethe audit verify`'s checks on it (with FILE.checkpoint.note when present);
-//  4. refuses (lethe::Error, failure) unless its log extends every known checkpoint: the live
+//  3. refuses (lethe::Error, failure) unless its log extends every known checkpoint: the live
 //     database's latest, checkpoint_dir/latest.note, and what each of `more` returns;
+//  4. runs `lethe audit verify`'s checks on it (with FILE.checkpoint.note when present);
 //  5. keeps a copy of the live database as DB.pre-restore, empties its WAL, and renames the
 //     restored copy into place.
 // Nothing changes at the database until step 5; on failure the temporary file is removed.
