@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,25 +21,45 @@ std::string bytes_of(const std::filesystem::path& p) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A child process that opens `db` with plain SQLite, reads it, then waits to be killed.
-pid_t open_in_child(const std::filesystem::path& db) {
-    int ready[2];
-    REQUIRE(::pipe(ready) == 0);
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        sqlite3* handle = nullptr;
-        sqlite3_open(db.c_str(), &handle);
-        sqlite3_exec(handle, "SELECT count(*) FROM requests", nullptr, nullptr, nullptr);
-        (void)!::write(ready[1], "x", 1);
-        ::pause();
-        ::_exit(0);
+// A `sqlite3` shell (another program: a fork of this process would share SQLite's in-process
+// lock bookkeeping) that reads `db` and then waits on its open stdin with the database open.
+struct ShellHolding {
+    pid_t pid = -1;
+    int input = -1;
+
+    explicit ShellHolding(const std::filesystem::path& db) {
+        int in[2];
+        REQUIRE(::pipe(in) == 0);
+        pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::dup2(in[0], 0);
+            ::close(in[0]);
+            ::close(in[1]);
+            ::execlp("sqlite3", "sqlite3", db.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(in[0]);
+        input = in[1];
+        const std::string sql = "SELECT count(*) FROM requests;\n";
+        REQUIRE(::write(input, sql.data(), sql.size()) == static_cast<ssize_t>(sql.size()));
     }
-    char c;
-    ::close(ready[1]);
-    REQUIRE(::read(ready[0], &c, 1) == 1);
-    ::close(ready[0]);
-    return pid;
+    ~ShellHolding() {
+        ::close(input);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+    }
+};
+
+// Waits up to 5 s for process_holding to report something.
+std::optional<pid_t> wait_for_holder(const std::filesystem::path& db) {
+    for (int i = 0; i < 100; ++i) {
+        if (auto pid = store::process_holding(db)) {
+            return pid;
+        }
+        ::usleep(50'000);
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -48,18 +69,22 @@ TEST_CASE("process_holding finds another process with the database open, not thi
     StoreFixture f;
     f.insert(f.request("R1", "alice"));
     CHECK_FALSE(store::process_holding(f.db.path()));
-    const pid_t child = open_in_child(f.db.path());
-    CHECK(store::process_holding(f.db.path()) == child);
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
+    {
+        ShellHolding shell(f.db.path());
+        CHECK(wait_for_holder(f.db.path()) == shell.pid);
+    }
     CHECK_FALSE(store::process_holding(f.db.path()));
 }
 
 TEST_CASE("copy_into writes a standalone copy with identifiers sealed", "[store][backup]") {
     StoreFixture f;
-    f.insert(f.request("R1", "alice@example.com"));
-    f.insert(f.request("R2", "bob@example.com"));
+    // Digests that do not contain the identifiers, so only a plain identifier could match.
+    for (const auto& [id, who] :
+         {std::pair{"R1", "alice@example.com"}, {"R2", "bob@example.com"}}) {
+        auto r = f.request(id, who);
+        r.subject_digest = std::string("digest-") + id;
+        f.insert(r);
+    }
     store::seal_identifiers(f.db);
     CHECK_FALSE(store::holds_plain_identifiers(f.db));
     std::filesystem::path copy;
