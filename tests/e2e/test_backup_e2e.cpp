@@ -212,7 +212,7 @@ TEST_CASE("bash completion lists every subcommand of --help, for lethe and lethe
         ++commands;
     }
     CHECK(commands >= 18);
-    CHECK(help.out.find("completion") == std::string::npos); // hidden
+    CHECK(help.out.find("\n  completion ") == std::string::npos); // hidden
     CHECK(completion.out.find("\"lethe audit verify\") echo \"") != std::string::npos);
     CHECK(completion.out.find("complete -F _lethe lethe\n") != std::string::npos);
 
