@@ -39,7 +39,7 @@ std::vector<audit::KnownCheckpoint> known_checkpoints(store::AuditSnapshot& snap
     return known;
 }
 
-// Checks that the restored copy extends `known` (when `known` is empty, there is no live database
+// Checks that the restored copy extends `known` (when it is nullopt, there is no live database
 // and the checkpoints known elsewhere are read through the copy), then verifies it. The roll-back
 // check comes first, so a refusal names the checkpoint the backup is behind.
 void check_restored(const std::filesystem::path& copy_file, const std::filesystem::path& backup,
