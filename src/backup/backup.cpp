@@ -9,6 +9,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
+#include <system_error>
 #include <unistd.h>
 
 namespace lethe::backup {
@@ -49,6 +50,11 @@ std::string check_copy(const std::filesystem::path& copy_file, const config::Con
 
 } // namespace
 
+bool same_file_name(const std::filesystem::path& a, const std::filesystem::path& b) {
+    std::error_code ec;
+    return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+}
+
 std::filesystem::path note_path(const std::filesystem::path& backup_file) {
     std::filesystem::path p = backup_file;
     p += ".checkpoint.note";
@@ -57,6 +63,9 @@ std::filesystem::path note_path(const std::filesystem::path& backup_file) {
 
 BackupResult make_backup(store::Database& live, const config::Config& cfg, const Clock& clock,
                          const std::filesystem::path& out) {
+    if (same_file_name(out, live.path())) {
+        throw InputError("backup: " + out.string() + " is the database itself");
+    }
     // A checkpoint of the head now, so the note beside the copy covers (nearly) all of it.
     audit::write_checkpoint(live, cfg, clock);
     BackupResult result;

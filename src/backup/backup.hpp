@@ -19,6 +19,10 @@ struct BackupResult {
     std::int64_t checkpoint_size = 0;
 };
 
+// Whether `a` and `b` name the same file (after resolving symlinks and `..`), so that neither
+// command ever writes over the database it reads.
+bool same_file_name(const std::filesystem::path& a, const std::filesystem::path& b);
+
 // The checkpoint note written beside a backup FILE: "FILE.checkpoint.note".
 std::filesystem::path note_path(const std::filesystem::path& backup_file);
 
@@ -27,7 +31,8 @@ std::filesystem::path note_path(const std::filesystem::path& backup_file);
 // `lethe audit verify` on the copy and checks that no identifier in it is in plain text, then
 // puts the copy at `out` (fsync, rename) and the copy's latest checkpoint note beside it. On any
 // failure nothing is left at `out` or beside it. Throws lethe::Error (failure) when the copy does
-// not verify, lethe::ConfigError for a bad checkpoint key.
+// not verify, lethe::InputError when `out` is the database, lethe::ConfigError for a bad
+// checkpoint key.
 BackupResult make_backup(store::Database& live, const config::Config& cfg, const Clock& clock,
                          const std::filesystem::path& out);
 

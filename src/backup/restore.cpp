@@ -107,6 +107,9 @@ RestoreResult restore_backup(const config::Config& cfg, const std::filesystem::p
     if (!std::filesystem::is_regular_file(backup_file)) {
         throw InputError("restore: " + backup_file.string() + ": no such backup file");
     }
+    if (same_file_name(backup_file, db)) {
+        throw InputError("restore: " + backup_file.string() + " is the database itself");
+    }
     const auto key = audit::trusted_verifier_key(std::nullopt, &cfg);
     RestoreResult result;
     result.database = db;

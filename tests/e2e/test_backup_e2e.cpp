@@ -186,12 +186,21 @@ TEST_CASE("restore refuses a backup older than the latest checkpoint, and an ope
     }
 }
 
-TEST_CASE("a backup to a directory that does not exist fails and leaves nothing", "[e2e][backup]") {
+TEST_CASE("a backup to a directory that does not exist fails and leaves nothing; never over the "
+          "database",
+          "[e2e][backup]") {
     CliFixture f;
     f.init();
     auto r = f.lethe({"backup", "-o", (f.dir / "missing" / "x.db").string()});
     CHECK(r.exit_code == 1);
     CHECK_FALSE(std::filesystem::exists(f.dir / "missing"));
+    // Never over the database itself, by any spelling.
+    const auto itself = (f.dir / "state" / ".." / "state" / "lethe.db").string();
+    auto over = f.lethe({"backup", "-o", itself});
+    CHECK(over.exit_code == 4);
+    CHECK(over.err.find("is the database itself") != std::string::npos);
+    CHECK(f.lethe({"restore", itself}).exit_code == 4);
+    CHECK(f.lethe({"audit", "verify"}).exit_code == 0);
 }
 
 TEST_CASE("bash completion lists every subcommand of --help, for lethe and lethe-sandbox",
