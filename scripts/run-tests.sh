@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of a built tree and ends with one line: "tests: N passed, M failed"
-# (N and M count Catch2 test cases; a suite that crashes before its summary counts as a failure).
+# (N and M count Catch2 test cases and the checks of packaging/prometheus/test-rules and
+# packaging/grafana/check-dashboard; a suite that crashes before its summary counts as a failure).
 set -uo pipefail
 
 build_dir="${1:-build}"
@@ -47,8 +48,29 @@ run_suite() {
     fi
 }
 
+# A check script that ends with "<prefix>: N passed, M failed"; without that line it counts as one
+# failure.
+run_checks() {
+    local name="$1" prefix="$2"
+    shift 2
+    echo "=== $name"
+    "$@" 2>&1 | tee "$logs/$name.log"
+    local line
+    line="$(grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed$" "$logs/$name.log" | tail -1)"
+    if [[ "$line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+    else
+        echo "$name: no summary; counting it as one failure"
+        failed=$((failed + 1))
+    fi
+}
+
 run_suite unit "$root/$build_dir/tests/lethe-unit-tests"
 run_suite e2e "$root/$build_dir/tests/lethe-e2e-tests"
+# The alert rules (promtool check/test rules) and the dashboard's queries (packaging/).
+run_checks alerts alerts "$root/packaging/prometheus/test-rules"
+run_checks dashboard dashboard "$root/packaging/grafana/check-dashboard"
 
 echo "tests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

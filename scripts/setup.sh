@@ -21,6 +21,12 @@ packages=(
     nlohmann-json3-dev libcpp-httplib-dev libmicrohttpd-dev libutf8proc-dev
     golang-go golang-golang-x-mod-dev
 )
+# The alert rules are checked and unit-tested with promtool, which Debian ships only in the
+# prometheus package (on a host with systemd that also starts a Prometheus server, which the tests
+# do not use); the rule and dashboard checks read YAML with python3-yaml.
+if [[ "$mode" == "test" ]]; then
+    packages+=(prometheus python3-yaml)
+fi
 # golang-go and golang-golang-x-mod-dev build tests/interop/tlogcheck, which the e2e test
 # [interop] runs: Go's reference sumdb note and tlog code checks lethe's checkpoints and proofs.
 

@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include "cli/command.hpp"
+#include "cli/completion.hpp"
 #include "cli/logging.hpp"
 #include "config/secrets.hpp"
 #include "lethe_version.h"
@@ -86,6 +87,12 @@ int app_main(int argc, char** argv) {
         registered.push_back({&spec, sub, std::move(command)});
     }
 
+    // Hidden (group ""): meson runs it at build time to make the installed bash completion.
+    std::string shell;
+    CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");
+    completion->group("");
+    completion->add_option("shell", shell, "bash")->required()->check(CLI::IsMember({"bash"}));
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -99,6 +106,10 @@ int app_main(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
 
+    if (completion->parsed()) {
+        std::cout << bash_completion(app);
+        return 0;
+    }
     try {
         setup_logging(options.log_level, options.log_format);
         Context ctx(options);

@@ -96,5 +96,7 @@ std::unique_ptr<Command> make_report_command();
 std::unique_ptr<Command> make_serve_command();
 std::unique_ptr<Command> make_sign_command();
 std::unique_ptr<Command> make_witness_command();
+std::unique_ptr<Command> make_backup_command();
+std::unique_ptr<Command> make_restore_command();
 
 } // namespace lethe::cli

@@ -34,6 +34,10 @@ const std::vector<CommandSpec>& command_table() {
          make_report_command},
         {"witness", "Run a witness that cosigns this or another lethe's checkpoints",
          Needs::flags_only, make_witness_command},
+        {"backup", "Copy the database online, verified, with its latest checkpoint",
+         Needs::database, make_backup_command},
+        {"restore", "Put a backup in place of the database (never behind a known checkpoint)",
+         Needs::config, make_restore_command},
     };
     return k_table;
 }

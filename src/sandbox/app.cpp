@@ -1,5 +1,6 @@
 #include "sandbox/app.hpp"
 
+#include "cli/completion.hpp"
 #include "lethe_version.h"
 #include "sandbox/options.hpp"
 #include "sandbox/server.hpp"
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 
 namespace lethe::sandbox {
 namespace {
@@ -30,10 +32,17 @@ int sandbox_main(int argc, char** argv) {
                "an argument.\nExit codes: 0 stopped by SIGTERM/SIGINT, 1 failure, 2 usage.");
     Options options;
     define_options(app, options);
+    // Hidden: meson runs `--completion bash` at build time to make the installed completion.
+    std::string completion;
+    app.add_option("--completion", completion)->group("")->check(CLI::IsMember({"bash"}));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : k_exit_usage;
+    }
+    if (!completion.empty()) {
+        std::cout << cli::bash_completion(app);
+        return 0;
     }
     // A client that hangs up must not kill the server with SIGPIPE.
     std::signal(SIGPIPE, SIG_IGN);

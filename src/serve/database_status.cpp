@@ -27,6 +27,7 @@ MetricsSnapshot DatabaseStatus::metrics() {
     m.requests_by_state = std::move(counts.requests);
     m.erasures_by_workspace = std::move(counts.erasures);
     m.overdue = counts.overdue;
+    m.at_risk = counts.at_risk;
     if (counts.oldest_pending_received_at) {
         m.oldest_pending_seconds =
             std::max<TimeMs>(0, now - *counts.oldest_pending_received_at) / 1000;
@@ -40,6 +41,10 @@ MetricsSnapshot DatabaseStatus::metrics() {
         m.witnessed_size = w->size;
         m.witnessed_age_seconds = std::max<std::int64_t>(0, now / 1000 - w->witness_time);
     }
+    store::tally_workers(m_db, m_workers);
+    m.workers = m_workers.workspaces;
+    auto dir = m_db.path().parent_path();
+    m.state_filesystem = filesystem_space(dir.empty() ? std::filesystem::path(".") : dir);
     return m;
 }
 

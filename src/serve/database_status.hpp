@@ -48,9 +48,10 @@ private:
     std::int64_t m_quorum = 0;
     store::Database& m_health_db;
     const Clock& m_clock;
-    std::mutex m_mutex;        // metrics: m_db and m_tally
-    std::mutex m_health_mutex; // health: m_health_db
-    store::CallTally m_tally;  // running totals; each scrape adds the entries since the last one
+    std::mutex m_mutex;           // metrics: m_db and m_tally
+    std::mutex m_health_mutex;    // health: m_health_db
+    store::CallTally m_tally;     // running totals; each scrape adds the entries since the last one
+    store::WorkerTally m_workers; // the same for the workers' entries
 };
 
 } // namespace lethe::serve

@@ -52,6 +52,48 @@ std::int64_t value_or_zero(const std::map<std::string, std::int64_t>& m, const s
     return it == m.end() ? 0 : it->second;
 }
 
+void render_workers(std::string& out, const std::map<std::string, store::WorkerSeen>& workers) {
+    header(out, "lethe_worker_last_seen_timestamp_seconds", "gauge",
+           "Unix time of the latest audit entry a worker wrote for the workspace (started, "
+           "stopped, halted, a call).");
+    for (const auto& [workspace, w] : workers) {
+        sample(out, "lethe_worker_last_seen_timestamp_seconds",
+               "workspace=\"" + label_value(workspace) + "\"", w.last_seen_ms / 1000);
+    }
+    header(out, "lethe_worker_halted", "gauge",
+           "1 when the workspace's latest worker run ended halted (credentials, pin check, "
+           "database), 0 otherwise.");
+    for (const auto& [workspace, w] : workers) {
+        sample(out, "lethe_worker_halted", "workspace=\"" + label_value(workspace) + "\"",
+               w.halted ? 1 : 0);
+    }
+    header(out, "lethe_workspace_pin_failing", "gauge",
+           "1 when the workspace's latest pin check failed (no call made since), 0 otherwise.");
+    for (const auto& [workspace, w] : workers) {
+        sample(out, "lethe_workspace_pin_failing", "workspace=\"" + label_value(workspace) + "\"",
+               w.pin_failing ? 1 : 0);
+    }
+    header(out, "lethe_workspace_pin_failures_total", "counter",
+           "Pin checks failed (workspace.pin_failed entries), by workspace.");
+    for (const auto& [workspace, w] : workers) {
+        sample(out, "lethe_workspace_pin_failures_total",
+               "workspace=\"" + label_value(workspace) + "\"", w.pin_failures);
+    }
+}
+
+void render_filesystem(std::string& out, const std::optional<FilesystemSpace>& fs) {
+    if (!fs) {
+        return;
+    }
+    header(out, "lethe_state_filesystem_size_bytes", "gauge",
+           "Size of the filesystem that holds the database.");
+    sample(out, "lethe_state_filesystem_size_bytes", "", static_cast<std::int64_t>(fs->size_bytes));
+    header(out, "lethe_state_filesystem_avail_bytes", "gauge",
+           "Bytes lethe may still write on the filesystem that holds the database.");
+    sample(out, "lethe_state_filesystem_avail_bytes", "",
+           static_cast<std::int64_t>(fs->avail_bytes));
+}
+
 } // namespace
 
 std::string render_metrics(const MetricsSnapshot& m) {
@@ -101,6 +143,9 @@ std::string render_metrics(const MetricsSnapshot& m) {
     header(out, "lethe_overdue_requests", "gauge",
            "Requests past their deadline that are not erased (pending, suppressed or dead).");
     sample(out, "lethe_overdue_requests", "", m.overdue);
+    header(out, "lethe_requests_at_risk", "gauge",
+           "Requests not erased (pending, suppressed or dead) whose deadline is within 7 days.");
+    sample(out, "lethe_requests_at_risk", "", m.at_risk);
     header(out, "lethe_audit_entries", "gauge", "Entries in the audit log.");
     sample(out, "lethe_audit_entries", "", m.audit_entries);
     header(out, "lethe_audit_checkpoint_size", "gauge",
@@ -117,6 +162,8 @@ std::string render_metrics(const MetricsSnapshot& m) {
                "Seconds since the latest witnessed checkpoint got its quorum.");
         sample(out, "lethe_audit_witnessed_age_seconds", "", *m.witnessed_age_seconds);
     }
+    render_workers(out, m.workers);
+    render_filesystem(out, m.state_filesystem);
     return out;
 }
 

@@ -3,9 +3,11 @@
 #include "erasure/lifecycle.hpp"
 #include "store/audit_log.hpp"
 #include "store/migrations.hpp"
+#include "util/time.hpp"
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <algorithm>
 
 namespace lethe::store {
 
@@ -34,6 +36,46 @@ void tally_calls(Database& db, CallTally& tally) {
         if (q.getColumn(4).getInt() != 0) {
             ++tally.retries[workspace];
         }
+    }
+    tally.last_seq = head;
+}
+
+namespace {
+
+// Applies one worker, call or workspace entry to what is known of its workspace.
+void apply_worker_entry(WorkerSeen& w, const std::string& event, TimeMs at,
+                        const std::string& reason) {
+    w.last_seen_ms = std::max(w.last_seen_ms, at);
+    if (event == "worker.halted") {
+        w.halted = true;
+    } else if (event == "worker.started" || event == "worker.stopped") {
+        w.halted = false;
+    }
+    if (event == "workspace.pin_failed") {
+        w.pin_failing = true;
+        ++w.pin_failures;
+    } else if (event.rfind("call.", 0) == 0 || (event == "worker.stopped" && reason != "halt")) {
+        // A call is made only after the pin check passed; a clean stop had no pin failure.
+        w.pin_failing = false;
+    }
+}
+
+} // namespace
+
+void tally_workers(Database& db, WorkerTally& tally) {
+    SQLite::Transaction snapshot(db.db(), SQLite::TransactionBehavior::DEFERRED);
+    const std::int64_t head = read_chain_head(db.db()).size;
+    SQLite::Statement q(db.db(),
+                        "SELECT event, at, COALESCE(json_extract(detail, '$.workspace'), "
+                        " 'default'), COALESCE(json_extract(detail, '$.reason'), '') "
+                        "FROM audit_log WHERE seq > ?1 AND seq <= ?2 AND (event GLOB 'worker.*' "
+                        " OR event GLOB 'call.*' OR event GLOB 'workspace.*') ORDER BY seq");
+    q.bind(1, tally.last_seq);
+    q.bind(2, head);
+    while (q.executeStep()) {
+        const auto at = parse_iso8601(q.getColumn(1).getString());
+        apply_worker_entry(tally.workspaces[q.getColumn(2).getString()], q.getColumn(0).getString(),
+                           at.value_or(0), q.getColumn(3).getString());
     }
     tally.last_seq = head;
 }
@@ -85,6 +127,23 @@ MetricCounts read_metric_counts(Database& db, TimeMs now) {
     if (!overdue.getColumn(4).isNull()) {
         m.oldest_pending_received_at = overdue.getColumn(4).getInt64();
     }
+    // At risk: the rest of the current hour exactly, then whole hours from open_deadlines.
+    SQLite::Statement at_risk(
+        db.db(), "SELECT (SELECT COALESCE(sum(n), 0) FROM open_deadlines WHERE hour > ?1"
+                 "   AND hour <= ?2),"
+                 " (SELECT count(*) FROM requests WHERE state = ?3 AND deadline_at >= ?4"
+                 "   AND deadline_at < ?5)");
+    at_risk.bind(1, hour);
+    at_risk.bind(2, (now + k_at_risk_ms) / k_hour);
+    at_risk.bind(4, now);
+    at_risk.bind(5, (hour + 1) * k_hour);
+    for (const char* state : {"pending", "suppressed", "dead"}) {
+        at_risk.reset();
+        at_risk.bind(3, state);
+        at_risk.executeStep();
+        m.at_risk += at_risk.getColumn(1).getInt64();
+    }
+    m.at_risk += at_risk.getColumn(0).getInt64();
     return m;
 }
 

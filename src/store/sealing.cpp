@@ -136,4 +136,13 @@ bool holds_sealed_identifiers(Database& db) {
                .getInt() != 0;
 }
 
+bool holds_plain_identifiers(Database& db) {
+    return db.db()
+               .execAndGet("SELECT EXISTS (SELECT 1 FROM requests WHERE typeof(identifier) = "
+                           "'text') OR EXISTS (SELECT 1 FROM import_staging WHERE "
+                           "typeof(identifier) = 'text') OR EXISTS (SELECT 1 FROM "
+                           "erasure_profiles WHERE typeof(cio_id) = 'text')")
+               .getInt() != 0;
+}
+
 } // namespace lethe::store

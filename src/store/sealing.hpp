@@ -20,4 +20,8 @@ SealReport seal_identifiers(Database& db);
 // True when some request or profile is sealed (so only the key it was sealed with opens it).
 bool holds_sealed_identifiers(Database& db);
 
+// True when some request, staged import row or profile still holds its identifier in plain text
+// (written before lethe sealed identifiers, and not yet sealed by seal_identifiers()).
+bool holds_plain_identifiers(Database& db);
+
 } // namespace lethe::store

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <random>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace lethe {
@@ -302,6 +303,26 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
         throw Error(ExitCode::failure, path.string() + ": cannot replace: " + reason);
     }
     fsync_dir(path);
+}
+
+void rename_durably(const std::filesystem::path& tmp, const std::filesystem::path& target) {
+    UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+        throw Error(ExitCode::failure, tmp.string() + ": cannot fsync: " + errno_text());
+    }
+    if (::rename(tmp.c_str(), target.c_str()) != 0) {
+        throw Error(ExitCode::failure, target.string() + ": cannot replace: " + errno_text());
+    }
+    fsync_dir(target);
+}
+
+std::optional<FilesystemSpace> filesystem_space(const std::filesystem::path& path) {
+    struct statvfs st {};
+    if (::statvfs(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return FilesystemSpace{static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize,
+                           static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
 }
 
 std::filesystem::path resolve_path(const std::filesystem::path& base_dir,

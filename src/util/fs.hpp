@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -121,6 +122,20 @@ int create_temp_beside(const std::filesystem::path& target, std::filesystem::pat
 
 // Writes `content` to `path` atomically (temp file, fsync, rename), mode 0600 for new files.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// Makes a finished file `tmp` durable and puts it at `target` in one step: fsyncs `tmp`, renames it
+// over `target` and fsyncs the directory. On failure `tmp` is left for the caller to remove.
+// Throws lethe::Error naming `target`.
+void rename_durably(const std::filesystem::path& tmp, const std::filesystem::path& target);
+
+// The size of the filesystem that holds `path` and the bytes an unprivileged process may still
+// write there (statvfs: f_blocks and f_bavail in f_frsize units).
+struct FilesystemSpace {
+    std::uint64_t size_bytes = 0;
+    std::uint64_t avail_bytes = 0;
+};
+// nullopt when statvfs fails (the path is gone).
+std::optional<FilesystemSpace> filesystem_space(const std::filesystem::path& path);
 
 // Resolves `p` against `base_dir` when relative.
 std::filesystem::path resolve_path(const std::filesystem::path& base_dir,
