@@ -133,4 +133,8 @@ private:
 // True when `s` is 64 lower-case hex digits (the form of every hash and digest).
 bool is_hash_hex(std::string_view s);
 
+// Splits hashes written as 64-hex-digit words separated by single spaces (empty: none) into raw
+// 32-byte hashes; false when a word is not 64 lower-case hex digits.
+bool parse_hex_list(std::string_view text, std::vector<std::string>& out);
+
 } // namespace lethe::audit

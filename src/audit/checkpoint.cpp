@@ -182,6 +182,10 @@ std::string CheckpointSigner::sign(std::int64_t size, std::string_view root_hash
         m_origin, m_key);
 }
 
+std::string CheckpointSigner::sign_statement(const Statement& s) const {
+    return sign_note(statement_text(s), m_origin, m_key);
+}
+
 NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
                                      const config::Config* cfg) {
     if (key_text) {

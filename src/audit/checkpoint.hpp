@@ -1,6 +1,7 @@
 #pragma once
 
 #include "audit/note.hpp"
+#include "audit/statement.hpp"
 #include "config/config.hpp"
 #include "crypto/crypto.hpp"
 #include "store/audit_queries.hpp"
@@ -58,6 +59,9 @@ public:
     // std::invalid_argument on a malformed hash.
     std::string sign(std::int64_t size, std::string_view root_hash,
                      std::string_view head_hash) const;
+    // The signed note of a statement (audit/statement.hpp) under this signer's origin. Throws
+    // std::invalid_argument on a malformed statement.
+    std::string sign_statement(const Statement& s) const;
     const std::string& origin() const { return m_origin; }
     // The key that verifies this signer's notes.
     const NoteVerifierKey& verifier_key() const { return m_verifier; }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "audit/flat_json.hpp"
 #include "audit/note.hpp"
+#include "store/audit_log.hpp"
 #include "config/config.hpp"
 #include "store/database.hpp"
 
@@ -43,6 +45,10 @@ struct CheckpointSources {
     std::vector<std::filesystem::path> files; // --checkpoint FILE...: each must verify and match
     bool stored = true; // database mode: also the latest in the database and checkpoint_dir
 };
+
+// Copies the members of an export's entry line (exactly the eight of docs/audit-format.md 4.1)
+// out of `p` into `e` (views into the parser); false with the reason in `error` otherwise.
+bool entry_from_json(const FlatJsonParser& p, store::AuditEntryView& e, std::string& error);
 
 // Verifies every entry of the database (one snapshot) and the checkpoints. `cfg` locates
 // checkpoint_dir. Throws lethe::Error only when a checkpoint file cannot be read.
