@@ -261,7 +261,7 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
     // over a range whose anchor (the entry before it) is not reached by an intact chain.
     std::vector<std::string> skipped;
     const auto known =
-        stored_checkpoints(snap, options.checkpoint_dir, signer.verifier_key(), skipped);
+        stored_checkpoints(snap, options.checkpoint_dir, signer.trusted(), skipped);
     const std::int64_t anchor_seq = range ? range->first - 1 : 0;
     ExportTree tree;
     tree.start_root =

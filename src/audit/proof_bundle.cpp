@@ -39,7 +39,7 @@ std::map<std::int64_t, store::AuditEntry> subject_entries(store::Database& db,
 // The note of the latest stored checkpoint when it opens with `key`, has a root and covers
 // `last_seq`; else the note of a checkpoint signed now.
 std::string covering_note(store::Database& db, const config::Config& cfg, const Clock& clock,
-                          const NoteVerifierKey& key, std::int64_t last_seq, bool& signed_now) {
+                          const TrustedKeys& key, std::int64_t last_seq, bool& signed_now) {
     std::optional<store::StoredCheckpoint> stored;
     {
         store::AuditSnapshot snap(db);
@@ -113,7 +113,7 @@ ProofBundle make_proof_bundle(store::Database& db, const config::Config& cfg, co
                     "identifier or request id, and that this is the installation's subject key)");
     }
     const auto signer = CheckpointSigner::from_config(cfg);
-    const auto& key = signer.verifier_key();
+    const auto key = signer.trusted();
     ProofBundle bundle;
     const std::string note =
         covering_note(db, cfg, clock, key, entries.rbegin()->first, bundle.signed_now);
@@ -174,7 +174,7 @@ std::string assemble_bundle(const CheckpointSigner& signer, const std::string& n
 std::optional<Checkpoint> open_bundle_checkpoint(const ParsedNote& note, const BundleTrust& trust,
                                                  std::string& error) {
     if (const NoteCheck check = check_note(note, trust.key); check != NoteCheck::ok) {
-        error = std::string(describe(check)) + " (trusted key " + trust.key.name + ")";
+        error = std::string(describe(check)) + " (trusted key " + trust.key.name()() + ")";
         return std::nullopt;
     }
     // Witness cosignatures (C2SP tlog-cosignature) are counted here against a quorum.
@@ -182,9 +182,9 @@ std::optional<Checkpoint> open_bundle_checkpoint(const ParsedNote& note, const B
     if (!cp) {
         return std::nullopt;
     }
-    if (cp->origin != trust.key.name) {
+    if (cp->origin != trust.key.name()()) {
         error = "checkpoint origin \"" + cp->origin + "\" is not the key's name \"" +
-                trust.key.name + "\"";
+                trust.key.name()() + "\"";
         return std::nullopt;
     }
     if (cp->legacy()) {
@@ -205,7 +205,7 @@ struct BundleClaims {
 };
 
 // Reads the statement's members in their required order; the reason in `error` otherwise.
-std::optional<BundleClaims> read_claims(const Statement& s, const NoteVerifierKey& key,
+std::optional<BundleClaims> read_claims(const Statement& s, const TrustedKeys& key,
                                         std::string& error) {
     BundleClaims c;
     const auto& m = s.members;
@@ -215,8 +215,8 @@ std::optional<BundleClaims> read_claims(const Statement& s, const NoteVerifierKe
         error = "the statement is not a " + std::string(k_bundle_format) + " statement";
         return std::nullopt;
     }
-    if (!next_is(k_origin) || m[i++].second != key.name) {
-        error = "the statement's origin is not the trusted key's name " + key.name;
+    if (!next_is(k_origin) || m[i++].second != key.name()) {
+        error = "the statement's origin is not the trusted key's name " + key.name();
         return std::nullopt;
     }
     while (next_is(k_digest)) {
@@ -286,7 +286,7 @@ std::string_view text_of(const FlatJsonParser& p, std::string_view name, bool& o
 
 // Checks the header line and returns the claims of its signed statement.
 std::optional<BundleClaims> check_header(FlatJsonParser& p, std::string_view line,
-                                         const NoteVerifierKey& key, std::string& error) {
+                                         const TrustedKeys& key, std::string& error) {
     bool ok = p.parse(line, error) && has_members(p, {"type", "format", "statement"});
     ok = ok && text_of(p, "type", ok) == "subject-proof" &&
          text_of(p, "format", ok) == k_bundle_format;
@@ -427,7 +427,7 @@ VerifyReport verify_proof_bundle(std::string_view bundle, const BundleTrust& tru
     report.notes.push_back(std::to_string(report.count) +
                            " entries, each included in the checkpoint of size " +
                            std::to_string(cp->size) + " (root " + cp->root_hash +
-                           "), signed by " + trust.key.name);
+                           "), signed by " + trust.key.name()());
     return report;
 }
 

@@ -59,7 +59,7 @@ std::string assemble_bundle(const CheckpointSigner& signer, const std::string& n
 // Whom a bundle's verifier trusts: the checkpoint key. (Witness keys and a quorum belong here,
 // checked by open_bundle_checkpoint.)
 struct BundleTrust {
-    NoteVerifierKey key;
+    TrustedKeys key;
 };
 
 // Opens the bundle's checkpoint note: a signature by the trusted key must verify (signature

@@ -98,14 +98,14 @@ std::string first_difference(const Statement& expected, const Statement& actual)
     return "";
 }
 
-std::optional<Statement> open_statement(std::string_view note, const NoteVerifierKey& key,
+std::optional<Statement> open_statement(std::string_view note, const TrustedKeys& key,
                                         std::string& error) {
     auto parsed = parse_note(note, error);
     if (!parsed) {
         return std::nullopt;
     }
     if (const NoteCheck check = check_note(*parsed, key); check != NoteCheck::ok) {
-        error = std::string(describe(check)) + " (trusted key " + key.name + ")";
+        error = std::string(describe(check)) + " (trusted key " + key.name() + ")";
         return std::nullopt;
     }
     return parse_statement_text(parsed->text, error);

@@ -39,7 +39,7 @@ std::string first_difference(const Statement& expected, const Statement& actual)
 
 // Opens a statement note: parses it, checks that a signature line by `key` verifies (others are
 // ignored) and that its text parses. Returns nullopt (reason in `error`) otherwise.
-std::optional<Statement> open_statement(std::string_view note, const NoteVerifierKey& key,
+std::optional<Statement> open_statement(std::string_view note, const TrustedKeys& key,
                                         std::string& error);
 
 } // namespace lethe::audit

@@ -30,7 +30,7 @@ std::string read_checkpoint_file(const std::filesystem::path& path) {
 
 // Opens a checkpoint the caller gave; it must verify with the trusted key.
 std::optional<KnownCheckpoint> open_given_note(std::string_view note, const std::string& source,
-                                               const NoteVerifierKey& key, VerifyReport& report) {
+                                               const TrustedKeys& key, VerifyReport& report) {
     std::string error;
     auto cp = open_checkpoint(note, key, error);
     if (!cp) {
@@ -184,7 +184,7 @@ bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
 }
 
 // Format 3: trailer_note must be signed by the trusted key and state exactly the members.
-std::string check_trailer_note(const Trailer& t, const NoteVerifierKey& key) {
+std::string check_trailer_note(const Trailer& t, const TrustedKeys& key) {
     std::string error;
     auto signed_members = open_statement(t.trailer_note, key, error);
     if (!signed_members) {
@@ -272,7 +272,7 @@ void compare_outside(const ChainVerifier& chain, const Checkpoint& head, VerifyR
 }
 
 // Checks the trailer against the chain that was read; the first problem goes into `report`.
-void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerifierKey& key,
+void check_trailer(const Trailer& t, const ChainVerifier& chain, const TrustedKeys& key,
                    const std::string& where, VerifyReport& report) {
     auto problem = [&](std::optional<std::int64_t> seq, std::string what) {
         report.problem = VerifyProblem{seq, seq ? "" : where, std::move(what)};
@@ -367,7 +367,7 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerif
                                                     " to " + std::to_string(chain.last_seq())
                                               : std::string()) +
                            ", of a log of " + std::to_string(head->size) +
-                           " entries; start, end and head checkpoints signed by " + key.name);
+                           " entries; start, end and head checkpoints signed by " + key.name());
     if (t.format != k_export_format) {
         report.notes.push_back("NOT COVERED: this export is of format " + t.format +
                                ", whose since, until and exported_at are not signed (nor "
@@ -378,9 +378,13 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerif
                                "until, log_size, log_head, exported_at, the three notes, "
                                "start_tree and head_proof; key is information only");
     }
-    if (t.key != format_verifier_key(key)) {
+    if (!key.contains(t.key)) {
+        std::string trusted;
+        for (const auto& k : key.keys()) {
+            trusted += (trusted.empty() ? "" : ", ") + format_verifier_key(k);
+        }
         report.notes.push_back("the export names key " + t.key + "; it was checked against " +
-                               format_verifier_key(key));
+                               trusted);
     }
 }
 
@@ -430,7 +434,7 @@ void add_expectations(ChainVerifier& chain, const std::vector<KnownCheckpoint>& 
     }
 }
 
-bool open_given(const std::vector<std::filesystem::path>& files, const NoteVerifierKey& key,
+bool open_given(const std::vector<std::filesystem::path>& files, const TrustedKeys& key,
                 VerifyReport& report, std::vector<KnownCheckpoint>& known) {
     for (const auto& f : files) {
         auto k = open_given_note(read_checkpoint_file(f), "checkpoint " + f.string(), key, report);
@@ -442,7 +446,7 @@ bool open_given(const std::vector<std::filesystem::path>& files, const NoteVerif
     return true;
 }
 
-VerifyReport verify_jsonl(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_jsonl(const std::filesystem::path& file, const TrustedKeys& key,
                           const std::vector<KnownCheckpoint>& known) {
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
@@ -514,7 +518,7 @@ VerifyReport verify_jsonl(const std::filesystem::path& file, const NoteVerifierK
     return report;
 }
 
-VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_csv(const std::filesystem::path& file, const TrustedKeys& key,
                         const std::vector<KnownCheckpoint>& known) {
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
@@ -667,7 +671,7 @@ std::string VerifyReport::problem_text() const {
 }
 
 VerifyReport verify_database(store::Database& db, const config::Config& cfg,
-                             const NoteVerifierKey& key, const CheckpointSources& checkpoints) {
+                             const TrustedKeys& key, const CheckpointSources& checkpoints) {
     VerifyReport report;
     std::vector<KnownCheckpoint> known;
     if (!open_given(checkpoints.files, key, report, known)) {
@@ -734,7 +738,7 @@ VerifyReport verify_database(store::Database& db, const config::Config& cfg,
     return report;
 }
 
-VerifyReport verify_export_file(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_export_file(const std::filesystem::path& file, const TrustedKeys& key,
                                 const std::vector<std::filesystem::path>& checkpoint_files) {
     VerifyReport report;
     std::vector<KnownCheckpoint> known;

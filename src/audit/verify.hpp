@@ -53,11 +53,11 @@ bool entry_from_json(const FlatJsonParser& p, store::AuditEntryView& e, std::str
 // Verifies every entry of the database (one snapshot) and the checkpoints. `cfg` locates
 // checkpoint_dir. Throws lethe::Error only when a checkpoint file cannot be read.
 VerifyReport verify_database(store::Database& db, const config::Config& cfg,
-                             const NoteVerifierKey& key, const CheckpointSources& checkpoints);
+                             const TrustedKeys& key, const CheckpointSources& checkpoints);
 
 // Verifies an export file (JSON Lines, or CSV with its FILE.checkpoint.json), streaming.
 // Throws lethe::Error when the file cannot be read.
-VerifyReport verify_export_file(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_export_file(const std::filesystem::path& file, const TrustedKeys& key,
                                 const std::vector<std::filesystem::path>& checkpoint_files);
 
 } // namespace lethe::audit

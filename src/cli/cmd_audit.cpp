@@ -40,9 +40,10 @@ public:
                              "instead of the database");
         m_verify->add_option("--checkpoint", m_checkpoints,
                              "A signed checkpoint the log must still match (repeatable)");
-        m_verify->add_option("--key", m_key,
+        m_verify->add_option("--key", m_keys,
                              "Trusted verifier key (NAME+ID+BASE64, or a file holding it); "
-                             "default: derived from the configured checkpoint key");
+                             "repeat it for the keys of a rotation; default: derived from the "
+                             "configured checkpoint key (and the previous one)");
         m_verify->add_flag("--no-stored-checkpoints", m_no_stored,
                            "Database mode: do not also compare with the latest checkpoint in "
                            "the database and in checkpoint_dir");
@@ -114,9 +115,10 @@ public:
         m_verify_proof =
             app.add_subcommand("verify-proof", "Check a subject's proof bundle offline");
         m_verify_proof->add_option("file", m_bundle_file, "The bundle")->required();
-        m_verify_proof->add_option("--key", m_key,
-                                   "Trusted verifier key (NAME+ID+BASE64, or a file holding it); "
-                                   "default: derived from the configured checkpoint key");
+        m_verify_proof->add_option("--key", m_keys,
+                                   "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
+                                   "repeatable); default: derived from the configured "
+                                   "checkpoint key");
         m_verify_proof->footer("Recomputes every entry's hash from its contents, checks each "
                                "inclusion proof against the checkpoint's Merkle root and the "
                                "signatures of the checkpoint and of the statement; any changed "
@@ -173,15 +175,15 @@ public:
 
 private:
     void add_proof_options(CLI::App* cmd) {
-        cmd->add_option("--key", m_key,
-                        "Trusted verifier key (NAME+ID+BASE64, or a file holding it); default: "
-                        "derived from the configured checkpoint key");
+        cmd->add_option("--key", m_keys,
+                        "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
+                        "repeatable); default: derived from the configured checkpoint key");
         cmd->add_flag("--json", m_json, "Print one JSON object (hashes in Base64, as Go's tlog)");
     }
 
     int prove(Context& ctx) {
         const auto& cfg = ctx.config();
-        const auto key = audit::trusted_verifier_key(m_key, &cfg);
+        const auto key = audit::trusted_keys(m_keys, &cfg);
         auto note = [](const std::string& path) {
             return read_file(path, FileKind::checkpoint_note);
         };
@@ -201,12 +203,12 @@ private:
         std::vector<std::filesystem::path> files(m_checkpoints.begin(), m_checkpoints.end());
         audit::VerifyReport report;
         if (m_file) {
-            const config::Config* cfg = m_key ? nullptr : &ctx.config();
-            auto key = audit::trusted_verifier_key(m_key, cfg);
+            const config::Config* cfg = m_keys.empty() ? &ctx.config() : nullptr;
+            auto key = audit::trusted_keys(m_keys, cfg);
             report = audit::verify_export_file(*m_file, key, files);
         } else {
             const auto& cfg = ctx.config();
-            auto key = audit::trusted_verifier_key(m_key, &cfg);
+            auto key = audit::trusted_keys(m_keys, &cfg);
             report = audit::verify_database(ctx.database(), cfg, key,
                                             audit::CheckpointSources{files, !m_no_stored});
         }
@@ -341,8 +343,8 @@ private:
     }
 
     int verify_proof(Context& ctx) {
-        const config::Config* cfg = m_key ? nullptr : &ctx.config();
-        const audit::BundleTrust trust{audit::trusted_verifier_key(m_key, cfg)};
+        const config::Config* cfg = m_keys.empty() ? &ctx.config() : nullptr;
+        const audit::BundleTrust trust{audit::trusted_keys(m_keys, cfg)};
         const auto report = audit::verify_proof_bundle(
             read_file(m_bundle_file, FileKind::audit_export), trust);
         if (!report.ok()) {
@@ -373,7 +375,7 @@ private:
     std::string m_bundle_file;
     std::optional<std::string> m_file;
     std::vector<std::string> m_checkpoints;
-    std::optional<std::string> m_key;
+    std::vector<std::string> m_keys;
     bool m_no_stored = false;
     std::string m_format = "jsonl";
     std::optional<std::string> m_since;

@@ -310,6 +310,9 @@ void read_worker(SectionReader& r, WorkerSection& s) {
 void read_audit(SectionReader& r, AuditSection& s) {
     r.path("subject_key_file", s.subject_key_file);
     r.path("checkpoint_key_file", s.checkpoint_key_file);
+    if (r.node("previous_checkpoint_key_file")) { // absent: no rotation under way
+        r.path("previous_checkpoint_key_file", s.previous_checkpoint_key_file);
+    }
     r.path("checkpoint_dir", s.checkpoint_dir);
     r.string("origin", s.origin);
 }

@@ -228,7 +228,9 @@ TEST_CASE("docs/audit-format.md: JSON Lines export lines", "[audit][doc]") {
     std::getline(lines, trailer);
     CHECK(l1 == v.at("e1.jsonl"));
     CHECK(l2 == v.at("e2.jsonl"));
-    CHECK(trailer.starts_with(R"({"type":"checkpoint","format":"lethe-audit-export/2",)"));
+    CHECK(trailer.starts_with(R"({"type":"checkpoint","format":"lethe-audit-export/3",)"));
+    CHECK(trailer.find(R"(,"trailer_note":"lethe-audit-export/3\norigin lethe/test\n)") !=
+          std::string::npos);
 
     // And back: the decoded detail is the exact hashed text.
     audit::FlatJsonParser p;

@@ -588,3 +588,73 @@ TEST_CASE("an older genuine export fails once a newer checkpoint is given", "[e2
     a.ok({"audit", "verify", "--file", a.path("new.jsonl"), "--key", a.key(), "--checkpoint",
           latest});
 }
+
+TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][rotation]") {
+    AuditInstall a(2);
+    a.ok({"audit", "checkpoint"});
+    const auto dir = a.f.dir / "state" / "checkpoints";
+    write_text(a.f.dir / "old.note", read_text(dir / "latest.note"));
+    a.ok({"audit", "export", "-o", a.path("before.jsonl")});
+    const std::string old_key = a.key();
+
+    // The rotation: a new key, the old one kept as previous; init creates the new key file.
+    const auto toml = a.f.dir / "lethe.toml";
+    const std::string base = read_text(toml);
+    const std::string rotating = replace_once(
+        base, "checkpoint_key_file = \"state/checkpoint.key\"\n",
+        "checkpoint_key_file = \"state/checkpoint-2.key\"\n"
+        "previous_checkpoint_key_file = \"state/checkpoint.key\"\n");
+    write_text(toml, rotating);
+    a.ok({"init"});
+    const std::string new_key = a.key();
+    REQUIRE(new_key != old_key);
+    // The handover: the same head signed again, by both keys.
+    a.ok({"audit", "checkpoint"});
+    const std::string handover = read_text(dir / "latest.note");
+    write_text(a.f.dir / "handover.note", handover);
+    std::size_t lines = 0;
+    for (auto at = handover.find("\xE2\x80\x94 "); at != std::string::npos;
+         at = handover.find("\xE2\x80\x94 ", at + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 2);
+    for (const auto& key : {old_key, new_key}) {
+        a.ok({"audit", "consistency", a.path("old.note"), a.path("handover.note"), "--key", key});
+    }
+
+    // Retired: later notes are signed by the new key only.
+    write_text(toml, replace_once(rotating, "previous_checkpoint_key_file = \"state/checkpoint.key\"\n",
+                                  ""));
+    a.ok({"enqueue", "after@example.com", "--request-id", "REQ-AFTER"});
+    a.ok({"audit", "checkpoint"});
+    a.ok({"audit", "export", "-o", a.path("after.jsonl")});
+    a.ok({"cancel", "REQ-AFTER", "--reason", "test"});
+    a.ok({"audit", "proof", "--request", "REQ-AFTER", "-o", a.path("bundle.jsonl")});
+
+    const std::vector<std::string> both = {"--key", old_key, "--key", new_key};
+    auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+        args.insert(args.end(), more.begin(), more.end());
+        return args;
+    };
+    // The database with its checkpoints of both keys, and the old and handover notes given.
+    auto db = a.ok(with({"audit", "verify", "--checkpoint", a.path("old.note"), "--checkpoint",
+                         a.path("handover.note")},
+                        both));
+    CHECK(db.out.find("old.note: size") != std::string::npos);
+    a.ok({"audit", "verify"}); // the configured key alone: the stored notes are the new key's
+    for (const char* file : {"before.jsonl", "after.jsonl"}) {
+        INFO(file);
+        a.ok(with({"audit", "verify", "--file", a.path(file)}, both));
+    }
+    a.ok({"audit", "verify", "--file", a.path("before.jsonl"), "--key", old_key});
+    a.ok({"audit", "verify", "--file", a.path("after.jsonl"), "--key", new_key});
+    a.ok(with({"audit", "verify-proof", a.path("bundle.jsonl")}, both));
+    a.ok(with({"audit", "consistency", a.path("old.note"),
+               (dir / "latest.note").string()},
+              both));
+    // One key is not enough for what the other alone signed.
+    CHECK(a.f.lethe({"audit", "verify", "--file", a.path("after.jsonl"), "--key", old_key})
+              .exit_code == 1);
+    CHECK(a.f.lethe({"audit", "verify", "--checkpoint", a.path("old.note"), "--key", new_key})
+              .exit_code == 1);
+}
