@@ -167,9 +167,11 @@ ExportTrailer trailer_members(const CheckpointSigner& signer, const Clock& clock
     // entry links to), `end_note` vouches for its last entry and so for every entry before it,
     // `head_note` states the whole log at export time. For an empty export all three are the head.
     t.head_note = signer.sign(head.size, tree.head_root, head.hash);
-    t.start_note = any ? signer.sign(chain.first_seq() - 1, tree.start_root, chain.first_prev_hash())
-                       : t.head_note;
-    t.end_note = any ? signer.sign(chain.last_seq(), tree.end_root, chain.last_hash()) : t.head_note;
+    t.start_note =
+        any ? signer.sign(chain.first_seq() - 1, tree.start_root, chain.first_prev_hash())
+            : t.head_note;
+    t.end_note =
+        any ? signer.sign(chain.last_seq(), tree.end_root, chain.last_hash()) : t.head_note;
     // The Merkle tree links them: the subtrees at the start (with the entries, they give the end's
     // root) and the consistency proof from the end to the head.
     t.start_tree = any ? tree.start_tree : std::string();
@@ -214,7 +216,9 @@ Statement trailer_statement(const ExportTrailer& t) {
     auto number = [](const std::optional<std::int64_t>& v) {
         return v ? std::to_string(*v) : std::string("null");
     };
-    auto digest = [](const std::string& note) { return to_hex(crypto::sha256(note)); };
+    auto digest = [](const std::string& note) {
+        return to_hex(crypto::sha256(note));
+    };
     Statement s{std::string(k_export_format), {}};
     s.add("origin", t.origin);
     s.add("first_seq", number(t.first_seq));
@@ -260,8 +264,7 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
     // Nothing is signed over a log that no longer extends the checkpoints signed before, nor
     // over a range whose anchor (the entry before it) is not reached by an intact chain.
     std::vector<std::string> skipped;
-    const auto known =
-        stored_checkpoints(snap, options.checkpoint_dir, signer.trusted(), skipped);
+    const auto known = stored_checkpoints(snap, options.checkpoint_dir, signer.trusted(), skipped);
     const std::int64_t anchor_seq = range ? range->first - 1 : 0;
     ExportTree tree;
     tree.start_root =

@@ -29,9 +29,8 @@ std::map<std::int64_t, store::AuditEntry> subject_entries(store::Database& db,
                                                           const std::vector<std::string>& digests) {
     std::map<std::int64_t, store::AuditEntry> out;
     for (const auto& d : digests) {
-        store::for_each_subject_entry(db, d, [&out](const store::AuditEntry& e) {
-            out.emplace(e.seq, e);
-        });
+        store::for_each_subject_entry(
+            db, d, [&out](const store::AuditEntry& e) { out.emplace(e.seq, e); });
     }
     return out;
 }
@@ -95,8 +94,7 @@ std::vector<std::string> request_digests(store::Database& db, std::string_view r
         if (detail.is_object() && detail.contains("previous_digest") &&
             detail["previous_digest"].is_string()) {
             const auto previous = detail["previous_digest"].get<std::string>();
-            if (is_hash_hex(previous) &&
-                std::find(out.begin(), out.end(), previous) == out.end()) {
+            if (is_hash_hex(previous) && std::find(out.begin(), out.end(), previous) == out.end()) {
                 out.push_back(previous);
             }
         }
@@ -152,9 +150,8 @@ std::string assemble_bundle(const CheckpointSigner& signer, const std::string& n
     std::string body;
     for (const auto& [e, proof] : entries) {
         statement.add(std::string(k_entry), std::to_string(e.seq) + " " + e.hash);
-        body += jsonl_entry_line(store::AuditEntryView{e.seq, e.at, e.event, e.request_ref,
-                                                       e.subject_digest, e.detail, e.prev_hash,
-                                                       e.hash});
+        body += jsonl_entry_line(store::AuditEntryView{
+            e.seq, e.at, e.event, e.request_ref, e.subject_digest, e.detail, e.prev_hash, e.hash});
         nlohmann::ordered_json inclusion;
         inclusion["type"] = "inclusion";
         inclusion["seq"] = e.seq;
@@ -174,7 +171,7 @@ std::string assemble_bundle(const CheckpointSigner& signer, const std::string& n
 std::optional<Checkpoint> open_bundle_checkpoint(const ParsedNote& note, const BundleTrust& trust,
                                                  std::string& error) {
     if (const NoteCheck check = check_note(note, trust.key); check != NoteCheck::ok) {
-        error = std::string(describe(check)) + " (trusted key " + trust.key.name()() + ")";
+        error = std::string(describe(check)) + " (trusted key " + trust.key.name() + ")";
         return std::nullopt;
     }
     // Witness cosignatures (C2SP tlog-cosignature) are counted here against a quorum.
@@ -182,9 +179,9 @@ std::optional<Checkpoint> open_bundle_checkpoint(const ParsedNote& note, const B
     if (!cp) {
         return std::nullopt;
     }
-    if (cp->origin != trust.key.name()()) {
+    if (cp->origin != trust.key.name()) {
         error = "checkpoint origin \"" + cp->origin + "\" is not the key's name \"" +
-                trust.key.name()() + "\"";
+                trust.key.name() + "\"";
         return std::nullopt;
     }
     if (cp->legacy()) {
@@ -210,7 +207,9 @@ std::optional<BundleClaims> read_claims(const Statement& s, const TrustedKeys& k
     BundleClaims c;
     const auto& m = s.members;
     std::size_t i = 0;
-    auto next_is = [&](std::string_view name) { return i < m.size() && m[i].first == name; };
+    auto next_is = [&](std::string_view name) {
+        return i < m.size() && m[i].first == name;
+    };
     if (s.tag != k_bundle_format) {
         error = "the statement is not a " + std::string(k_bundle_format) + " statement";
         return std::nullopt;
@@ -291,8 +290,8 @@ std::optional<BundleClaims> check_header(FlatJsonParser& p, std::string_view lin
     ok = ok && text_of(p, "type", ok) == "subject-proof" &&
          text_of(p, "format", ok) == k_bundle_format;
     if (!ok) {
-        error = "not a " + std::string(k_bundle_format) +
-                " header (type, format and statement)" + (error.empty() ? "" : ": " + error);
+        error = "not a " + std::string(k_bundle_format) + " header (type, format and statement)" +
+                (error.empty() ? "" : ": " + error);
         return std::nullopt;
     }
     const std::string note(text_of(p, "statement", ok));
@@ -379,7 +378,8 @@ bool check_entry(FlatJsonParser& p, std::string_view entry_line, std::string_vie
 VerifyReport verify_proof_bundle(std::string_view bundle, const BundleTrust& trust) {
     VerifyReport report;
     auto problem = [&report](std::size_t line, std::string what) {
-        report.problem = VerifyProblem{std::nullopt, "line " + std::to_string(line), std::move(what)};
+        report.problem =
+            VerifyProblem{std::nullopt, "line " + std::to_string(line), std::move(what)};
         return report;
     };
     const auto lines = bundle_lines(bundle);
@@ -395,11 +395,10 @@ VerifyReport verify_proof_bundle(std::string_view bundle, const BundleTrust& tru
         return problem(1, error);
     }
     if (lines->size() != 2 * claims->entries.size() + 2) {
-        return problem(lines->size(), "the statement names " +
-                                          std::to_string(claims->entries.size()) +
-                                          " entries; the bundle has " +
-                                          std::to_string(lines->size()) + " lines, not " +
-                                          std::to_string(2 * claims->entries.size() + 2));
+        return problem(lines->size(),
+                       "the statement names " + std::to_string(claims->entries.size()) +
+                           " entries; the bundle has " + std::to_string(lines->size()) +
+                           " lines, not " + std::to_string(2 * claims->entries.size() + 2));
     }
     const auto cp = check_checkpoint_line(parser, lines->back(), trust, *claims, error);
     if (!cp) {
@@ -426,8 +425,8 @@ VerifyReport verify_proof_bundle(std::string_view bundle, const BundleTrust& tru
     report.notes.push_back("subject " + digests);
     report.notes.push_back(std::to_string(report.count) +
                            " entries, each included in the checkpoint of size " +
-                           std::to_string(cp->size) + " (root " + cp->root_hash +
-                           "), signed by " + trust.key.name()());
+                           std::to_string(cp->size) + " (root " + cp->root_hash + "), signed by " +
+                           trust.key.name());
     return report;
 }
 

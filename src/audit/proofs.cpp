@@ -65,8 +65,8 @@ std::string hex_lines(const std::vector<std::string>& hashes) {
 
 } // namespace
 
-InclusionProof prove_inclusion(store::Database& db, const std::string& note,
-                               const TrustedKeys& key, std::int64_t seq) {
+InclusionProof prove_inclusion(store::Database& db, const std::string& note, const TrustedKeys& key,
+                               std::int64_t seq) {
     InclusionProof p;
     p.checkpoint = open_rooted(note, key, "checkpoint");
     p.note = note;

@@ -34,8 +34,8 @@ struct ConsistencyProof {
 // `key`), checked before it is returned. Throws lethe::Error (failure) when the note does not
 // open, states no root (a legacy note), does not cover `seq`, or the log no longer has the
 // note's root or the proof does not verify.
-InclusionProof prove_inclusion(store::Database& db, const std::string& note,
-                               const TrustedKeys& key, std::int64_t seq);
+InclusionProof prove_inclusion(store::Database& db, const std::string& note, const TrustedKeys& key,
+                               std::int64_t seq);
 
 // The consistency proof from `old_note` to `new_note` (both opened with `key`), checked
 // before it is returned. Throws lethe::Error (failure) when a note does not open or states no

@@ -670,8 +670,8 @@ std::string VerifyReport::problem_text() const {
     return out + problem->what;
 }
 
-VerifyReport verify_database(store::Database& db, const config::Config& cfg,
-                             const TrustedKeys& key, const CheckpointSources& checkpoints) {
+VerifyReport verify_database(store::Database& db, const config::Config& cfg, const TrustedKeys& key,
+                             const CheckpointSources& checkpoints) {
     VerifyReport report;
     std::vector<KnownCheckpoint> known;
     if (!open_given(checkpoints.files, key, report, known)) {

@@ -2,8 +2,8 @@
 
 #include "audit/flat_json.hpp"
 #include "audit/note.hpp"
-#include "store/audit_log.hpp"
 #include "config/config.hpp"
+#include "store/audit_log.hpp"
 #include "store/database.hpp"
 
 #include <cstdint>
@@ -52,8 +52,8 @@ bool entry_from_json(const FlatJsonParser& p, store::AuditEntryView& e, std::str
 
 // Verifies every entry of the database (one snapshot) and the checkpoints. `cfg` locates
 // checkpoint_dir. Throws lethe::Error only when a checkpoint file cannot be read.
-VerifyReport verify_database(store::Database& db, const config::Config& cfg,
-                             const TrustedKeys& key, const CheckpointSources& checkpoints);
+VerifyReport verify_database(store::Database& db, const config::Config& cfg, const TrustedKeys& key,
+                             const CheckpointSources& checkpoints);
 
 // Verifies an export file (JSON Lines, or CSV with its FILE.checkpoint.json), streaming.
 // Throws lethe::Error when the file cannot be read.

@@ -332,8 +332,7 @@ private:
         } else {
             throw Error(ExitCode::usage, "audit proof: give --request REQUEST_ID or --subject -");
         }
-        auto bundle =
-            audit::make_proof_bundle(ctx.database(), ctx.config(), ctx.clock(), digests);
+        auto bundle = audit::make_proof_bundle(ctx.database(), ctx.config(), ctx.clock(), digests);
         write_file_atomic(*m_output, bundle.text);
         std::cout << "proof of " << bundle.entries << " entries of subject " << digests.front()
                   << " against the checkpoint of size " << bundle.tree_size
@@ -345,8 +344,8 @@ private:
     int verify_proof(Context& ctx) {
         const config::Config* cfg = m_keys.empty() ? &ctx.config() : nullptr;
         const audit::BundleTrust trust{audit::trusted_keys(m_keys, cfg)};
-        const auto report = audit::verify_proof_bundle(
-            read_file(m_bundle_file, FileKind::audit_export), trust);
+        const auto report =
+            audit::verify_proof_bundle(read_file(m_bundle_file, FileKind::audit_export), trust);
         if (!report.ok()) {
             throw Error(ExitCode::failure, m_bundle_file + ": " + report.problem_text());
         }

@@ -242,8 +242,8 @@ TEST_CASE("docs/audit-format.md: JSON Lines export lines", "[audit][doc]") {
 TEST_CASE("docs/audit-format.md: the signed export trailer", "[audit][doc][bundle]") {
     auto v = doc_vectors();
     audit::CheckpointSigner signer(v.at("origin"), doc_key(v.at("ed25519_seed_hex")));
-    const std::string start_note = signer.sign(0, to_hex(crypto::merkle::empty_root()),
-                                               std::string(store::k_genesis_hash));
+    const std::string start_note =
+        signer.sign(0, to_hex(crypto::merkle::empty_root()), std::string(store::k_genesis_hash));
     CHECK(start_note == unescape_newlines(v.at("trailer.start_note")));
     audit::ExportTrailer t;
     t.origin = v.at("origin");

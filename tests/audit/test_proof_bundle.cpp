@@ -18,7 +18,7 @@ void interleaved_log(test::AuditFixture& f) {
     SQLite::Transaction tx(f.db.db());
     store::AuditAppender a(f.db.db(), f.clock);
     const std::pair<const char*, const std::string*> rows[] = {
-        {"B1", &k_bob}, {"A1", &k_alice}, {"B1", &k_bob},     {"A1", &k_alice},
+        {"B1", &k_bob}, {"A1", &k_alice}, {"B1", &k_bob},       {"A1", &k_alice},
         {"", nullptr},  {"B2", &k_bob},   {"A0", &k_alice_old}, {"B2", &k_bob}};
     for (const auto& [ref, digest] : rows) {
         a.append("test.event", ref, digest ? *digest : std::string(), R"({"n":1})");
@@ -92,8 +92,7 @@ TEST_CASE("proof bundle: another key, no entries, an unknown request", "[audit][
     auto r = audit::verify_proof_bundle(text, wrong);
     CHECK_FALSE(r.ok());
     CHECK(r.problem_text().find("line 1: statement:") != std::string::npos);
-    CHECK_THROWS_AS(audit::make_proof_bundle(f.db, f.cfg, f.clock, {std::string(64, 'd')}),
-                    Error);
+    CHECK_THROWS_AS(audit::make_proof_bundle(f.db, f.cfg, f.clock, {std::string(64, 'd')}), Error);
     CHECK_THROWS_AS(audit::request_digests(f.db, "NOPE"), Error);
 }
 

@@ -485,16 +485,15 @@ TEST_CASE("a subject's proof bundle verifies offline and holds nobody else's ent
     auto ok = a.ok({"audit", "verify-proof", a.path("p1.jsonl"), "--key", a.key()});
     CHECK(ok.out.find("2 entries, each included in the checkpoint of size 7") != std::string::npos);
     // The same subject by identifier (stdin), with the stored checkpoint that now covers it.
-    auto by_subject =
-        a.f.lethe({"audit", "proof", "--subject", "-", "-o", a.path("p2.jsonl")},
-                  "alice1@example.com\n", true);
+    auto by_subject = a.f.lethe({"audit", "proof", "--subject", "-", "-o", a.path("p2.jsonl")},
+                                "alice1@example.com\n", true);
     INFO(by_subject.err);
     REQUIRE(by_subject.exit_code == 0);
     CHECK(by_subject.out.find("(signed now)") == std::string::npos);
     a.ok({"audit", "verify-proof", a.path("p2.jsonl"), "--key", a.key()});
     // Nothing of the other subjects: no digest, no request id, no identifier.
-    for (const char* other : {"alice0@example.com", "alice2@example.com", "alice3@example.com",
-                              "zed@example.com"}) {
+    for (const char* other :
+         {"alice0@example.com", "alice2@example.com", "alice3@example.com", "zed@example.com"}) {
         auto s = a.f.lethe({"audit", "subject", "-", "--json"}, other, true);
         const auto digest = json::parse(s.out)["subject_digest"].get<std::string>();
         INFO(other);
@@ -560,8 +559,7 @@ TEST_CASE("a relabelled range export fails; range and empty exports pass with la
     write_text(a.f.dir / "relabelled.jsonl", relabelled);
     auto r = a.f.lethe({"audit", "verify", "--file", a.path("relabelled.jsonl"), "--key", a.key()});
     CHECK(r.exit_code == 1);
-    CHECK(r.err.find("trailer_note: the signed trailer states another since") !=
-          std::string::npos);
+    CHECK(r.err.find("trailer_note: the signed trailer states another since") != std::string::npos);
     CHECK(python_verify(a.path("relabelled.jsonl"), a.key()).exit_code == 1);
     check_agreement(a, a.path("range.jsonl"), true);
 }
@@ -576,8 +574,8 @@ TEST_CASE("an older genuine export fails once a newer checkpoint is given", "[e2
     a.ok({"audit", "checkpoint"});
     const auto latest = (a.f.dir / "state" / "checkpoints" / "latest.note").string();
     a.ok({"audit", "verify", "--file", a.path("old.jsonl"), "--key", a.key()});
-    auto r = a.f.lethe(
-        {"audit", "verify", "--file", a.path("old.jsonl"), "--key", a.key(), "--checkpoint", latest});
+    auto r = a.f.lethe({"audit", "verify", "--file", a.path("old.jsonl"), "--key", a.key(),
+                        "--checkpoint", latest});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 1);
     CHECK(named_seq(r.err) == 4);
@@ -600,10 +598,10 @@ TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][
     // The rotation: a new key, the old one kept as previous; init creates the new key file.
     const auto toml = a.f.dir / "lethe.toml";
     const std::string base = read_text(toml);
-    const std::string rotating = replace_once(
-        base, "checkpoint_key_file = \"state/checkpoint.key\"\n",
-        "checkpoint_key_file = \"state/checkpoint-2.key\"\n"
-        "previous_checkpoint_key_file = \"state/checkpoint.key\"\n");
+    const std::string rotating =
+        replace_once(base, "checkpoint_key_file = \"state/checkpoint.key\"\n",
+                     "checkpoint_key_file = \"state/checkpoint-2.key\"\n"
+                     "previous_checkpoint_key_file = \"state/checkpoint.key\"\n");
     write_text(toml, rotating);
     a.ok({"init"});
     const std::string new_key = a.key();
@@ -623,8 +621,8 @@ TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][
     }
 
     // Retired: later notes are signed by the new key only.
-    write_text(toml, replace_once(rotating, "previous_checkpoint_key_file = \"state/checkpoint.key\"\n",
-                                  ""));
+    write_text(toml, replace_once(rotating,
+                                  "previous_checkpoint_key_file = \"state/checkpoint.key\"\n", ""));
     a.ok({"enqueue", "after@example.com", "--request-id", "REQ-AFTER"});
     a.ok({"audit", "checkpoint"});
     a.ok({"audit", "export", "-o", a.path("after.jsonl")});
@@ -649,9 +647,7 @@ TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][
     a.ok({"audit", "verify", "--file", a.path("before.jsonl"), "--key", old_key});
     a.ok({"audit", "verify", "--file", a.path("after.jsonl"), "--key", new_key});
     a.ok(with({"audit", "verify-proof", a.path("bundle.jsonl")}, both));
-    a.ok(with({"audit", "consistency", a.path("old.note"),
-               (dir / "latest.note").string()},
-              both));
+    a.ok(with({"audit", "consistency", a.path("old.note"), (dir / "latest.note").string()}, both));
     // One key is not enough for what the other alone signed.
     CHECK(a.f.lethe({"audit", "verify", "--file", a.path("after.jsonl"), "--key", old_key})
               .exit_code == 1);
