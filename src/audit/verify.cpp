@@ -281,11 +281,6 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const TrustedKe
         t.format != k_export_format_v1) {
         return problem(std::nullopt, "unknown export format \"" + t.format + "\"");
     }
-    if (t.format == k_export_format) {
-        if (auto what = check_trailer_note(t, key); !what.empty()) {
-            return problem(std::nullopt, what);
-        }
-    }
     std::string error;
     auto start = open_checkpoint(t.m.start_note, key, error);
     if (!start) {
@@ -355,6 +350,12 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const TrustedKe
             return problem(chain.count() > 0 ? std::optional<std::int64_t>(chain.last_seq())
                                              : std::nullopt,
                            what);
+        }
+    }
+    // Last, so that a problem of the entries or the tree is still named by its seq.
+    if (t.format == k_export_format) {
+        if (auto what = check_trailer_note(t, key); !what.empty()) {
+            return problem(std::nullopt, what);
         }
     }
     compare_outside(chain, *head, report);

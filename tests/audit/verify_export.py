@@ -340,10 +340,7 @@ def check_trailer(t, chain, key, check_signatures):
     """Steps 2 and 3."""
     if t.get("format") not in (EXPORT_FORMAT, EXPORT_FORMAT_V2, EXPORT_FORMAT_V1):
         raise Failure("unknown export format")
-    if t["format"] == EXPORT_FORMAT:
-        signed = open_note(t["trailer_note"], key, check_signatures, "trailer_note")
-        if signed != trailer_statement(t):
-            raise Failure("trailer_note: the signed trailer differs from the trailer's members")
+
     start = open_checkpoint(t["start_note"], key, check_signatures, "start_note")
     end = open_checkpoint(t["end_note"], key, check_signatures, "end_note")
     head = open_checkpoint(t["head_note"], key, check_signatures, "head_note")
@@ -374,6 +371,10 @@ def check_trailer(t, chain, key, check_signatures):
         raise Failure("origin differs from the signed checkpoints")
     if t["format"] != EXPORT_FORMAT_V1:
         check_tree(t, chain, start, end, head)
+    if t["format"] == EXPORT_FORMAT:
+        signed = open_note(t["trailer_note"], key, check_signatures, "trailer_note")
+        if signed != trailer_statement(t):
+            raise Failure("trailer_note: the signed trailer differs from the trailer's members")
 
 
 def check_tree(t, chain, start, end, head):

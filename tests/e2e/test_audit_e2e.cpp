@@ -616,9 +616,11 @@ TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][
         ++lines;
     }
     CHECK(lines == 2);
-    for (const auto& key : {old_key, new_key}) {
-        a.ok({"audit", "consistency", a.path("old.note"), a.path("handover.note"), "--key", key});
-    }
+    // The old key alone carries a verifier from its last checkpoint to the handover, which the
+    // new key signed too.
+    a.ok({"audit", "consistency", a.path("old.note"), a.path("handover.note"), "--key", old_key});
+    a.ok({"audit", "consistency", a.path("handover.note"), a.path("handover.note"), "--key",
+          new_key});
 
     // Retired: later notes are signed by the new key only.
     write_text(toml, replace_once(rotating,
