@@ -3,7 +3,8 @@
 
 Usage: verify_export.py FILE --key VERIFIER_KEY [--skip-signatures]
 
-FILE is a JSON Lines export, or a CSV export with FILE.checkpoint.json beside it.
+FILE is a JSON Lines export, or a CSV export with FILE.checkpoint.json beside it (format 3, with
+its signed trailer_note; formats 2 and 1 are still read).
 VERIFIER_KEY is the output of `lethe audit public-key` (NAME+KEYID+BASE64), or a file holding it.
 Ed25519 signatures are checked with `openssl pkeyutl` (Python's standard library has no
 Ed25519); --skip-signatures checks everything else and says so.
