@@ -423,10 +423,9 @@ VerifyReport verify_proof_bundle(std::string_view bundle, const BundleTrust& tru
         digests += (digests.empty() ? "" : ", ") + d;
     }
     report.notes.push_back("subject " + digests);
-    report.notes.push_back(std::to_string(report.count) +
-                           " entries, each included in the checkpoint of size " +
-                           std::to_string(cp->size) + " (root " + cp->root_hash + "), signed by " +
-                           trust.key.name());
+    report.notes.push_back(
+        std::to_string(report.count) + " entries, each included in the checkpoint of size " +
+        std::to_string(cp->size) + " (root " + cp->root_hash + "), signed by " + trust.key.name());
     return report;
 }
 
