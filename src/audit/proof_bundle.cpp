@@ -111,7 +111,9 @@ ProofBundle make_proof_bundle(store::Database& db, const config::Config& cfg, co
                     "identifier or request id, and that this is the installation's subject key)");
     }
     const auto signer = CheckpointSigner::from_config(cfg);
-    const auto key = signer.trusted();
+    // Only a checkpoint the current key signed: a verifier given the new key alone after a key
+    // rotation must be able to check the bundle.
+    const TrustedKeys key(signer.verifier_key());
     ProofBundle bundle;
     const std::string note =
         covering_note(db, cfg, clock, key, entries.rbegin()->first, bundle.signed_now);

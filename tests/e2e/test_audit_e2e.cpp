@@ -649,6 +649,7 @@ TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][
     a.ok({"audit", "verify", "--file", a.path("before.jsonl"), "--key", old_key});
     a.ok({"audit", "verify", "--file", a.path("after.jsonl"), "--key", new_key});
     a.ok(with({"audit", "verify-proof", a.path("bundle.jsonl")}, both));
+    a.ok({"audit", "verify-proof", a.path("bundle.jsonl"), "--key", new_key});
     a.ok(with({"audit", "consistency", a.path("old.note"), (dir / "latest.note").string()}, both));
     // One key is not enough for what the other alone signed.
     CHECK(a.f.lethe({"audit", "verify", "--file", a.path("after.jsonl"), "--key", old_key})
