@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace lethe::audit {
 namespace {
