@@ -20,13 +20,13 @@ std::string short_hash(std::string_view h) {
 
 } // namespace
 
-bool parse_hash_list(std::string_view text, std::vector<std::string>& out) {
+bool parse_hex_list(std::string_view text, std::vector<std::string>& out) {
     out.clear();
     while (!text.empty()) {
         const auto sp = text.find(' ');
         const std::string_view hex = text.substr(0, sp);
         auto raw = is_hash_hex(hex) ? from_hex(hex) : std::nullopt;
-        if (!raw) {
+        if (!raw || (sp != std::string_view::npos && sp + 1 == text.size())) {
             return false;
         }
         out.push_back(std::move(*raw));

@@ -133,8 +133,8 @@ private:
 // True when `s` is 64 lower-case hex digits (the form of every hash and digest).
 bool is_hash_hex(std::string_view s);
 
-// Splits a space-separated list of hex hashes (an export's start_tree or a proof) into raw
-// 32-byte hashes; false when one is not 64 lower-case hex digits. An empty text is no hashes.
-bool parse_hash_list(std::string_view text, std::vector<std::string>& out);
+// Splits hashes written as 64-hex-digit words separated by single spaces (empty: none) into raw
+// 32-byte hashes; false when a word is not 64 lower-case hex digits.
+bool parse_hex_list(std::string_view text, std::vector<std::string>& out);
 
 } // namespace lethe::audit

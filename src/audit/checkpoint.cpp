@@ -62,6 +62,12 @@ void ensure_private_dir(const std::filesystem::path& dir) {
 }
 
 // True when a stored note states a Merkle root (not a checkpoint of lethe before the tree).
+bool signed_by(std::string_view note, const NoteVerifierKey& key) {
+    std::string error;
+    auto parsed = parse_note(note, error);
+    return parsed && check_note(*parsed, key) == NoteCheck::ok;
+}
+
 bool stored_has_root(std::string_view note) {
     std::string error;
     auto parsed = parse_note(note, error);
@@ -166,8 +172,12 @@ std::string checkpoint_origin(const config::Config& cfg) {
 }
 
 CheckpointSigner CheckpointSigner::from_config(const config::Config& cfg) {
-    return CheckpointSigner(checkpoint_origin(cfg),
+    CheckpointSigner signer(checkpoint_origin(cfg),
                             load_checkpoint_key(cfg.audit.checkpoint_key_file));
+    if (!cfg.audit.previous_checkpoint_key_file.empty()) {
+        signer.set_previous_key(load_checkpoint_key_file(cfg.audit.previous_checkpoint_key_file));
+    }
+    return signer;
 }
 
 CheckpointSigner::CheckpointSigner(std::string origin, crypto::Ed25519Key key)
@@ -175,11 +185,35 @@ CheckpointSigner::CheckpointSigner(std::string origin, crypto::Ed25519Key key)
       m_verifier(note_verifier_key(m_origin, m_key)) {
 }
 
+TrustedKeys CheckpointSigner::trusted() const {
+    TrustedKeys keys(m_verifier);
+    if (m_previous_verifier) {
+        keys.add(*m_previous_verifier);
+    }
+    return keys;
+}
+
+void CheckpointSigner::set_previous_key(crypto::Ed25519Key previous) {
+    m_previous_verifier = note_verifier_key(m_origin, previous);
+    m_previous = std::move(previous);
+}
+
+std::string CheckpointSigner::sign_text(const std::string& text) const {
+    std::string note = sign_note(text, m_origin, m_key);
+    if (m_previous) {
+        note = add_note_signature(note, m_origin, *m_previous);
+    }
+    return note;
+}
+
 std::string CheckpointSigner::sign(std::int64_t size, std::string_view root_hash,
                                    std::string_view head_hash) const {
-    return sign_note(
-        checkpoint_text(Checkpoint{m_origin, size, std::string(root_hash), std::string(head_hash)}),
-        m_origin, m_key);
+    return sign_text(checkpoint_text(
+        Checkpoint{m_origin, size, std::string(root_hash), std::string(head_hash)}));
+}
+
+std::string CheckpointSigner::sign_statement(const Statement& s) const {
+    return sign_text(statement_text(s));
 }
 
 NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
@@ -203,7 +237,26 @@ NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
     return CheckpointSigner::from_config(*cfg).verifier_key();
 }
 
-std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerifierKey& key,
+TrustedKeys trusted_keys(const std::vector<std::string>& key_texts, const config::Config* cfg) {
+    try {
+        if (key_texts.empty()) {
+            if (cfg == nullptr) {
+                throw ConfigError(
+                    "no verifier key: give --key or a configuration with a checkpoint key");
+            }
+            return CheckpointSigner::from_config(*cfg).trusted();
+        }
+        TrustedKeys keys(trusted_verifier_key(key_texts.front(), nullptr));
+        for (std::size_t i = 1; i < key_texts.size(); ++i) {
+            keys.add(trusted_verifier_key(key_texts[i], nullptr));
+        }
+        return keys;
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(std::string("--key: ") + e.what());
+    }
+}
+
+std::optional<Checkpoint> open_checkpoint(std::string_view note, const TrustedKeys& key,
                                           std::string& error) {
     auto parsed = parse_note(note, error);
     if (!parsed) {
@@ -217,7 +270,7 @@ std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerif
             std::snprintf(id, sizeof id, "%08x", s.id);
             signers += (signers.empty() ? "" : ", ") + s.name + "+" + id;
         }
-        error = std::string(describe(check)) + " (trusted key " + key.name + ", signed by " +
+        error = std::string(describe(check)) + " (trusted key " + key.name() + ", signed by " +
                 signers + ")";
         return std::nullopt;
     }
@@ -225,9 +278,9 @@ std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerif
     if (!cp) {
         return std::nullopt;
     }
-    if (cp->origin != key.name) {
+    if (cp->origin != key.name()) {
         error =
-            "checkpoint origin \"" + cp->origin + "\" is not the key's name \"" + key.name + "\"";
+            "checkpoint origin \"" + cp->origin + "\" is not the key's name \"" + key.name() + "\"";
         return std::nullopt;
     }
     return cp;
@@ -242,7 +295,7 @@ std::string checkpoint_file_name(std::int64_t size, std::string_view head_hash) 
 
 std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
                                                 const std::filesystem::path& checkpoint_dir,
-                                                const NoteVerifierKey& key,
+                                                const TrustedKeys& key,
                                                 std::vector<std::string>& skipped) {
     std::vector<std::pair<std::string, std::string>> notes; // (source, note)
     if (auto stored = snap.latest_checkpoint()) {
@@ -352,7 +405,7 @@ std::filesystem::path write_checkpoint(store::Database& db, const config::Config
         head = snap.head();
         stored = snap.latest_checkpoint();
         std::vector<std::string> skipped;
-        const auto known = stored_checkpoints(snap, dir, signer.verifier_key(), skipped);
+        const auto known = stored_checkpoints(snap, dir, signer.trusted(), skipped);
         for (const auto& s : skipped) {
             spdlog::warn("{}", s);
         }
@@ -361,8 +414,10 @@ std::filesystem::path write_checkpoint(store::Database& db, const config::Config
 
     const auto path = dir / checkpoint_file_name(head.size, head.hash);
     // A checkpoint of the same head signed before the Merkle tree is signed again, with its root.
+    // So is one signed by another key only (the first checkpoint after a key rotation).
     const bool unchanged = stored && stored->size == head.size && stored->head_hash == head.hash &&
-                           stored_has_root(stored->note);
+                           stored_has_root(stored->note) &&
+                           signed_by(stored->note, signer.verifier_key());
     if (unchanged && std::filesystem::exists(path)) {
         return path;
     }

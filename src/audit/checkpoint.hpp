@@ -1,6 +1,7 @@
 #pragma once
 
 #include "audit/note.hpp"
+#include "audit/statement.hpp"
 #include "config/config.hpp"
 #include "crypto/crypto.hpp"
 #include "store/audit_queries.hpp"
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // Signed checkpoints of the audit log: C2SP tlog-checkpoint notes over (origin, size, Merkle
 // root) with the chain head as an extension line, signed with the Ed25519 checkpoint key
@@ -58,14 +60,30 @@ public:
     // std::invalid_argument on a malformed hash.
     std::string sign(std::int64_t size, std::string_view root_hash,
                      std::string_view head_hash) const;
+    // The signed note of a statement (audit/statement.hpp) under this signer's origin. Throws
+    // std::invalid_argument on a malformed statement.
+    std::string sign_statement(const Statement& s) const;
     const std::string& origin() const { return m_origin; }
     // The key that verifies this signer's notes.
     const NoteVerifierKey& verifier_key() const { return m_verifier; }
+    // The keys of this signer's notes: its own and, during a rotation, the previous one.
+    TrustedKeys trusted() const;
+    // During a key rotation, also signs every note with the previous key (second signature
+    // line), so that the handover checkpoint is signed by both.
+    void set_previous_key(crypto::Ed25519Key previous);
+    // The previous key's verifier key, when there is one.
+    const std::optional<NoteVerifierKey>& previous_verifier_key() const {
+        return m_previous_verifier;
+    }
 
 private:
+    // Signs `text` with the key, and with the previous key when there is one.
+    std::string sign_text(const std::string& text) const;
     std::string m_origin;
     crypto::Ed25519Key m_key;
     NoteVerifierKey m_verifier;
+    std::optional<crypto::Ed25519Key> m_previous;
+    std::optional<NoteVerifierKey> m_previous_verifier;
 };
 
 // The trusted verifier key: `key_text` (a verifier key, or a file holding one) when given, else
@@ -73,9 +91,15 @@ private:
 NoteVerifierKey trusted_verifier_key(const std::optional<std::string>& key_text,
                                      const config::Config* cfg);
 
+// The trusted keys: each of `key_texts` (as trusted_verifier_key reads one) when any is given,
+// else the configured checkpoint key's and, during a key rotation, the previous key's
+// ([audit] previous_checkpoint_key_file). Throws lethe::ConfigError when a key does not parse,
+// the names differ, or there is neither a key nor a configuration.
+TrustedKeys trusted_keys(const std::vector<std::string>& key_texts, const config::Config* cfg);
+
 // Parses a signed checkpoint and checks its signature against `key` and its origin against the
 // key's name. Returns nullopt with the reason in `error` when any of that fails.
-std::optional<Checkpoint> open_checkpoint(std::string_view note, const NoteVerifierKey& key,
+std::optional<Checkpoint> open_checkpoint(std::string_view note, const TrustedKeys& key,
                                           std::string& error);
 
 // A signed checkpoint, opened and signature-checked, and where it came from (for messages).
@@ -91,7 +115,7 @@ struct KnownCheckpoint {
 // by `key` does not verify.
 std::vector<KnownCheckpoint> stored_checkpoints(store::AuditSnapshot& snap,
                                                 const std::filesystem::path& checkpoint_dir,
-                                                const NoteVerifierKey& key,
+                                                const TrustedKeys& key,
                                                 std::vector<std::string>& skipped);
 
 // Checks, inside `snap`, that the log still extends every checkpoint in `known` (the entry at each

@@ -37,19 +37,25 @@ void append_member(std::string& out, std::string_view key, std::string_view valu
     ok = append_json_literal(out, value) && ok;
 }
 
-// Writes one JSON Lines entry into `out`. The member names are fixed, so the bound on the
-// line's size is the escaped size of the fields plus a constant.
-void write_jsonl_entry(OutputFile& out, const store::AuditEntryView& e) {
+// The most bytes jsonl_entry_at() writes for `e`: the member names are fixed, so the bound is
+// the escaped size of the fields plus a constant.
+std::size_t jsonl_entry_room(const store::AuditEntryView& e) {
+    std::size_t room = 64 + 7 * 24;
+    for (std::string_view f :
+         {e.at, e.event, e.request_ref, e.subject_digest, e.detail, e.prev_hash, e.hash}) {
+        room += json_literal_max_size(f.size());
+    }
+    return room;
+}
+
+// Writes one JSON Lines entry at `p` (jsonl_entry_room() bytes); returns its end. Throws
+// lethe::Error when a field is not valid UTF-8.
+char* jsonl_entry_at(char* p, const store::AuditEntryView& e) {
     const std::string_view fields[] = {e.at,     e.event,     e.request_ref, e.subject_digest,
                                        e.detail, e.prev_hash, e.hash};
     constexpr std::string_view k_names[] = {
         ",\"at\":",     ",\"event\":",     ",\"request_ref\":", ",\"subject_digest\":",
         ",\"detail\":", ",\"prev_hash\":", ",\"hash\":"};
-    std::size_t room = 64 + std::size(fields) * 24;
-    for (std::string_view f : fields) {
-        room += json_literal_max_size(f.size());
-    }
-    char* p = out.reserve(room);
     bool valid_utf8 = true;
     p = write_text(p, "{\"seq\":");
     p = std::to_chars(p, p + 24, e.seq).ptr;
@@ -63,7 +69,12 @@ void write_jsonl_entry(OutputFile& out, const store::AuditEntryView& e) {
                                            ": a field is not valid UTF-8 and cannot be exported "
                                            "byte for byte");
     }
-    out.advance(p);
+    return p;
+}
+
+void write_jsonl_entry(OutputFile& out, const store::AuditEntryView& e) {
+    char* p = out.reserve(jsonl_entry_room(e));
+    out.advance(jsonl_entry_at(p, e));
 }
 
 void append_csv_field(std::string& out, std::string_view s) {
@@ -94,12 +105,13 @@ void append_csv_entry(std::string& out, const store::AuditEntryView& e) {
     out.append("\r\n");
 }
 
-void append_optional_time(std::string& out, std::string_view key, const std::optional<TimeMs>& t) {
+void append_optional_text(std::string& out, std::string_view key,
+                          const std::optional<std::string>& t) {
     out.append(",\"");
     out.append(key);
     out.append("\":");
     if (t) {
-        append_json_literal(out, format_iso8601_ms(*t));
+        append_json_literal(out, *t);
     } else {
         out.append("null");
     }
@@ -133,7 +145,8 @@ struct ExportTree {
     std::string head_root;
     std::string head_proof; // consistency from end to head, hex_list
     // The newest witnessed checkpoint (with its cosignatures) and the consistency proof from it to
-    // the head; empty when there is none.
+    // the head; empty when there is none. Not in trailer_note: the note is signed by the log key
+    // and by the witnesses, and the proof is checked against head_note.
     std::string witnessed_note;
     std::string witnessed_proof;
 };
@@ -151,40 +164,62 @@ void find_witnessed(store::Database& db, store::AuditSnapshot& snap, const Expor
         hex_list(crypto::merkle::consistency_proof(witnessed->size, head_size, snap.tree_reader()));
 }
 
-// The trailer: one JSON object holding the signed checkpoints and what they cover.
-std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
-                         const ExportOptions& options, const ChainVerifier& chain,
-                         const store::ChainHead& head, const ExportTree& tree) {
+// The trailer's members: the signed checkpoints and what they cover.
+ExportTrailer trailer_members(const CheckpointSigner& signer, const Clock& clock,
+                              const ExportOptions& options, const ChainVerifier& chain,
+                              const store::ChainHead& head, const ExportTree& tree) {
     const bool any = chain.count() > 0;
-    std::string out = "{\"type\":\"checkpoint\"";
-    bool ok = true;
-    append_member(out, "format", k_export_format, ok);
-    append_member(out, "origin", signer.origin(), ok);
-    append_member(out, "key", format_verifier_key(signer.verifier_key()), ok);
-    append_optional_int(out, "first_seq", chain.first_seq(), any);
-    append_optional_int(out, "last_seq", chain.last_seq(), any);
-    append_optional_int(out, "count", chain.count(), true);
-    append_optional_time(out, "since", options.since);
-    append_optional_time(out, "until", options.until);
-    append_optional_int(out, "log_size", head.size, true);
-    append_member(out, "log_head", head.hash, ok);
-    append_member(out, "exported_at", format_iso8601_ms(clock.now_ms()), ok);
+    auto iso = [](const std::optional<TimeMs>& t) {
+        return t ? std::optional<std::string>(format_iso8601_ms(*t)) : std::nullopt;
+    };
+    ExportTrailer t;
+    t.origin = signer.origin();
+    t.first_seq = any ? std::optional<std::int64_t>(chain.first_seq()) : std::nullopt;
+    t.last_seq = any ? std::optional<std::int64_t>(chain.last_seq()) : std::nullopt;
+    t.count = chain.count();
+    t.since = iso(options.since);
+    t.until = iso(options.until);
+    t.log_size = head.size;
+    t.log_head = head.hash;
+    t.exported_at = format_iso8601_ms(clock.now_ms());
     // Three signed checkpoints: `start_note` fixes where the export begins (the hash its first
     // entry links to), `end_note` vouches for its last entry and so for every entry before it,
     // `head_note` states the whole log at export time. For an empty export all three are the head.
-    const std::string head_note = signer.sign(head.size, tree.head_root, head.hash);
-    append_member(out, "start_note",
-                  any ? signer.sign(chain.first_seq() - 1, tree.start_root, chain.first_prev_hash())
-                      : head_note,
-                  ok);
-    append_member(out, "end_note",
-                  any ? signer.sign(chain.last_seq(), tree.end_root, chain.last_hash()) : head_note,
-                  ok);
-    append_member(out, "head_note", head_note, ok);
+    t.head_note = signer.sign(head.size, tree.head_root, head.hash);
+    t.start_note =
+        any ? signer.sign(chain.first_seq() - 1, tree.start_root, chain.first_prev_hash())
+            : t.head_note;
+    t.end_note =
+        any ? signer.sign(chain.last_seq(), tree.end_root, chain.last_hash()) : t.head_note;
     // The Merkle tree links them: the subtrees at the start (with the entries, they give the end's
     // root) and the consistency proof from the end to the head.
-    append_member(out, "start_tree", any ? tree.start_tree : std::string(), ok);
-    append_member(out, "head_proof", any ? tree.head_proof : std::string(), ok);
+    t.start_tree = any ? tree.start_tree : std::string();
+    t.head_proof = any ? tree.head_proof : std::string();
+    return t;
+}
+
+// The trailer: one flat JSON object with the members and trailer_note, which signs them all.
+std::string trailer_json(const CheckpointSigner& signer, const ExportTrailer& t,
+                         const ExportTree& tree) {
+    std::string out = "{\"type\":\"checkpoint\"";
+    bool ok = true;
+    append_member(out, "format", k_export_format, ok);
+    append_member(out, "origin", t.origin, ok);
+    append_member(out, "key", format_verifier_key(signer.verifier_key()), ok);
+    append_optional_int(out, "first_seq", t.first_seq.value_or(0), t.first_seq.has_value());
+    append_optional_int(out, "last_seq", t.last_seq.value_or(0), t.last_seq.has_value());
+    append_optional_int(out, "count", t.count, true);
+    append_optional_text(out, "since", t.since);
+    append_optional_text(out, "until", t.until);
+    append_optional_int(out, "log_size", t.log_size, true);
+    append_member(out, "log_head", t.log_head, ok);
+    append_member(out, "exported_at", t.exported_at, ok);
+    append_member(out, "start_note", t.start_note, ok);
+    append_member(out, "end_note", t.end_note, ok);
+    append_member(out, "head_note", t.head_note, ok);
+    append_member(out, "start_tree", t.start_tree, ok);
+    append_member(out, "head_proof", t.head_proof, ok);
+    append_member(out, "trailer_note", signer.sign_statement(trailer_statement(t)), ok);
     if (!tree.witnessed_note.empty()) {
         append_member(out, "witnessed_note", tree.witnessed_note, ok);
         append_member(out, "witnessed_proof", tree.witnessed_proof, ok);
@@ -194,6 +229,37 @@ std::string trailer_json(const CheckpointSigner& signer, const Clock& clock,
 }
 
 } // namespace
+
+std::string jsonl_entry_line(const store::AuditEntryView& e) {
+    std::string out(jsonl_entry_room(e), '\0');
+    out.resize(static_cast<std::size_t>(jsonl_entry_at(out.data(), e) - out.data()));
+    return out;
+}
+
+Statement trailer_statement(const ExportTrailer& t) {
+    auto number = [](const std::optional<std::int64_t>& v) {
+        return v ? std::to_string(*v) : std::string("null");
+    };
+    auto digest = [](const std::string& note) {
+        return to_hex(crypto::sha256(note));
+    };
+    Statement s{std::string(k_export_format), {}};
+    s.add("origin", t.origin);
+    s.add("first_seq", number(t.first_seq));
+    s.add("last_seq", number(t.last_seq));
+    s.add("count", std::to_string(t.count));
+    s.add("since", t.since.value_or("null"));
+    s.add("until", t.until.value_or("null"));
+    s.add("log_size", std::to_string(t.log_size));
+    s.add("log_head", t.log_head);
+    s.add("exported_at", t.exported_at);
+    s.add("start_note", digest(t.start_note));
+    s.add("end_note", digest(t.end_note));
+    s.add("head_note", digest(t.head_note));
+    s.add("start_tree", t.start_tree);
+    s.add("head_proof", t.head_proof);
+    return s;
+}
 
 std::filesystem::path csv_sidecar_path(const std::filesystem::path& csv) {
     auto p = csv;
@@ -222,8 +288,7 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
     // Nothing is signed over a log that no longer extends the checkpoints signed before, nor
     // over a range whose anchor (the entry before it) is not reached by an intact chain.
     std::vector<std::string> skipped;
-    const auto known =
-        stored_checkpoints(snap, options.checkpoint_dir, signer.verifier_key(), skipped);
+    const auto known = stored_checkpoints(snap, options.checkpoint_dir, signer.trusted(), skipped);
     const std::int64_t anchor_seq = range ? range->first - 1 : 0;
     ExportTree tree;
     tree.start_root =
@@ -286,7 +351,8 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
     summary.first_seq = chain.first_seq();
     summary.last_seq = chain.last_seq();
     summary.log_size = head.size;
-    const std::string trailer = trailer_json(signer, clock, options, chain, head, tree);
+    const std::string trailer =
+        trailer_json(signer, trailer_members(signer, clock, options, chain, head, tree), tree);
     if (options.format == ExportFormat::jsonl) {
         out.write(trailer);
         out.commit();

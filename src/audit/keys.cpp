@@ -107,7 +107,10 @@ std::string load_subject_key(const std::filesystem::path& configured) {
 }
 
 crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& configured) {
-    const auto path = checkpoint_key_path(configured);
+    return load_checkpoint_key_file(checkpoint_key_path(configured));
+}
+
+crypto::Ed25519Key load_checkpoint_key_file(const std::filesystem::path& path) {
     try {
         return crypto::Ed25519Key::from_private_pem(config::read_private_file(path));
     } catch (const std::runtime_error& e) {

@@ -43,6 +43,10 @@ std::string load_subject_key(const std::filesystem::path& configured);
 // Throws lethe::ConfigError naming the file.
 crypto::Ed25519Key load_checkpoint_key(const std::filesystem::path& configured);
 
+// Reads a checkpoint signing key from exactly `path` (no systemd credential: the previous key of
+// a rotation is never the credential of the current one), with the same checks and errors.
+crypto::Ed25519Key load_checkpoint_key_file(const std::filesystem::path& path);
+
 // The form of an identifier that is digested, following Customer.io's matching: an e-mail address
 // in ASCII lower case (A-Z only; every other byte, non-ASCII letters included, as given); an id or
 // a cio_id exactly as given. Never fails.

@@ -262,4 +262,55 @@ const char* describe(NoteCheck check) {
     return "unknown";
 }
 
+TrustedKeys::TrustedKeys(NoteVerifierKey key) : m_keys{std::move(key)} {
+}
+
+void TrustedKeys::add(NoteVerifierKey key) {
+    if (key.name != name()) {
+        throw std::invalid_argument("trusted keys: \"" + key.name + "\" is not the name \"" +
+                                    name() + "\" of the other keys (one log, one origin)");
+    }
+    for (const auto& k : m_keys) {
+        if (k.id == key.id && k.public_raw == key.public_raw) {
+            return;
+        }
+    }
+    m_keys.push_back(std::move(key));
+}
+
+bool TrustedKeys::contains(std::string_view key_text) const {
+    for (const auto& k : m_keys) {
+        if (format_verifier_key(k) == key_text) {
+            return true;
+        }
+    }
+    return false;
+}
+
+NoteCheck check_note(const ParsedNote& note, const TrustedKeys& keys) {
+    NoteCheck result = NoteCheck::no_signature;
+    for (const auto& k : keys.keys()) {
+        const NoteCheck c = check_note(note, k);
+        if (c == NoteCheck::bad_signature) {
+            return c;
+        }
+        if (c == NoteCheck::ok) {
+            result = c;
+        }
+    }
+    return result;
+}
+
+std::string add_note_signature(std::string_view note, std::string_view name,
+                               const crypto::Ed25519Key& key) {
+    std::string error;
+    auto parsed = parse_note(note, error);
+    if (!parsed) {
+        throw std::runtime_error("add_note_signature: " + error);
+    }
+    // sign_note gives text, a blank line and the new line: keep only the line.
+    const std::string one = sign_note(parsed->text, name, key);
+    return std::string(note) + one.substr(parsed->text.size() + 1);
+}
+
 } // namespace lethe::audit

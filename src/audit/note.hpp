@@ -83,6 +83,34 @@ enum class NoteCheck {
 // signed-note specification requires).
 NoteCheck check_note(const ParsedNote& note, const NoteVerifierKey& key);
 
+// The keys a verifier trusts for one log: the current checkpoint key and, across a key
+// rotation, the earlier ones (docs/audit-format.md, "Rotating the checkpoint key"). All share
+// one name, the log's origin. One key converts implicitly: that is the common case.
+class TrustedKeys {
+public:
+    TrustedKeys(NoteVerifierKey key); // NOLINT(google-explicit-constructor)
+    // Adds a key (a duplicate is ignored). Throws std::invalid_argument when its name differs.
+    void add(NoteVerifierKey key);
+    // The name every key has: the log's origin.
+    const std::string& name() const { return m_keys.front().name; }
+    const std::vector<NoteVerifierKey>& keys() const { return m_keys; }
+    // True when `key` (in its text form) is one of these.
+    bool contains(std::string_view key_text) const;
+
+private:
+    std::vector<NoteVerifierKey> m_keys;
+};
+
+// Checks the note against every trusted key: bad_signature when a line naming one of them does
+// not verify, else ok when one verifies, else no_signature.
+NoteCheck check_note(const ParsedNote& note, const TrustedKeys& keys);
+
+// `note` with one more signature line, by `key` under `name`, over the same text (the handover
+// of a key rotation is signed by both keys). Throws std::runtime_error when `note` is not a
+// signed note or signing fails.
+std::string add_note_signature(std::string_view note, std::string_view name,
+                               const crypto::Ed25519Key& key);
+
 // A short description of a check result, for messages.
 const char* describe(NoteCheck check);
 

@@ -12,7 +12,7 @@ namespace {
 
 namespace merkle = crypto::merkle;
 
-Checkpoint open_rooted(const std::string& note, const NoteVerifierKey& key, std::string_view what) {
+Checkpoint open_rooted(const std::string& note, const TrustedKeys& key, std::string_view what) {
     std::string error;
     auto cp = open_checkpoint(note, key, error);
     if (!cp) {
@@ -65,8 +65,8 @@ std::string hex_lines(const std::vector<std::string>& hashes) {
 
 } // namespace
 
-InclusionProof prove_inclusion(store::Database& db, const std::string& note,
-                               const NoteVerifierKey& key, std::int64_t seq) {
+InclusionProof prove_inclusion(store::Database& db, const std::string& note, const TrustedKeys& key,
+                               std::int64_t seq) {
     InclusionProof p;
     p.checkpoint = open_rooted(note, key, "checkpoint");
     p.note = note;
@@ -89,7 +89,7 @@ InclusionProof prove_inclusion(store::Database& db, const std::string& note,
 }
 
 ConsistencyProof prove_consistency(store::Database& db, const std::string& old_note,
-                                   const std::string& new_note, const NoteVerifierKey& key) {
+                                   const std::string& new_note, const TrustedKeys& key) {
     ConsistencyProof p;
     p.old_cp = open_rooted(old_note, key, "old checkpoint");
     p.new_cp = open_rooted(new_note, key, "new checkpoint");

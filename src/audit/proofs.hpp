@@ -34,15 +34,15 @@ struct ConsistencyProof {
 // `key`), checked before it is returned. Throws lethe::Error (failure) when the note does not
 // open, states no root (a legacy note), does not cover `seq`, or the log no longer has the
 // note's root or the proof does not verify.
-InclusionProof prove_inclusion(store::Database& db, const std::string& note,
-                               const NoteVerifierKey& key, std::int64_t seq);
+InclusionProof prove_inclusion(store::Database& db, const std::string& note, const TrustedKeys& key,
+                               std::int64_t seq);
 
 // The consistency proof from `old_note` to `new_note` (both opened with `key`), checked
 // before it is returned. Throws lethe::Error (failure) when a note does not open or states no
 // root, the old one is larger, the log no longer has the new root, or the proof does not
 // verify (the new checkpoint does not extend the old one).
 ConsistencyProof prove_consistency(store::Database& db, const std::string& old_note,
-                                   const std::string& new_note, const NoteVerifierKey& key);
+                                   const std::string& new_note, const TrustedKeys& key);
 
 // True when `p` verifies (RFC 9162 2.1.3.2) against its checkpoint's root.
 bool verify(const InclusionProof& p);

@@ -30,7 +30,7 @@ std::string read_checkpoint_file(const std::filesystem::path& path) {
 
 // Opens a checkpoint the caller gave; it must verify with the trusted key.
 std::optional<KnownCheckpoint> open_given_note(std::string_view note, const std::string& source,
-                                               const NoteVerifierKey& key, VerifyReport& report) {
+                                               const TrustedKeys& key, VerifyReport& report) {
     std::string error;
     auto cp = open_checkpoint(note, key, error);
     if (!cp) {
@@ -120,29 +120,32 @@ private:
 // The trailer of an export, copied out of the parser.
 struct Trailer {
     std::string format;
-    std::string origin;
     std::string key;
-    std::optional<std::int64_t> first_seq;
-    std::optional<std::int64_t> last_seq;
-    std::int64_t count = -1;
-    std::int64_t log_size = -1;
-    std::string log_head;
-    std::string start_note;
-    std::string end_note;
-    std::string head_note;
-    std::string start_tree; // format 2: the Merkle frontier at the start, space-separated hex
-    std::string head_proof; // format 2: consistency proof from end_note to head_note
+    ExportTrailer m;          // the members trailer_note signs (format 3)
+    std::string trailer_note; // format 3
 };
 
 bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
+    auto missing = [&](const char* name, const char* what) {
+        error = std::string("checkpoint line: \"") + name + "\" is missing or not " + what;
+        return false;
+    };
     auto str = [&](const char* name, std::string& out) {
         const auto* v = p.get(name);
         if (v == nullptr || v->kind != FlatJsonValue::Kind::string) {
-            error = std::string("checkpoint line: \"") + name + "\" is missing or not a string";
-            return false;
+            return missing(name, "a string");
         }
         out = v->text;
         return true;
+    };
+    auto nullable_str = [&](const char* name, std::optional<std::string>& out) {
+        const auto* v = p.get(name);
+        if (v != nullptr && v->kind == FlatJsonValue::Kind::string) {
+            out = std::string(v->text);
+            return true;
+        }
+        return (v != nullptr && v->kind == FlatJsonValue::Kind::null) ||
+               missing(name, "a string or null");
     };
     auto integer = [&](const char* name, std::optional<std::int64_t>& out, bool nullable) {
         const auto* v = p.get(name);
@@ -153,25 +156,46 @@ bool read_trailer(const FlatJsonParser& p, Trailer& t, std::string& error) {
         if (v != nullptr && v->kind == FlatJsonValue::Kind::null && nullable) {
             return true;
         }
-        error = std::string("checkpoint line: \"") + name + "\" is missing or not an integer";
-        return false;
+        return missing(name, "an integer");
     };
     std::optional<std::int64_t> count;
     std::optional<std::int64_t> log_size;
-    if (!str("format", t.format) || !str("origin", t.origin) || !str("key", t.key) ||
-        !integer("first_seq", t.first_seq, true) || !integer("last_seq", t.last_seq, true) ||
+    auto& m = t.m;
+    if (!str("format", t.format) || !str("origin", m.origin) || !str("key", t.key) ||
+        !integer("first_seq", m.first_seq, true) || !integer("last_seq", m.last_seq, true) ||
         !integer("count", count, false) || !integer("log_size", log_size, false) ||
-        !str("log_head", t.log_head) || !str("start_note", t.start_note) ||
-        !str("end_note", t.end_note) || !str("head_note", t.head_note)) {
+        !str("log_head", m.log_head) || !str("start_note", m.start_note) ||
+        !str("end_note", m.end_note) || !str("head_note", m.head_note)) {
         return false;
     }
-    t.count = *count;
-    t.log_size = *log_size;
+    m.count = *count;
+    m.log_size = *log_size;
+    // Older formats may lack these; format 3 signs them, so there they must be present.
+    if (t.format == k_export_format &&
+        (!nullable_str("since", m.since) || !nullable_str("until", m.until) ||
+         !str("exported_at", m.exported_at) || !str("trailer_note", t.trailer_note))) {
+        return false;
+    }
     if (t.format != k_export_format_v1 &&
-        (!str("start_tree", t.start_tree) || !str("head_proof", t.head_proof))) {
+        (!str("start_tree", m.start_tree) || !str("head_proof", m.head_proof))) {
         return false;
     }
     return true;
+}
+
+// Format 3: trailer_note must be signed by the trusted key and state exactly the members.
+std::string check_trailer_note(const Trailer& t, const TrustedKeys& key) {
+    std::string error;
+    auto signed_members = open_statement(t.trailer_note, key, error);
+    if (!signed_members) {
+        return "trailer_note: " + error;
+    }
+    const auto field = first_difference(trailer_statement(t.m), *signed_members);
+    if (!field.empty()) {
+        return "trailer_note: the signed trailer states another " + field +
+               " than the trailer's member (the trailer was changed after signing)";
+    }
+    return "";
 }
 
 // Format 2: the Merkle tree links the notes. start_tree has start_note's root, with the entries
@@ -186,7 +210,7 @@ std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
         return "";
     }
     std::vector<std::string> hashes;
-    if (!parse_hash_list(t.start_tree, hashes)) {
+    if (!parse_hex_list(t.m.start_tree, hashes)) {
         return "start_tree is not a list of 64-hex-digit hashes";
     }
     auto before = crypto::merkle::Frontier::from_hashes(start.size, hashes);
@@ -197,7 +221,7 @@ std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
     if (to_hex(whole.root()) != end.root_hash) {
         return "the Merkle root of the entries differs from end_note's";
     }
-    if (!parse_hash_list(t.head_proof, hashes) ||
+    if (!parse_hex_list(t.m.head_proof, hashes) ||
         !crypto::merkle::verify_consistency(end.size, head.size, *from_hex(end.root_hash),
                                             *from_hex(head.root_hash), hashes)) {
         return "head_proof does not prove that head_note extends end_note";
@@ -206,10 +230,22 @@ std::string check_trailer_tree(const Trailer& t, const ChainVerifier& chain,
 }
 
 // Given checkpoints of sizes outside the export's entries: one of the head's size must be the
-// head (else the log forked); any other cannot be compared with this export, and says so.
+// head (else the log forked); one larger than the head means the export does not show the log
+// as it is known to have been (truncated, or older than that checkpoint); one before the
+// export's start cannot be compared with it, and says so.
 void compare_outside(const ChainVerifier& chain, const Checkpoint& head, VerifyReport& report) {
     for (const auto& o : chain.outside()) {
         report.outside.push_back(o.source);
+        if (o.size > head.size) {
+            report.problem = VerifyProblem{
+                head.size + 1, o.source,
+                "missing: this checkpoint covers " + std::to_string(o.size) +
+                    " entries but the export's signed head (head_note) has " +
+                    std::to_string(head.size) +
+                    ": entries were removed from the end, or the export is older than the "
+                    "checkpoint (export again)"};
+            return;
+        }
         if (o.size == head.size) {
             if (o.hash != head.head_hash ||
                 (!o.root.empty() && !head.legacy() && o.root != head.root_hash)) {
@@ -236,24 +272,25 @@ void compare_outside(const ChainVerifier& chain, const Checkpoint& head, VerifyR
 }
 
 // Checks the trailer against the chain that was read; the first problem goes into `report`.
-void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerifierKey& key,
+void check_trailer(const Trailer& t, const ChainVerifier& chain, const TrustedKeys& key,
                    const std::string& where, VerifyReport& report) {
     auto problem = [&](std::optional<std::int64_t> seq, std::string what) {
         report.problem = VerifyProblem{seq, seq ? "" : where, std::move(what)};
     };
-    if (t.format != k_export_format && t.format != k_export_format_v1) {
+    if (t.format != k_export_format && t.format != k_export_format_v2 &&
+        t.format != k_export_format_v1) {
         return problem(std::nullopt, "unknown export format \"" + t.format + "\"");
     }
     std::string error;
-    auto start = open_checkpoint(t.start_note, key, error);
+    auto start = open_checkpoint(t.m.start_note, key, error);
     if (!start) {
         return problem(std::nullopt, "start_note: " + error);
     }
-    auto end = open_checkpoint(t.end_note, key, error);
+    auto end = open_checkpoint(t.m.end_note, key, error);
     if (!end) {
         return problem(std::nullopt, "end_note: " + error);
     }
-    auto head = open_checkpoint(t.head_note, key, error);
+    auto head = open_checkpoint(t.m.head_note, key, error);
     if (!head) {
         return problem(std::nullopt, "head_note: " + error);
     }
@@ -298,21 +335,27 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerif
     if (head->size < end->size || (head->size == end->size && head->head_hash != end->head_hash)) {
         return problem(std::nullopt, "head_note does not extend end_note");
     }
-    if (t.log_size != head->size || t.log_head != head->head_hash) {
+    if (t.m.log_size != head->size || t.m.log_head != head->head_hash) {
         return problem(std::nullopt, "log_size/log_head differ from head_note");
     }
-    if (t.count != chain.count() || t.first_seq.value_or(0) != chain.first_seq() ||
-        t.last_seq.value_or(0) != chain.last_seq()) {
+    if (t.m.count != chain.count() || t.m.first_seq.value_or(0) != chain.first_seq() ||
+        t.m.last_seq.value_or(0) != chain.last_seq()) {
         return problem(std::nullopt, "first_seq/last_seq/count differ from the entries");
     }
-    if (t.origin != start->origin) {
+    if (t.m.origin != start->origin) {
         return problem(std::nullopt, "origin differs from the signed checkpoints");
     }
-    if (t.format == k_export_format) {
+    if (t.format != k_export_format_v1) {
         if (auto what = check_trailer_tree(t, chain, *start, *end, *head); !what.empty()) {
             return problem(chain.count() > 0 ? std::optional<std::int64_t>(chain.last_seq())
                                              : std::nullopt,
                            what);
+        }
+    }
+    // Last, so that a problem of the entries or the tree is still named by its seq.
+    if (t.format == k_export_format) {
+        if (auto what = check_trailer_note(t, key); !what.empty()) {
+            return problem(std::nullopt, what);
         }
     }
     compare_outside(chain, *head, report);
@@ -325,14 +368,29 @@ void check_trailer(const Trailer& t, const ChainVerifier& chain, const NoteVerif
                                                     " to " + std::to_string(chain.last_seq())
                                               : std::string()) +
                            ", of a log of " + std::to_string(head->size) +
-                           " entries; start, end and head checkpoints signed by " + key.name);
-    if (t.key != format_verifier_key(key)) {
+                           " entries; start, end and head checkpoints signed by " + key.name());
+    if (t.format != k_export_format) {
+        report.notes.push_back("NOT COVERED: this export is of format " + t.format +
+                               ", whose since, until and exported_at are not signed (nor "
+                               "covered by anything): do not rely on them; export again for a "
+                               "signed trailer");
+    } else {
+        report.notes.push_back("trailer signed (trailer_note): origin, range, count, since, "
+                               "until, log_size, log_head, exported_at, the three notes, "
+                               "start_tree and head_proof; key is information only");
+    }
+    if (!key.contains(t.key)) {
+        std::string trusted;
+        for (const auto& k : key.keys()) {
+            trusted += (trusted.empty() ? "" : ", ") + format_verifier_key(k);
+        }
         report.notes.push_back("the export names key " + t.key + "; it was checked against " +
-                               format_verifier_key(key));
+                               trusted);
     }
 }
 
-// Copies an entry's members out of the parser into a view; false with the reason otherwise.
+} // namespace
+
 bool entry_from_json(const FlatJsonParser& p, AuditEntryView& e, std::string& error) {
     if (p.members().size() != 8) {
         for (const auto& [name, value] : p.members()) {
@@ -369,13 +427,15 @@ bool entry_from_json(const FlatJsonParser& p, AuditEntryView& e, std::string& er
     return true;
 }
 
+namespace {
+
 void add_expectations(ChainVerifier& chain, const std::vector<KnownCheckpoint>& known) {
     for (const auto& k : known) {
         chain.expect(k.checkpoint.size, k.checkpoint.head_hash, k.checkpoint.root_hash, k.source);
     }
 }
 
-bool open_given(const std::vector<std::filesystem::path>& files, const NoteVerifierKey& key,
+bool open_given(const std::vector<std::filesystem::path>& files, const TrustedKeys& key,
                 VerifyReport& report, std::vector<KnownCheckpoint>& known) {
     for (const auto& f : files) {
         auto k = open_given_note(read_checkpoint_file(f), "checkpoint " + f.string(), key, report);
@@ -387,7 +447,7 @@ bool open_given(const std::vector<std::filesystem::path>& files, const NoteVerif
     return true;
 }
 
-VerifyReport verify_jsonl(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_jsonl(const std::filesystem::path& file, const TrustedKeys& key,
                           const std::vector<KnownCheckpoint>& known) {
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
@@ -459,7 +519,7 @@ VerifyReport verify_jsonl(const std::filesystem::path& file, const NoteVerifierK
     return report;
 }
 
-VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_csv(const std::filesystem::path& file, const TrustedKeys& key,
                         const std::vector<KnownCheckpoint>& known) {
     VerifyReport report;
     auto chain = ChainVerifier::self_anchored();
@@ -493,9 +553,12 @@ VerifyReport verify_csv(const std::filesystem::path& file, const NoteVerifierKey
             take_chain_result(report, chain, where);
             return report;
         }
+        // Only the form lethe writes: ASCII digits, no sign, no leading zero (4.2).
         auto seq = parse_int64(rec.fields[0]);
-        if (!seq || *seq < 1) {
-            report.problem = VerifyProblem{std::nullopt, where, "seq is not a positive integer"};
+        if (!seq || *seq < 1 || std::to_string(*seq) != rec.fields[0]) {
+            report.problem = VerifyProblem{std::nullopt, where,
+                                           "seq is not a positive decimal integer without sign "
+                                           "or leading zeros"};
             return report;
         }
         e.seq = *seq;
@@ -608,8 +671,8 @@ std::string VerifyReport::problem_text() const {
     return out + problem->what;
 }
 
-VerifyReport verify_database(store::Database& db, const config::Config& cfg,
-                             const NoteVerifierKey& key, const CheckpointSources& checkpoints) {
+VerifyReport verify_database(store::Database& db, const config::Config& cfg, const TrustedKeys& key,
+                             const CheckpointSources& checkpoints) {
     VerifyReport report;
     std::vector<KnownCheckpoint> known;
     if (!open_given(checkpoints.files, key, report, known)) {
@@ -676,7 +739,7 @@ VerifyReport verify_database(store::Database& db, const config::Config& cfg,
     return report;
 }
 
-VerifyReport verify_export_file(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_export_file(const std::filesystem::path& file, const TrustedKeys& key,
                                 const std::vector<std::filesystem::path>& checkpoint_files) {
     VerifyReport report;
     std::vector<KnownCheckpoint> known;

@@ -1,7 +1,9 @@
 #pragma once
 
+#include "audit/flat_json.hpp"
 #include "audit/note.hpp"
 #include "config/config.hpp"
+#include "store/audit_log.hpp"
 #include "store/database.hpp"
 
 #include <cstdint>
@@ -44,14 +46,18 @@ struct CheckpointSources {
     bool stored = true; // database mode: also the latest in the database and checkpoint_dir
 };
 
+// Copies the members of an export's entry line (exactly the eight of docs/audit-format.md 4.1)
+// out of `p` into `e` (views into the parser); false with the reason in `error` otherwise.
+bool entry_from_json(const FlatJsonParser& p, store::AuditEntryView& e, std::string& error);
+
 // Verifies every entry of the database (one snapshot) and the checkpoints. `cfg` locates
 // checkpoint_dir. Throws lethe::Error only when a checkpoint file cannot be read.
-VerifyReport verify_database(store::Database& db, const config::Config& cfg,
-                             const NoteVerifierKey& key, const CheckpointSources& checkpoints);
+VerifyReport verify_database(store::Database& db, const config::Config& cfg, const TrustedKeys& key,
+                             const CheckpointSources& checkpoints);
 
 // Verifies an export file (JSON Lines, or CSV with its FILE.checkpoint.json), streaming.
 // Throws lethe::Error when the file cannot be read.
-VerifyReport verify_export_file(const std::filesystem::path& file, const NoteVerifierKey& key,
+VerifyReport verify_export_file(const std::filesystem::path& file, const TrustedKeys& key,
                                 const std::vector<std::filesystem::path>& checkpoint_files);
 
 } // namespace lethe::audit

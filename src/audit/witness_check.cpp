@@ -45,7 +45,7 @@ std::int64_t required(const WitnessPolicy& policy) {
 // Opens `note` with the log's key and checks its cosignatures. A cosignature line of a trusted
 // witness that does not verify is a problem (someone forged or altered it).
 std::optional<Witnessed> open_witnessed(const std::string& note, const std::string& source,
-                                        const NoteVerifierKey& key, const WitnessPolicy& policy,
+                                        const TrustedKeys& key, const WitnessPolicy& policy,
                                         VerifyReport& report) {
     std::string error;
     auto cp = open_checkpoint(note, key, error);
@@ -124,7 +124,7 @@ std::string member(const FlatJsonParser& p, std::string_view name) {
 
 // The trailer's witnessed_note, checked against head_note with witnessed_proof.
 std::optional<Witnessed> trailer_witnessed(const FlatJsonParser& p, const Checkpoint& head,
-                                           const NoteVerifierKey& key, const WitnessPolicy& policy,
+                                           const TrustedKeys& key, const WitnessPolicy& policy,
                                            VerifyReport& report) {
     const std::string note = member(p, "witnessed_note");
     if (note.empty()) {
@@ -138,7 +138,7 @@ std::optional<Witnessed> trailer_witnessed(const FlatJsonParser& p, const Checkp
     std::vector<std::string> proof;
     const auto& cp = w->checkpoint;
     if (cp.legacy() || cp.size > head.size ||
-        !parse_hash_list(member(p, "witnessed_proof"), proof) ||
+        !parse_hex_list(member(p, "witnessed_proof"), proof) ||
         !crypto::merkle::verify_consistency(cp.size, head.size, *from_hex(cp.root_hash),
                                             *from_hex(head.root_hash), proof)) {
         report.problem = VerifyProblem{std::nullopt, "witnessed_proof",
@@ -150,7 +150,7 @@ std::optional<Witnessed> trailer_witnessed(const FlatJsonParser& p, const Checkp
 
 } // namespace
 
-void check_database_witnesses(store::Database& db, const NoteVerifierKey& key,
+void check_database_witnesses(store::Database& db, const TrustedKeys& key,
                               const WitnessPolicy& policy,
                               const std::vector<std::filesystem::path>& checkpoint_files,
                               VerifyReport& report) {
@@ -188,7 +188,7 @@ void check_database_witnesses(store::Database& db, const NoteVerifierKey& key,
     require_quorum(met, policy, report);
 }
 
-void check_export_witnesses(const std::filesystem::path& file, const NoteVerifierKey& key,
+void check_export_witnesses(const std::filesystem::path& file, const TrustedKeys& key,
                             const WitnessPolicy& policy,
                             const std::vector<std::filesystem::path>& checkpoint_files,
                             VerifyReport& report) {
@@ -203,10 +203,9 @@ void check_export_witnesses(const std::filesystem::path& file, const NoteVerifie
         return;
     }
     const auto head = open_checkpoint(member(p, "head_note"), key, error);
-    const auto exported_at = parse_iso8601(member(p, "exported_at"));
-    if (!head || head->legacy() || !exported_at) {
+    if (!head || head->legacy()) {
         report.problem = VerifyProblem{std::nullopt, "checkpoint line",
-                                       "an export with witnesses needs format 2 and exported_at"};
+                                       "an export with witnesses needs format 2 or later"};
         return;
     }
     bool met = false;
@@ -225,17 +224,6 @@ void check_export_witnesses(const std::filesystem::path& file, const NoteVerifie
         }
         report.notes.push_back(describe(*w));
         const auto& cp = w->checkpoint;
-        // Witnesses saw the log this large before the export was made: the export says less.
-        if (!w->cosigners.empty() && cp.size > head->size &&
-            w->earliest_time * 1000 <= *exported_at) {
-            report.problem = VerifyProblem{
-                std::nullopt, w->source,
-                "witnesses saw " + std::to_string(cp.size) + " entries at " +
-                    format_iso8601(w->earliest_time * 1000) + ", but this export, made later (" +
-                    member(p, "exported_at") + "), describes a log of " +
-                    std::to_string(head->size) + ": entries were removed"};
-            return;
-        }
         if (static_cast<std::int64_t>(w->cosigners.size()) >= required(policy) &&
             cp.size == head->size && cp.root_hash == head->root_hash) {
             met = true;

@@ -22,15 +22,14 @@ struct WitnessPolicy {
 // Database: the newest stored checkpoint that carries `policy.quorum` valid cosignatures (or a
 // given --checkpoint that does) must be signed by `key` and extended by the log. Adds a note per
 // finding to `report`, or its problem.
-void check_database_witnesses(store::Database& db, const NoteVerifierKey& key,
+void check_database_witnesses(store::Database& db, const TrustedKeys& key,
                               const WitnessPolicy& policy,
                               const std::vector<std::filesystem::path>& checkpoint_files,
                               VerifyReport& report);
 
-// Export: the trailer's witnessed_note must be signed by `key`, precede head_note (the
-// witnessed_proof), and carry the quorum; a given --checkpoint that witnesses cosigned before the
-// export was made must not be larger than the log the export describes (entries were removed).
-void check_export_witnesses(const std::filesystem::path& file, const NoteVerifierKey& key,
+// Export: the trailer's witnessed_note (or a given --checkpoint of the export's head) must be
+// signed by `key`, precede head_note (the witnessed_proof) and carry the quorum.
+void check_export_witnesses(const std::filesystem::path& file, const TrustedKeys& key,
                             const WitnessPolicy& policy,
                             const std::vector<std::filesystem::path>& checkpoint_files,
                             VerifyReport& report);

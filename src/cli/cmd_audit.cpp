@@ -2,6 +2,7 @@
 #include "audit/cosignature.hpp"
 #include "audit/export.hpp"
 #include "audit/keys.hpp"
+#include "audit/proof_bundle.hpp"
 #include "audit/proofs.hpp"
 #include "audit/report.hpp"
 #include "audit/subject.hpp"
@@ -50,9 +51,10 @@ public:
                              "instead of the database");
         m_verify->add_option("--checkpoint", m_checkpoints,
                              "A signed checkpoint the log must still match (repeatable)");
-        m_verify->add_option("--key", m_key,
+        m_verify->add_option("--key", m_keys,
                              "Trusted verifier key (NAME+ID+BASE64, or a file holding it); "
-                             "default: derived from the configured checkpoint key");
+                             "repeat it for the keys of a rotation; default: derived from the "
+                             "configured checkpoint key (and the previous one)");
         m_verify->add_option("--witness", m_witnesses,
                              "A trusted witness's verifier key (NAME+ID+BASE64 of type 0x04, or a "
                              "file holding it; repeatable)");
@@ -111,6 +113,36 @@ public:
                               "between their Merkle trees and verifies it: exit 0 when NEW "
                               "extends OLD, 1 when it does not (the log was rewritten or forked).");
 
+        m_proof = app.add_subcommand("proof", "Write one subject's entries with inclusion proofs");
+        auto* by_request = m_proof->add_option("--request", m_request,
+                                               "The subject of this request (its request_id)");
+        auto* by_subject = m_proof->add_option(
+            "--subject", m_subject_arg,
+            "The subject's identifier; - reads it from stdin (keeps it out of ps and history)");
+        by_request->excludes(by_subject);
+        m_proof->add_option("--id-type", m_id_type,
+                            "With --subject: id, email, cio_id or phone (inferred when absent)");
+        m_proof->add_option("-o,--output", m_output, "Write the bundle to FILE (mode 0600)")
+            ->required();
+        m_proof->footer("A self-contained bundle for one data subject: its audit entries, an "
+                        "inclusion proof of each against one signed checkpoint (the latest "
+                        "stored one when it covers them, else one signed now), that checkpoint "
+                        "verbatim with any cosignatures, and a signed statement binding them. "
+                        "It holds no other subject's entry, only hashes (docs/audit-format.md, "
+                        "\"Proof bundles\").");
+
+        m_verify_proof =
+            app.add_subcommand("verify-proof", "Check a subject's proof bundle offline");
+        m_verify_proof->add_option("file", m_bundle_file, "The bundle")->required();
+        m_verify_proof->add_option("--key", m_keys,
+                                   "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
+                                   "repeatable); default: derived from the configured "
+                                   "checkpoint key");
+        m_verify_proof->footer("Recomputes every entry's hash from its contents, checks each "
+                               "inclusion proof against the checkpoint's Merkle root and the "
+                               "signatures of the checkpoint and of the statement; any changed "
+                               "byte fails, with the line and the reason. Exit 0 or 1.");
+
         m_public_key = app.add_subcommand("public-key", "Print the checkpoint verification key");
         m_public_key
             ->add_option("--format", m_key_format,
@@ -153,20 +185,26 @@ public:
         if (m_public_key->parsed()) {
             return public_key(ctx);
         }
+        if (m_proof->parsed()) {
+            return proof(ctx);
+        }
+        if (m_verify_proof->parsed()) {
+            return verify_proof(ctx);
+        }
         return subject(ctx);
     }
 
 private:
     void add_proof_options(CLI::App* cmd) {
-        cmd->add_option("--key", m_key,
-                        "Trusted verifier key (NAME+ID+BASE64, or a file holding it); default: "
-                        "derived from the configured checkpoint key");
+        cmd->add_option("--key", m_keys,
+                        "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
+                        "repeatable); default: derived from the configured checkpoint key");
         cmd->add_flag("--json", m_json, "Print one JSON object (hashes in Base64, as Go's tlog)");
     }
 
     int prove(Context& ctx) {
         const auto& cfg = ctx.config();
-        const auto key = audit::trusted_verifier_key(m_key, &cfg);
+        const auto key = audit::trusted_keys(m_keys, &cfg);
         auto note = [](const std::string& path) {
             return read_file(path, FileKind::checkpoint_note);
         };
@@ -204,15 +242,15 @@ private:
         std::vector<std::filesystem::path> files(m_checkpoints.begin(), m_checkpoints.end());
         audit::VerifyReport report;
         if (m_file) {
-            const config::Config* cfg = m_key ? nullptr : &ctx.config();
-            auto key = audit::trusted_verifier_key(m_key, cfg);
+            const config::Config* cfg = m_keys.empty() ? &ctx.config() : nullptr;
+            auto key = audit::trusted_keys(m_keys, cfg);
             report = audit::verify_export_file(*m_file, key, files);
             if (report.ok()) {
                 audit::check_export_witnesses(*m_file, key, witness_policy(), files, report);
             }
         } else {
             const auto& cfg = ctx.config();
-            auto key = audit::trusted_verifier_key(m_key, &cfg);
+            auto key = audit::trusted_keys(m_keys, &cfg);
             report = audit::verify_database(ctx.database(), cfg, key,
                                             audit::CheckpointSources{files, !m_no_stored});
             if (report.ok()) {
@@ -301,28 +339,73 @@ private:
         return 0;
     }
 
-    int subject(Context& ctx) {
-        const auto& cfg = ctx.config();
+    // The subject's digest and the digest of the identifier as given: the identifier from
+    // `arg` (- reads stdin), its type from --id-type or inferred as intake does.
+    std::pair<std::string, std::string> subject_digests(Context& ctx, const std::string& arg,
+                                                        std::string_view what) {
         // Trimmed exactly as `lethe import` and `lethe enqueue` trim it before digesting, so the
         // same spelling finds the same subject.
-        const std::string identifier(trim(identifier_argument(m_identifier, std::cin)));
+        const std::string identifier(trim(identifier_argument(arg, std::cin)));
         if (identifier.empty()) {
-            throw InputError("subject: the identifier is empty");
+            throw InputError(std::string(what) + ": the identifier is empty");
         }
-        audit::SubjectDigester digester(audit::load_subject_key(cfg.audit.subject_key_file));
-        // The type as intake infers it, unless given; the as-given digest also finds what was
-        // written before subject digest v2 (and requests not yet re-digested).
+        audit::SubjectDigester digester(
+            audit::load_subject_key(ctx.config().audit.subject_key_file));
         intake::IdType type = intake::infer_id_type(identifier);
         if (!m_id_type.empty()) {
             auto given = intake::parse_id_type(std::string(trim(m_id_type)));
             if (!given) {
-                throw InputError("subject: --id-type must be id, email, cio_id or phone");
+                throw InputError(std::string(what) +
+                                 ": --id-type must be id, email, cio_id or phone");
             }
             type = *given;
         }
-        auto history = audit::subject_history(ctx.database(), digester.digest(identifier, type),
-                                              digester.digest_as_given(identifier));
+        return {digester.digest(identifier, type), digester.digest_as_given(identifier)};
+    }
+
+    int subject(Context& ctx) {
+        // The as-given digest also finds what was written before subject digest v2 (and
+        // requests not yet re-digested).
+        const auto [digest, as_given] = subject_digests(ctx, m_identifier, "subject");
+        auto history = audit::subject_history(ctx.database(), digest, as_given);
         std::cout << (m_json ? audit::subject_json(history) : audit::subject_text(history));
+        return 0;
+    }
+
+    int proof(Context& ctx) {
+        std::vector<std::string> digests;
+        if (m_request) {
+            digests = audit::request_digests(ctx.database(), *m_request);
+        } else if (m_subject_arg) {
+            const auto [digest, as_given] = subject_digests(ctx, *m_subject_arg, "proof");
+            digests.push_back(digest);
+            if (as_given != digest) {
+                digests.push_back(as_given);
+            }
+        } else {
+            throw Error(ExitCode::usage, "audit proof: give --request REQUEST_ID or --subject -");
+        }
+        auto bundle = audit::make_proof_bundle(ctx.database(), ctx.config(), ctx.clock(), digests);
+        write_file_atomic(*m_output, bundle.text);
+        std::cout << "proof of " << bundle.entries << " entries of subject " << digests.front()
+                  << " against the checkpoint of size " << bundle.tree_size
+                  << (bundle.signed_now ? " (signed now)" : "") << " written to " << *m_output
+                  << "\n";
+        return 0;
+    }
+
+    int verify_proof(Context& ctx) {
+        const config::Config* cfg = m_keys.empty() ? &ctx.config() : nullptr;
+        const audit::BundleTrust trust{audit::trusted_keys(m_keys, cfg)};
+        const auto report =
+            audit::verify_proof_bundle(read_file(m_bundle_file, FileKind::audit_export), trust);
+        if (!report.ok()) {
+            throw Error(ExitCode::failure, m_bundle_file + ": " + report.problem_text());
+        }
+        std::cout << m_bundle_file << ": ok\n";
+        for (const auto& n : report.notes) {
+            std::cout << "  " << n << "\n";
+        }
         return 0;
     }
 
@@ -337,9 +420,14 @@ private:
     std::string m_old_note;
     std::string m_new_note;
     CLI::App* m_subject = nullptr;
+    CLI::App* m_proof = nullptr;
+    CLI::App* m_verify_proof = nullptr;
+    std::optional<std::string> m_request;
+    std::optional<std::string> m_subject_arg;
+    std::string m_bundle_file;
     std::optional<std::string> m_file;
     std::vector<std::string> m_checkpoints;
-    std::optional<std::string> m_key;
+    std::vector<std::string> m_keys;
     bool m_no_stored = false;
     std::vector<std::string> m_witnesses;
     std::optional<std::int64_t> m_quorum;

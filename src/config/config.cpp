@@ -355,6 +355,9 @@ void read_witnesses(SectionReader& audit, const toml::node& node,
 void read_audit(SectionReader& r, AuditSection& s) {
     r.path("subject_key_file", s.subject_key_file);
     r.path("checkpoint_key_file", s.checkpoint_key_file);
+    if (r.node("previous_checkpoint_key_file")) { // absent: no rotation under way
+        r.path("previous_checkpoint_key_file", s.previous_checkpoint_key_file);
+    }
     r.path("checkpoint_dir", s.checkpoint_dir);
     r.string("origin", s.origin);
     r.integer("checkpoint_interval_s", s.checkpoint_interval_s, 1, 7 * 86'400);

@@ -72,6 +72,9 @@ struct WitnessSection {
 struct AuditSection {
     std::filesystem::path subject_key_file = "/var/lib/lethe/subject.key";
     std::filesystem::path checkpoint_key_file = "/var/lib/lethe/checkpoint.key";
+    // During a key rotation: the key being retired; every note is then signed by both
+    // (docs/audit-format.md, "Rotating the checkpoint key"). Empty: none.
+    std::filesystem::path previous_checkpoint_key_file;
     std::filesystem::path checkpoint_dir = "/var/lib/lethe/checkpoints";
     std::string origin; // checkpoint origin line; defaults to "lethe/<hostname>"
     std::vector<WitnessSection> witnesses;

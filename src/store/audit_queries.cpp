@@ -105,6 +105,15 @@ void insert_checkpoint(Database& db, TimeMs created_at, std::int64_t size,
     tx.commit();
 }
 
+std::optional<std::string> request_subject_digest(Database& db, std::string_view request_id) {
+    SQLite::Statement q(db.db(), "SELECT subject_digest FROM requests WHERE request_id = ?");
+    q.bind(1, std::string(request_id));
+    if (!q.executeStep()) {
+        return std::nullopt;
+    }
+    return q.getColumn(0).getString();
+}
+
 void for_each_subject_entry(Database& db, std::string_view digest,
                             const std::function<void(const AuditEntry&)>& fn) {
     SQLite::Statement q(db.db(), "SELECT seq, at, event, request_ref, subject_digest, detail, "

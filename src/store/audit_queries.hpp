@@ -85,6 +85,10 @@ void insert_checkpoint(Database& db, TimeMs created_at, std::int64_t size,
 void for_each_subject_entry(Database& db, std::string_view digest,
                             const std::function<void(const AuditEntry&)>& fn);
 
+// The subject digest of the request `request_id`, or nullopt when there is no such request.
+// Throws SQLite::Exception on database failure.
+std::optional<std::string> request_subject_digest(Database& db, std::string_view request_id);
+
 // A request of one subject, as `lethe audit subject` shows it (never the raw identifier).
 struct SubjectRequest {
     std::string request_id;

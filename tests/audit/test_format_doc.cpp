@@ -4,6 +4,8 @@
 #include "audit/flat_json.hpp"
 #include "audit/keys.hpp"
 #include "audit/note.hpp"
+#include "audit/proof_bundle.hpp"
+#include "audit/statement.hpp"
 #include "crypto/crypto.hpp"
 #include "crypto/merkle.hpp"
 #include "fixture.hpp"
@@ -226,11 +228,60 @@ TEST_CASE("docs/audit-format.md: JSON Lines export lines", "[audit][doc]") {
     std::getline(lines, trailer);
     CHECK(l1 == v.at("e1.jsonl"));
     CHECK(l2 == v.at("e2.jsonl"));
-    CHECK(trailer.starts_with(R"({"type":"checkpoint","format":"lethe-audit-export/2",)"));
+    CHECK(trailer.starts_with(R"({"type":"checkpoint","format":"lethe-audit-export/3",)"));
+    CHECK(trailer.find(R"(,"trailer_note":"lethe-audit-export/3\norigin lethe/test\n)") !=
+          std::string::npos);
 
     // And back: the decoded detail is the exact hashed text.
     audit::FlatJsonParser p;
     std::string error;
     REQUIRE(p.parse(v.at("e1.jsonl"), error));
     CHECK(p.get("detail")->text == v.at("e1.detail"));
+}
+
+TEST_CASE("docs/audit-format.md: the signed export trailer", "[audit][doc][bundle]") {
+    auto v = doc_vectors();
+    audit::CheckpointSigner signer(v.at("origin"), doc_key(v.at("ed25519_seed_hex")));
+    const std::string start_note =
+        signer.sign(0, to_hex(crypto::merkle::empty_root()), std::string(store::k_genesis_hash));
+    CHECK(start_note == unescape_newlines(v.at("trailer.start_note")));
+    audit::ExportTrailer t;
+    t.origin = v.at("origin");
+    t.first_seq = 1;
+    t.last_seq = 2;
+    t.count = 2;
+    t.log_size = 2;
+    t.log_head = v.at("e2.hash");
+    t.exported_at = v.at("trailer.exported_at");
+    t.start_note = start_note;
+    t.end_note = unescape_newlines(v.at("checkpoint.note"));
+    t.head_note = t.end_note;
+    const auto statement = audit::trailer_statement(t);
+    CHECK(audit::statement_text(statement) == unescape_newlines(v.at("trailer.text")));
+    CHECK(signer.sign_statement(statement) == unescape_newlines(v.at("trailer.note")));
+}
+
+TEST_CASE("docs/audit-format.md: the proof bundle", "[audit][doc][bundle]") {
+    auto v = doc_vectors();
+    audit::CheckpointSigner signer(v.at("origin"), doc_key(v.at("ed25519_seed_hex")));
+    std::string bundle;
+    for (int i = 1; i <= 6; ++i) {
+        bundle += v.at("bundle.line" + std::to_string(i)) + "\n";
+    }
+    const audit::BundleTrust trust{signer.verifier_key()};
+    auto report = audit::verify_proof_bundle(bundle, trust);
+    INFO(report.problem_text());
+    CHECK(report.ok());
+    CHECK(report.count == 2);
+    // lethe writes the same bytes.
+    const std::vector<audit::BundleEntry> entries = {
+        {doc_entry(v, "e1"), {*from_hex(v.at("e2.leaf_hash"))}},
+        {doc_entry(v, "e2"), {*from_hex(v.at("e1.leaf_hash"))}}};
+    CHECK(audit::assemble_bundle(signer, unescape_newlines(v.at("checkpoint.note")), 2,
+                                 {v.at("subject_digest")}, entries) == bundle);
+    std::string error;
+    auto statement = audit::open_statement(unescape_newlines(v.at("bundle.statement_note")),
+                                           signer.verifier_key(), error);
+    REQUIRE(statement);
+    CHECK(audit::statement_text(*statement) == unescape_newlines(v.at("bundle.statement_text")));
 }

@@ -6,6 +6,7 @@
 #include "util/fs.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 
 using namespace lethe;
 
@@ -259,4 +260,46 @@ TEST_CASE("export: entries bigger than the write buffer and full of escapes expo
     std::string error;
     REQUIRE(parser.parse(line, error));
     CHECK(parser.get("detail")->text == big);
+}
+
+TEST_CASE("export: every trailer member that matters is signed; format 2 still reads",
+          "[audit][export]") {
+    test::AuditFixture f;
+    const TimeMs t0 = f.clock.now_ms();
+    f.append(6);
+    const auto file = export_to(f, "r.jsonl", audit::ExportFormat::jsonl, t0 + 2);
+    const std::string good = test::read_text(file);
+    REQUIRE(verify_file(f, file).ok());
+    const auto trailer_at = good.find(R"({"type":"checkpoint")");
+    // Each member changed in turn (a value that parses, so only the signature can catch it).
+    const std::pair<const char*, const char*> edits[] = {
+        {R"("since":")", R"("since":"1)"},
+        {R"("until":null)", R"("until":"2030-01-01T00:00:00.000Z")"},
+        {R"("exported_at":")", R"("exported_at":"1)"},
+        {R"("origin":"lethe/test")", R"("origin":"lethe/test2")"},
+    };
+    for (const auto& [from, to] : edits) {
+        INFO(from);
+        std::string bad = good;
+        const auto at = bad.find(from, trailer_at);
+        REQUIRE(at != std::string::npos);
+        bad.replace(at, std::strlen(from), to);
+        write_file_atomic(file, bad);
+        auto r = verify_file(f, file);
+        CHECK_FALSE(r.ok());
+    }
+    // As lethe wrote it before the signed trailer: verifies, and says what is not covered.
+    std::string v2 = good;
+    v2.replace(v2.find("lethe-audit-export/3"), 20, "lethe-audit-export/2");
+    v2.erase(v2.find(R"(,"trailer_note":)"), std::string::npos);
+    v2 += "}\n";
+    write_file_atomic(file, v2);
+    auto r = verify_file(f, file);
+    INFO(r.problem_text());
+    REQUIRE(r.ok());
+    bool warned = false;
+    for (const auto& n : r.notes) {
+        warned = warned || n.find("NOT COVERED") != std::string::npos;
+    }
+    CHECK(warned);
 }

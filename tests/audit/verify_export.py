@@ -3,7 +3,8 @@
 
 Usage: verify_export.py FILE --key VERIFIER_KEY [--skip-signatures]
 
-FILE is a JSON Lines export, or a CSV export with FILE.checkpoint.json beside it.
+FILE is a JSON Lines export, or a CSV export with FILE.checkpoint.json beside it (format 3, with
+its signed trailer_note; formats 2 and 1 are still read).
 VERIFIER_KEY is the output of `lethe audit public-key` (NAME+KEYID+BASE64), or a file holding it.
 Ed25519 signatures are checked with `openssl pkeyutl` (Python's standard library has no
 Ed25519); --skip-signatures checks everything else and says so.
@@ -26,7 +27,8 @@ import tempfile
 GENESIS = "0" * 64
 DOMAIN_TAG = b"lethe.audit.v1"
 ENTRY_FIELDS = ["seq", "at", "event", "request_ref", "subject_digest", "detail", "prev_hash", "hash"]
-EXPORT_FORMAT = "lethe-audit-export/2"
+EXPORT_FORMAT = "lethe-audit-export/3"
+EXPORT_FORMAT_V2 = "lethe-audit-export/2"
 EXPORT_FORMAT_V1 = "lethe-audit-export/1"
 CHAIN_HEAD_PREFIX = "chain-head "
 SIG_PREFIX = "\u2014 "
@@ -84,6 +86,45 @@ def ed25519_verify(public, message, signature):
         r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pem, "-rawin",
                             "-in", msg, "-sigfile", sig], capture_output=True)
         return r.returncode == 0
+
+
+def open_note(note, key, check_signatures, label):
+    """The text of a signed note with a valid signature by the trusted key, or raises Failure."""
+    if not note.endswith("\n") or "\n\n" not in note:
+        raise Failure(f"{label}: not a signed note")
+    split = note.rindex("\n\n")
+    text, sig_lines = note[:split + 1], note[split + 2:].splitlines()
+    signed_by_key = False
+    for line in sig_lines:
+        if not line.startswith(SIG_PREFIX) or " " not in line[len(SIG_PREFIX):]:
+            raise Failure(f"{label}: malformed signature line")
+        name, b64 = line[len(SIG_PREFIX):].split(" ", 1)
+        raw = base64.b64decode(b64, validate=True)
+        if name != key["name"] or raw[:4] != key["id"]:
+            continue  # another key's signature: ignored, as signed notes require
+        if check_signatures and (len(raw) != 68 or
+                                 not ed25519_verify(key["public"], text.encode(), raw[4:])):
+            raise Failure(f"{label}: signature does not verify")
+        signed_by_key = True
+    if not signed_by_key:
+        raise Failure(f"{label}: not signed by the trusted key")
+    return text
+
+
+def trailer_statement(t):
+    """Section 4.1, "The signed trailer": the text trailer_note signs."""
+    def value(v):
+        return "null" if v is None else str(v)
+    def digest(note):
+        return hashlib.sha256(note.encode()).hexdigest()
+    members = [("origin", t["origin"]), ("first_seq", value(t["first_seq"])),
+               ("last_seq", value(t["last_seq"])), ("count", value(t["count"])),
+               ("since", value(t["since"])), ("until", value(t["until"])),
+               ("log_size", value(t["log_size"])), ("log_head", t["log_head"]),
+               ("exported_at", t["exported_at"]), ("start_note", digest(t["start_note"])),
+               ("end_note", digest(t["end_note"])), ("head_note", digest(t["head_note"])),
+               ("start_tree", t["start_tree"]), ("head_proof", t["head_proof"])]
+    return EXPORT_FORMAT + "\n" + "".join(f"{n} {v}\n" for n, v in members)
 
 
 def open_checkpoint(note, key, check_signatures, label):
@@ -298,8 +339,9 @@ def read_csv(path, chain):
 
 def check_trailer(t, chain, key, check_signatures):
     """Steps 2 and 3."""
-    if t.get("format") not in (EXPORT_FORMAT, EXPORT_FORMAT_V1):
+    if t.get("format") not in (EXPORT_FORMAT, EXPORT_FORMAT_V2, EXPORT_FORMAT_V1):
         raise Failure("unknown export format")
+
     start = open_checkpoint(t["start_note"], key, check_signatures, "start_note")
     end = open_checkpoint(t["end_note"], key, check_signatures, "end_note")
     head = open_checkpoint(t["head_note"], key, check_signatures, "head_note")
@@ -328,8 +370,12 @@ def check_trailer(t, chain, key, check_signatures):
         raise Failure("first_seq/last_seq/count differ from the entries")
     if t["origin"] != start[0]:
         raise Failure("origin differs from the signed checkpoints")
-    if t["format"] == EXPORT_FORMAT:
+    if t["format"] != EXPORT_FORMAT_V1:
         check_tree(t, chain, start, end, head)
+    if t["format"] == EXPORT_FORMAT:
+        signed = open_note(t["trailer_note"], key, check_signatures, "trailer_note")
+        if signed != trailer_statement(t):
+            raise Failure("trailer_note: the signed trailer differs from the trailer's members")
 
 
 def check_tree(t, chain, start, end, head):

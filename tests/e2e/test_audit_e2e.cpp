@@ -469,3 +469,191 @@ TEST_CASE("a rewritten Merkle tree is caught and never signed", "[e2e][audit]") 
     CHECK(cp.exit_code == 1);
     CHECK(cp.err.find("refusing to sign") != std::string::npos);
 }
+
+TEST_CASE("a subject's proof bundle verifies offline and holds nobody else's entries",
+          "[e2e][audit][proof]") {
+    AuditInstall a(4);
+    a.ok({"audit", "checkpoint"});
+    // More entries for others after the checkpoint: the bundle gets a checkpoint covering REQ-1.
+    a.ok({"cancel", "REQ-2", "--reason", "duplicate ticket"});
+    a.ok({"cancel", "REQ-1", "--reason", "withdrawn"});
+    a.ok({"enqueue", "zed@example.com", "--request-id", "REQ-Z"});
+    auto made = a.ok({"audit", "proof", "--request", "REQ-1", "-o", a.path("p1.jsonl")});
+    CHECK(made.out.find("proof of 2 entries") != std::string::npos);
+    CHECK(made.out.find("(signed now)") != std::string::npos);
+    const std::string bundle = read_text(a.f.dir / "p1.jsonl");
+    auto ok = a.ok({"audit", "verify-proof", a.path("p1.jsonl"), "--key", a.key()});
+    CHECK(ok.out.find("2 entries, each included in the checkpoint of size 7") != std::string::npos);
+    // The same subject by identifier (stdin), with the stored checkpoint that now covers it.
+    auto by_subject = a.f.lethe({"audit", "proof", "--subject", "-", "-o", a.path("p2.jsonl")},
+                                "alice1@example.com\n", true);
+    INFO(by_subject.err);
+    REQUIRE(by_subject.exit_code == 0);
+    CHECK(by_subject.out.find("(signed now)") == std::string::npos);
+    a.ok({"audit", "verify-proof", a.path("p2.jsonl"), "--key", a.key()});
+    // Nothing of the other subjects: no digest, no request id, no identifier.
+    for (const char* other :
+         {"alice0@example.com", "alice2@example.com", "alice3@example.com", "zed@example.com"}) {
+        auto s = a.f.lethe({"audit", "subject", "-", "--json"}, other, true);
+        const auto digest = json::parse(s.out)["subject_digest"].get<std::string>();
+        INFO(other);
+        CHECK(bundle.find(digest) == std::string::npos);
+        CHECK(bundle.find(other) == std::string::npos);
+    }
+    for (const char* ref : {"REQ-0", "REQ-2", "REQ-3", "REQ-Z", "alice1@example.com"}) {
+        CHECK(bundle.find(ref) == std::string::npos);
+    }
+    CHECK_FALSE(a.f.lethe({"audit", "proof", "--request", "NOPE", "-o", a.path("x")}).exit_code ==
+                0);
+}
+
+TEST_CASE("a proof bundle with any byte changed fails verify-proof", "[e2e][audit][proof]") {
+    AuditInstall a(3);
+    a.ok({"cancel", "REQ-1", "--reason", "withdrawn"});
+    a.ok({"audit", "proof", "--request", "REQ-1", "-o", a.path("p.jsonl")});
+    const std::string bundle = read_text(a.f.dir / "p.jsonl");
+    const std::string key = a.key();
+    // A spread of positions through every line, and each line's first and last byte.
+    std::set<std::size_t> positions;
+    for (std::size_t i = 0; i < bundle.size(); i += bundle.size() / 40) {
+        positions.insert(i);
+    }
+    for (std::size_t nl = bundle.find('\n'); nl != std::string::npos;
+         nl = bundle.find('\n', nl + 1)) {
+        positions.insert(nl);
+        positions.insert(nl > 0 ? nl - 1 : 0);
+        if (nl + 1 < bundle.size()) {
+            positions.insert(nl + 1);
+        }
+    }
+    for (std::size_t pos : positions) {
+        std::string bad = bundle;
+        bad[pos] = static_cast<char>(bad[pos] ^ 0x01);
+        write_text(a.f.dir / "bad.jsonl", bad);
+        auto r = a.f.lethe({"audit", "verify-proof", a.path("bad.jsonl"), "--key", key});
+        INFO("byte " << pos << ": " << r.out << r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("bad.jsonl: line ") != std::string::npos);
+    }
+}
+
+TEST_CASE("a relabelled range export fails; range and empty exports pass with latest.note",
+          "[e2e][audit][proof]") {
+    AuditInstall a(3);
+    const std::string since = lethe::format_iso8601_ms(now_ms() + 50);
+    ::usleep(100'000);
+    a.ok({"enqueue", "bob@example.com", "--request-id", "REQ-B"});
+    a.ok({"audit", "checkpoint"});
+    const auto latest = (a.f.dir / "state" / "checkpoints" / "latest.note").string();
+    a.ok({"audit", "export", "--since", since, "-o", a.path("range.jsonl")});
+    a.ok({"audit", "export", "--since", days_ago(-30), "-o", a.path("empty.jsonl")});
+    for (const char* file : {"range.jsonl", "empty.jsonl"}) {
+        INFO(file);
+        auto r = a.ok({"audit", "verify", "--file", a.path(file), "--checkpoint", latest});
+        CHECK(r.out.find("trailer signed") != std::string::npos);
+    }
+    // The window relabelled wider: the members no longer match the signed trailer.
+    const std::string range = read_text(a.f.dir / "range.jsonl");
+    const std::string relabelled =
+        replace_once(range, "\"since\":\"" + since + "\"", "\"since\":null");
+    write_text(a.f.dir / "relabelled.jsonl", relabelled);
+    auto r = a.f.lethe({"audit", "verify", "--file", a.path("relabelled.jsonl"), "--key", a.key()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("trailer_note: the signed trailer states another since") != std::string::npos);
+    CHECK(python_verify(a.path("relabelled.jsonl"), a.key()).exit_code == 1);
+    check_agreement(a, a.path("range.jsonl"), true);
+}
+
+TEST_CASE("an older genuine export fails once a newer checkpoint is given", "[e2e][audit][proof]") {
+    AuditInstall a(3);
+    a.ok({"audit", "checkpoint"});
+    // What the operator can still show after cutting the log back to 3 entries: the export and
+    // the checkpoint signed when it had 3.
+    a.ok({"audit", "export", "-o", a.path("old.jsonl")});
+    a.ok({"enqueue", "bob@example.com", "--request-id", "REQ-B"});
+    a.ok({"audit", "checkpoint"});
+    const auto latest = (a.f.dir / "state" / "checkpoints" / "latest.note").string();
+    a.ok({"audit", "verify", "--file", a.path("old.jsonl"), "--key", a.key()});
+    auto r = a.f.lethe({"audit", "verify", "--file", a.path("old.jsonl"), "--key", a.key(),
+                        "--checkpoint", latest});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(named_seq(r.err) == 4);
+    CHECK(r.err.find("entries were removed from the end, or the export is older") !=
+          std::string::npos);
+    // A fresh export of the whole log passes with the same checkpoint.
+    a.ok({"audit", "export", "-o", a.path("new.jsonl")});
+    a.ok({"audit", "verify", "--file", a.path("new.jsonl"), "--key", a.key(), "--checkpoint",
+          latest});
+}
+
+TEST_CASE("a log signed by two keys in turn verifies end to end", "[e2e][audit][rotation]") {
+    AuditInstall a(2);
+    a.ok({"audit", "checkpoint"});
+    const auto dir = a.f.dir / "state" / "checkpoints";
+    write_text(a.f.dir / "old.note", read_text(dir / "latest.note"));
+    a.ok({"audit", "export", "-o", a.path("before.jsonl")});
+    const std::string old_key = a.key();
+
+    // The rotation: a new key, the old one kept as previous; init creates the new key file.
+    const auto toml = a.f.dir / "lethe.toml";
+    const std::string base = read_text(toml);
+    const std::string rotating =
+        replace_once(base, "checkpoint_key_file = \"state/checkpoint.key\"\n",
+                     "checkpoint_key_file = \"state/checkpoint-2.key\"\n"
+                     "previous_checkpoint_key_file = \"state/checkpoint.key\"\n");
+    write_text(toml, rotating);
+    a.ok({"init"});
+    const std::string new_key = a.key();
+    REQUIRE(new_key != old_key);
+    // The handover: the same head signed again, by both keys.
+    a.ok({"audit", "checkpoint"});
+    const std::string handover = read_text(dir / "latest.note");
+    write_text(a.f.dir / "handover.note", handover);
+    std::size_t lines = 0;
+    for (auto at = handover.find("\xE2\x80\x94 "); at != std::string::npos;
+         at = handover.find("\xE2\x80\x94 ", at + 1)) {
+        ++lines;
+    }
+    CHECK(lines == 2);
+    // The old key alone carries a verifier from its last checkpoint to the handover, which the
+    // new key signed too.
+    a.ok({"audit", "consistency", a.path("old.note"), a.path("handover.note"), "--key", old_key});
+    a.ok({"audit", "consistency", a.path("handover.note"), a.path("handover.note"), "--key",
+          new_key});
+
+    // Retired: later notes are signed by the new key only.
+    write_text(toml, replace_once(rotating,
+                                  "previous_checkpoint_key_file = \"state/checkpoint.key\"\n", ""));
+    a.ok({"enqueue", "after@example.com", "--request-id", "REQ-AFTER"});
+    a.ok({"audit", "checkpoint"});
+    a.ok({"audit", "export", "-o", a.path("after.jsonl")});
+    a.ok({"cancel", "REQ-AFTER", "--reason", "test"});
+    a.ok({"audit", "proof", "--request", "REQ-AFTER", "-o", a.path("bundle.jsonl")});
+
+    const std::vector<std::string> both = {"--key", old_key, "--key", new_key};
+    auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+        args.insert(args.end(), more.begin(), more.end());
+        return args;
+    };
+    // The database with its checkpoints of both keys, and the old and handover notes given.
+    auto db = a.ok(with({"audit", "verify", "--checkpoint", a.path("old.note"), "--checkpoint",
+                         a.path("handover.note")},
+                        both));
+    CHECK(db.out.find("old.note: size") != std::string::npos);
+    a.ok({"audit", "verify"}); // the configured key alone: the stored notes are the new key's
+    for (const char* file : {"before.jsonl", "after.jsonl"}) {
+        INFO(file);
+        a.ok(with({"audit", "verify", "--file", a.path(file)}, both));
+    }
+    a.ok({"audit", "verify", "--file", a.path("before.jsonl"), "--key", old_key});
+    a.ok({"audit", "verify", "--file", a.path("after.jsonl"), "--key", new_key});
+    a.ok(with({"audit", "verify-proof", a.path("bundle.jsonl")}, both));
+    a.ok({"audit", "verify-proof", a.path("bundle.jsonl"), "--key", new_key});
+    a.ok(with({"audit", "consistency", a.path("old.note"), (dir / "latest.note").string()}, both));
+    // One key is not enough for what the other alone signed.
+    CHECK(a.f.lethe({"audit", "verify", "--file", a.path("after.jsonl"), "--key", old_key})
+              .exit_code == 1);
+    CHECK(a.f.lethe({"audit", "verify", "--checkpoint", a.path("old.note"), "--key", new_key})
+              .exit_code == 1);
+}

@@ -138,6 +138,19 @@ TEST_CASE("Go's sumdb note and tlog verify lethe's checkpoints and proofs", "[e2
         t.path("same.json"),
         t.ok({"audit", "consistency", t.path("new.note"), t.path("new.note"), "--json"}).out);
     CHECK(t.go("consistency", t.path("same.json")).exit_code == 0);
+
+    // A subject's proof bundle: Go checks both signatures, each entry's hash and its inclusion.
+    t.ok({"cancel", "REQ-3", "--reason", "withdrawn"});
+    t.ok({"audit", "proof", "--request", "REQ-3", "-o", t.path("bundle.jsonl")});
+    auto bundle = t.go("bundle", t.path("bundle.jsonl"));
+    INFO(bundle.out);
+    CHECK(bundle.exit_code == 0);
+    CHECK(bundle.out.find("bundle: 2 entries") != std::string::npos);
+    std::string text = read_text(t.f.dir / "bundle.jsonl");
+    const auto proof = text.find("\"proof\":\"") + 9;
+    text[proof] = text[proof] == 'a' ? 'b' : 'a';
+    write_text(t.path("bad-bundle.jsonl"), text);
+    CHECK(t.go("bundle", t.path("bad-bundle.jsonl")).exit_code == 1);
 }
 
 TEST_CASE("Go's sumdb note and tlog reject tampered checkpoints and proofs", "[e2e][interop]") {

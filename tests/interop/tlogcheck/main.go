@@ -10,6 +10,9 @@
 //	tlogcheck tree VKEY EXPORT.jsonl           the tree of every entry has end_note's root
 //	tlogcheck inclusion VKEY PROOF.json        `lethe audit inclusion SEQ --json`
 //	tlogcheck consistency VKEY PROOF.json      `lethe audit consistency OLD NEW --json`
+//	tlogcheck bundle VKEY BUNDLE.jsonl         `lethe audit proof`: statement and checkpoint
+//	                                           signatures, each entry's hash from its contents
+//	                                           and its inclusion proof
 //
 // Exit status 0 when everything verifies, 1 with "tlogcheck: FAIL: reason" otherwise, 2 on
 // misuse. Build offline against Debian's golang-golang-x-mod-dev:
@@ -19,6 +22,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -241,6 +246,96 @@ func checkConsistency(vkey, file string) error {
 	return nil
 }
 
+// entryHash is the entry hash of docs/audit-format.md 2.1: SHA-256 over the length-prefixed
+// domain tag and fields, in hex.
+func entryHash(e map[string]any) string {
+	h := sha256.New()
+	field := func(s string) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field("lethe.audit.v1")
+	field(strconv.FormatInt(int64(e["seq"].(float64)), 10))
+	for _, name := range []string{"at", "event", "request_ref", "subject_digest", "detail", "prev_hash"} {
+		v, _ := e[name].(string)
+		field(v)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// checkBundle checks a per-subject proof bundle (docs/audit-format.md 4.4) with Go's note and
+// tlog: the statement's and the checkpoint's signatures, and every entry's inclusion proof.
+func checkBundle(vkey, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) < 4 || len(lines)%2 != 0 {
+		return errors.New("not a bundle: header, entry and inclusion pairs, checkpoint")
+	}
+	var header, last map[string]any
+	if json.Unmarshal([]byte(lines[0]), &header) != nil || json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil {
+		return errors.New("header or checkpoint line is not JSON")
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("verifier key: %v", err)
+	}
+	statement, _ := header["statement"].(string)
+	st, err := note.Open([]byte(statement), note.VerifierList(v))
+	if err != nil {
+		return fmt.Errorf("statement: %v", err)
+	}
+	if !strings.HasPrefix(st.Text, "lethe-subject-proof/1\norigin "+v.Name()+"\n") {
+		return errors.New("statement: not a lethe-subject-proof/1 statement of this origin")
+	}
+	cpNote, _ := last["note"].(string)
+	cp, err := openCheckpoint(vkey, cpNote)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %v", err)
+	}
+	for i := 1; i+1 < len(lines)-1; i += 2 {
+		var e, inc map[string]any
+		if json.Unmarshal([]byte(lines[i]), &e) != nil || json.Unmarshal([]byte(lines[i+1]), &inc) != nil {
+			return fmt.Errorf("line %d: not JSON", i+1)
+		}
+		seq, _ := e["seq"].(float64)
+		h, _ := e["hash"].(string)
+		if entryHash(e) != h {
+			return fmt.Errorf("seq %d: hash does not match the entry's contents", int64(seq))
+		}
+		if !strings.Contains(st.Text, fmt.Sprintf("\nentry %d %s\n", int64(seq), h)) {
+			return fmt.Errorf("seq %d: not an entry of the statement", int64(seq))
+		}
+		leaf, err := recordHash(h)
+		if err != nil {
+			return err
+		}
+		var proof tlog.RecordProof
+		words, _ := inc["proof"].(string)
+		for _, w := range strings.Fields(words) {
+			raw, err := hex.DecodeString(w)
+			if err != nil || len(raw) != 32 {
+				return fmt.Errorf("seq %d: a proof hash is not 64 hex digits", int64(seq))
+			}
+			var x tlog.Hash
+			copy(x[:], raw)
+			proof = append(proof, x)
+		}
+		if s2, _ := inc["seq"].(float64); s2 != seq {
+			return fmt.Errorf("line %d: the inclusion line is not seq %d's", i+2, int64(seq))
+		}
+		if err := tlog.CheckRecord(proof, cp.tree.N, cp.tree.Hash, int64(seq)-1, leaf); err != nil {
+			return fmt.Errorf("seq %d: %v", int64(seq), err)
+		}
+	}
+	fmt.Printf("bundle: %d entries in the tree of %d entries\n", (len(lines)-2)/2, cp.tree.N)
+	return nil
+}
+
 func readJSON(file string, v any) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -258,9 +353,10 @@ func main() {
 		"tree":        checkTree,
 		"inclusion":   checkInclusion,
 		"consistency": checkConsistency,
+		"bundle":      checkBundle,
 	}
 	if len(os.Args) != 4 || checks[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: tlogcheck checkpoint|tree|inclusion|consistency VKEY FILE")
+		fmt.Fprintln(os.Stderr, "usage: tlogcheck checkpoint|tree|inclusion|consistency|bundle VKEY FILE")
 		os.Exit(2)
 	}
 	if err := checks[os.Args[1]](os.Args[2], os.Args[3]); err != nil {
