@@ -1,11 +1,13 @@
 #include "audit/proof_bundle.hpp"
 
 #include "audit/chain.hpp"
+#include "audit/cosignature.hpp"
 #include "audit/export.hpp"
 #include "audit/flat_json.hpp"
 #include "audit/proofs.hpp"
 #include "audit/statement.hpp"
 #include "store/audit_queries.hpp"
+#include "store/witness_store.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -40,17 +42,25 @@ std::map<std::int64_t, store::AuditEntry> subject_entries(store::Database& db,
 // `last_seq`; else the note of a checkpoint signed now.
 std::string covering_note(store::Database& db, const config::Config& cfg, const Clock& clock,
                           const TrustedKeys& key, std::int64_t last_seq, bool& signed_now) {
+    std::string error;
+    // The newest witnessed checkpoint that covers the entries, with its cosignatures.
+    if (auto w = store::latest_witnessed(db, config::witness_names(cfg), cfg.audit.witness_quorum);
+        w && w->size >= last_seq) {
+        auto note = store::note_with_cosignatures(db, w->id, w->note);
+        if (auto cp = open_checkpoint(note, key, error); cp && !cp->legacy()) {
+            return note;
+        }
+    }
     std::optional<store::StoredCheckpoint> stored;
     {
         store::AuditSnapshot snap(db);
         stored = snap.latest_checkpoint();
     }
-    std::string error;
     if (stored) {
         auto cp = open_checkpoint(stored->note, key, error);
-        // Verbatim from the database, so that cosignatures kept on the note come along.
+        // As stored, with whatever cosignatures it has.
         if (cp && !cp->legacy() && cp->size >= last_seq) {
-            return stored->note;
+            return store::note_with_cosignatures(db, stored->id, stored->note);
         }
     }
     signed_now = true;
@@ -177,7 +187,19 @@ std::optional<Checkpoint> open_bundle_checkpoint(const ParsedNote& note, const B
         error = std::string(describe(check)) + " (trusted key " + trust.key.name() + ")";
         return std::nullopt;
     }
-    // Witness cosignatures (C2SP tlog-cosignature) are counted here against a quorum.
+    // Witness cosignatures (C2SP tlog-cosignature) are counted against the quorum.
+    for (const auto& w : trust.witnesses.witnesses) {
+        if (check_cosignature(note, w).check == CosignatureCheck::bad_signature) {
+            error = "the cosignature of witness " + w.name + " does not verify";
+            return std::nullopt;
+        }
+    }
+    const auto cosigned = cosigners(note, trust.witnesses.witnesses);
+    if (static_cast<std::int64_t>(cosigned.size()) < trust.witnesses.quorum) {
+        error = "cosigned by " + std::to_string(cosigned.size()) + " of the " +
+                std::to_string(trust.witnesses.quorum) + " witnesses required: not witnessed";
+        return std::nullopt;
+    }
     auto cp = parse_checkpoint_text(note.text, error);
     if (!cp) {
         return std::nullopt;

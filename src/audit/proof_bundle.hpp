@@ -3,6 +3,7 @@
 #include "audit/checkpoint.hpp"
 #include "audit/note.hpp"
 #include "audit/verify.hpp"
+#include "audit/witness_check.hpp"
 #include "config/config.hpp"
 #include "store/audit_log.hpp"
 #include "store/database.hpp"
@@ -56,10 +57,11 @@ std::string assemble_bundle(const CheckpointSigner& signer, const std::string& n
                             std::int64_t tree_size, const std::vector<std::string>& digests,
                             const std::vector<BundleEntry>& entries);
 
-// Whom a bundle's verifier trusts: the checkpoint key. (Witness keys and a quorum belong here,
-// checked by open_bundle_checkpoint.)
+// Whom a bundle's verifier trusts: the checkpoint key and, when `witnesses.quorum` > 0, that
+// many cosignatures by the witnesses on the checkpoint.
 struct BundleTrust {
     TrustedKeys key;
+    WitnessPolicy witnesses;
 };
 
 // Opens the bundle's checkpoint note: a signature by the trusted key must verify (signature

@@ -138,6 +138,13 @@ public:
                                    "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
                                    "repeatable); default: derived from the configured "
                                    "checkpoint key");
+        m_verify_proof->add_option("--witness", m_witnesses,
+                                   "A trusted witness's verifier key (type 0x04; repeatable)");
+        m_verify_proof
+            ->add_option("--quorum", m_quorum,
+                         "How many of the --witness keys must have cosigned the "
+                         "checkpoint (default 1 with --witness)")
+            ->check(CLI::Range(1, 16));
         m_verify_proof->footer("Recomputes every entry's hash from its contents, checks each "
                                "inclusion proof against the checkpoint's Merkle root and the "
                                "signatures of the checkpoint and of the statement; any changed "
@@ -385,6 +392,11 @@ private:
         } else {
             throw Error(ExitCode::usage, "audit proof: give --request REQUEST_ID or --subject -");
         }
+        if (!ctx.config().audit.witnesses.empty()) {
+            // A fresh checkpoint with the witnesses' cosignatures makes the bundle witnessed.
+            audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
+            witness_latest_checkpoint(ctx, true);
+        }
         auto bundle = audit::make_proof_bundle(ctx.database(), ctx.config(), ctx.clock(), digests);
         write_file_atomic(*m_output, bundle.text);
         std::cout << "proof of " << bundle.entries << " entries of subject " << digests.front()
@@ -396,7 +408,7 @@ private:
 
     int verify_proof(Context& ctx) {
         const config::Config* cfg = m_keys.empty() ? &ctx.config() : nullptr;
-        const audit::BundleTrust trust{audit::trusted_keys(m_keys, cfg)};
+        const audit::BundleTrust trust{audit::trusted_keys(m_keys, cfg), witness_policy()};
         const auto report =
             audit::verify_proof_bundle(read_file(m_bundle_file, FileKind::audit_export), trust);
         if (!report.ok()) {

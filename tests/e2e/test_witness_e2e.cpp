@@ -184,6 +184,18 @@ TEST_CASE("a witness cosigns the checkpoints and verify requires its cosignature
     CHECK(u.exit_code == 1);
     CHECK(u.err.find("not witnessed") != std::string::npos);
 
+    // A subject's proof bundle carries the cosignature; verify-proof can require it.
+    a.ok({"audit", "proof", "--request", "REQ-1", "-o", a.path("proof.jsonl")});
+    const std::string key = a.log_key();
+    auto p = a.f.lethe({"audit", "verify-proof", a.path("proof.jsonl"), "--key", key, "--witness",
+                        a.witness->vkey, "--quorum", "1"});
+    INFO(p.out << p.err);
+    CHECK(p.exit_code == 0);
+    auto q = a.f.lethe({"audit", "verify-proof", a.path("proof.jsonl"), "--key", key, "--witness",
+                        trim_nl(init.out)});
+    CHECK(q.exit_code == 1);
+    CHECK(q.err.find("not witnessed") != std::string::npos);
+
     // status and its JSON show the witnessed size.
     auto s = a.ok({"status"});
     CHECK(s.out.find("witnessed:   4 entries") != std::string::npos);
