@@ -2,6 +2,8 @@
 
 #include "erasure/lifecycle.hpp"
 #include "store/audit_queries.hpp"
+#include "store/metrics_queries.hpp"
+#include "store/witness_store.hpp"
 #include "util/error.hpp"
 #include "util/time.hpp"
 
@@ -309,8 +311,34 @@ Report build_report(store::Database& db, const Clock& clock, const ReportOptions
         auto unverified = counts.find("unverified");
         row["unverified"] = unverified == counts.end() ? 0 : unverified->second;
     }
+    r.evidence.log_size = store::audit_entry_count(db);
+    r.evidence.checkpoint_size = store::latest_checkpoint_size(db);
+    r.evidence.witness_quorum = options.witness_quorum;
+    if (auto w = store::latest_witnessed(db, options.witnesses, options.witness_quorum)) {
+        r.evidence.witnessed_size = w->size;
+        r.evidence.witnessed_at = w->witness_time * 1000;
+    }
     return r;
 }
+
+namespace {
+
+// One line on how much of the audit log a signature and the witnesses vouch for.
+std::string evidence_text(const ReportEvidence& e, TimeMs now) {
+    std::string s = "audit log: " + std::to_string(e.log_size) + " entries, " +
+                    std::to_string(e.checkpoint_size) + " covered by a signed checkpoint";
+    if (e.witness_quorum == 0) {
+        return s + ", no witnesses configured";
+    }
+    if (!e.witnessed_at) {
+        return s + ", none witnessed yet (quorum " + std::to_string(e.witness_quorum) + ")";
+    }
+    return s + ", " + std::to_string(e.witnessed_size) + " witnessed (quorum " +
+           std::to_string(e.witness_quorum) + ", " + format_duration(now - *e.witnessed_at) +
+           " ago)";
+}
+
+} // namespace
 
 std::string report_text(const Report& r) {
     std::string s = "erasure report: requests received " + format_iso8601(r.since) + " to " +
@@ -351,6 +379,7 @@ std::string report_text(const Report& r) {
         }
     }
     const TimeMs now = r.generated_at;
+    s += "\n" + evidence_text(r.evidence, now) + "\n";
     s += "\noverdue (" + std::to_string(r.overdue.size()) + "):\n";
     for (const auto& i : r.overdue) {
         s += "  " + pad_right(i.request_id, 24) + " " + pad_right(i.state, 10) + " deadline " +
@@ -395,6 +424,14 @@ std::string report_json(const Report& r) {
     }
     j["days"] = std::move(days);
     j["workspaces"] = r.workspaces;
+    const auto& e = r.evidence;
+    j["evidence"] = {{"log_size", e.log_size},
+                     {"checkpoint_size", e.checkpoint_size},
+                     {"witness_quorum", e.witness_quorum},
+                     {"witnessed_size", e.witnessed_size},
+                     {"witnessed_at", e.witnessed_at
+                                          ? nlohmann::json(format_iso8601(*e.witnessed_at))
+                                          : nlohmann::json(nullptr)}};
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -493,6 +530,8 @@ td.id { font-family: ui-monospace, Menlo, Consolas, monospace; }
          r.at_risk.empty() ? "" : "warn");
     s += "</div>\n<h2>Requests per day</h2>\n" + chart_svg(r);
     s += "<h2>Per workspace</h2>\n" + workspace_table(r);
+    s += "<h2>Evidence</h2>\n<p>" + html_escape(evidence_text(r.evidence, r.generated_at)) +
+         "</p>\n";
     s += "<h2>Overdue requests</h2>\n" + item_table(r.overdue, r.generated_at, true);
     s += "<h2>At-risk requests</h2>\n" + item_table(r.at_risk, r.generated_at, false);
     s += "<h2>How to read this report</h2>\n<ul class=\"notes\">\n"

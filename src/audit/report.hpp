@@ -23,6 +23,17 @@ struct ReportOptions {
     std::optional<TimeMs> since; // requests received at or after (default: the first request)
     std::optional<TimeMs> until; // requests received before (default: now)
     int at_risk_days = 7;        // "at risk": not erased, deadline within this many days
+    std::vector<std::string> witnesses; // [[audit.witness]] names, for the evidence section
+    std::int64_t witness_quorum = 0;
+};
+
+// How far the audit log is signed and witnessed (docs/audit-format.md, "Witnesses").
+struct ReportEvidence {
+    std::int64_t log_size = 0;
+    std::int64_t checkpoint_size = 0;   // the latest signed checkpoint
+    std::int64_t witness_quorum = 0;    // 0: no witnesses
+    std::int64_t witnessed_size = 0;    // the latest checkpoint with the quorum
+    std::optional<TimeMs> witnessed_at; // when it got its quorum
 };
 
 // A request named in the report's lists.
@@ -64,6 +75,7 @@ struct Report {
     // Per workspace: erasures of these requests by state (pending, suppressed, done, dead,
     // cancelled; zero when absent).
     std::map<std::string, std::map<std::string, std::int64_t>> workspaces;
+    ReportEvidence evidence;
 };
 
 // Computes the report over the requests received in [since, until); states are as of now.

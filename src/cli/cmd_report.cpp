@@ -40,6 +40,8 @@ public:
             options.until = audit::parse_time_bound("--until", *m_until, true);
         }
         options.at_risk_days = m_at_risk_days;
+        options.witnesses = config::witness_names(ctx.config());
+        options.witness_quorum = ctx.config().audit.witness_quorum;
         auto report = audit::build_report(ctx.database(), ctx.clock(), options);
         const std::string out = m_format == "json"   ? audit::report_json(report)
                                 : m_format == "html" ? audit::report_html(report)

@@ -199,6 +199,9 @@ TEST_CASE("a witness cosigns the checkpoints and verify requires its cosignature
     // status and its JSON show the witnessed size.
     auto s = a.ok({"status"});
     CHECK(s.out.find("witnessed:   4 entries") != std::string::npos);
+    auto report = a.ok({"report", "--format", "json"});
+    CHECK(report.out.find("\"witnessed_size\": 4") != std::string::npos);
+    CHECK(a.ok({"report"}).out.find("4 witnessed (quorum 1,") != std::string::npos);
 }
 
 TEST_CASE("a witness that was down gets the checkpoint later, and keeps its state across a "
