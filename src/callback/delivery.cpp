@@ -38,7 +38,13 @@ CallbackDelivery::CallbackDelivery(store::Database& db, net::HttpClient& http, c
                                    Random& random, std::vector<CallbackTarget> targets,
                                    RetryPolicy policy)
     : m_db(db), m_outbox(db, clock), m_http(http), m_clock(clock), m_random(random),
-      m_targets(std::move(targets)), m_policy(policy) {
+      m_policy(policy) {
+    set_targets(std::move(targets));
+}
+
+void CallbackDelivery::set_targets(std::vector<CallbackTarget> targets) {
+    m_targets = std::move(targets);
+    m_senders.clear();
     for (const auto& t : m_targets) {
         m_senders.push_back(t.sender);
     }

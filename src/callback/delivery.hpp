@@ -52,6 +52,8 @@ public:
     // When the next pending event is due (nullopt: none).
     std::optional<TimeMs> next_due();
     const std::vector<std::string>& senders() const { return m_senders; }
+    // Replaces the targets (SIGHUP: rotated secrets sign the next attempt onward).
+    void set_targets(std::vector<CallbackTarget> targets);
 
 private:
     void attempt(const store::CallbackEvent& event, const CallbackTarget& target);

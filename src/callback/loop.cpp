@@ -55,6 +55,11 @@ bool CallbackLoop::wait(TimeMs ms) {
     return !m_stop;
 }
 
+void CallbackLoop::reload(std::vector<CallbackTarget> targets) {
+    std::lock_guard lock(m_mutex);
+    m_reloaded = std::move(targets);
+}
+
 void CallbackLoop::run() {
     SystemClock clock;
     SystemRandom random;
@@ -79,6 +84,15 @@ void CallbackLoop::run() {
             }
             if (!wait(wait_ms)) {
                 break;
+            }
+            std::optional<std::vector<CallbackTarget>> reloaded;
+            {
+                std::lock_guard lock(m_mutex);
+                reloaded.swap(m_reloaded);
+            }
+            if (reloaded) {
+                delivery.set_targets(std::move(*reloaded));
+                spdlog::info("callbacks: secrets reloaded");
             }
         } while (true);
         bool final_pass = false;

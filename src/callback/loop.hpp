@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,10 @@ public:
     // Makes the thread finish its current attempt and return; joins it. With `final_pass`, it
     // first sends what is due now (`lethe run --once`: what the drain finished). Idempotent.
     void stop(bool final_pass = false);
+    // Hands the thread new targets (SIGHUP re-read the senders' secrets): used from the next
+    // attempt on. Senders without a target before or after keep none (the loop's senders are
+    // fixed at start). Any thread.
+    void reload(std::vector<CallbackTarget> targets);
 
 private:
     void run();
@@ -44,6 +49,7 @@ private:
     std::condition_variable m_cv;
     bool m_stop = false;
     bool m_final_pass = false;
+    std::optional<std::vector<CallbackTarget>> m_reloaded; // taken by the thread
     std::thread m_thread;
 };
 

@@ -67,6 +67,43 @@ void reload_intake_secrets(const config::Config& cfg, serve::SenderRing& senders
     }
 }
 
+// Where SIGHUP sends the senders' re-read secrets for callbacks: the running CallbackLoop, while
+// it runs (the signal thread starts before it and outlives it).
+struct CallbackReload {
+    std::mutex mutex;
+    callback::CallbackLoop* loop = nullptr;
+
+    // Attaches `loop` for the lifetime of this guard.
+    struct Attached {
+        Attached(CallbackReload& r, callback::CallbackLoop& loop) : reload(r) {
+            std::lock_guard lock(reload.mutex);
+            reload.loop = &loop;
+        }
+        ~Attached() {
+            std::lock_guard lock(reload.mutex);
+            reload.loop = nullptr;
+        }
+        Attached(const Attached&) = delete;
+        Attached& operator=(const Attached&) = delete;
+        CallbackReload& reload;
+    };
+};
+
+// SIGHUP: callbacks are signed with the senders' re-read secrets from the next attempt on; a
+// failed re-read keeps the current ones.
+void reload_callback_secrets(const config::Config& cfg, CallbackReload& reload) {
+    try {
+        auto targets = callback::callback_targets(cfg);
+        std::lock_guard lock(reload.mutex);
+        if (reload.loop != nullptr) {
+            reload.loop->reload(std::move(targets));
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("callback secrets could not be re-read, keeping the current ones: {}",
+                      e.what());
+    }
+}
+
 serve::ServerSettings server_settings(const config::IntakeSection& in) {
     serve::ServerSettings s;
     s.address = *net::parse_listen_address(in.listen); // checked by the config reader
@@ -115,6 +152,7 @@ public:
             worker.emplace(ctx, false, 0);
         }
         worker::WorkerReport report;
+        CallbackReload callback_reload;
         {
             // Before any thread starts, so only the watcher sees the signals.
             worker::SignalWatcher signals(
@@ -126,6 +164,7 @@ public:
                 },
                 [&] {
                     reload_intake_secrets(cfg, senders);
+                    reload_callback_secrets(cfg, callback_reload);
                     if (worker) {
                         worker->reload_credentials();
                     }
@@ -133,6 +172,7 @@ public:
             store::WalScrubber scrubber(cfg.database.path,
                                         std::chrono::seconds(cfg.database.scrub_interval_s));
             callback::CallbackLoop callbacks(cfg.database.path, callback::callback_targets(cfg));
+            CallbackReload::Attached attached(callback_reload, callbacks);
             CheckpointLoop checkpoints(cfg, ctx.clock());
             const std::string url = server.bind();
             std::cout << "lethe serve listening on " << url << std::endl;

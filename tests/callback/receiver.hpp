@@ -50,7 +50,8 @@ public:
             if (d.answered == 200 && d.signature_ok && m_applied.insert(d.event_id).second) {
                 m_effects.push_back(d.event_id); // applied once, whatever the repeats
             }
-            res.status = d.answered;
+            // A real receiver refuses a callback whose signature it cannot check.
+            res.status = d.signature_ok ? d.answered : 401;
             res.set_content("{}", "application/json");
             m_deliveries.push_back(std::move(d));
         });

@@ -239,3 +239,27 @@ TEST_CASE("backoff doubles up to its limit with equal jitter", "[callback]") {
     CHECK(callback::backoff_ms(p, 1, min) == 5'000);
     CHECK(callback::backoff_ms(p, 30, min) == 1'800'000);
 }
+
+TEST_CASE("rotated secrets sign the callbacks from the next attempt on", "[callback]") {
+    CallbackFixture f;
+    f.submit("R1", "alice");
+    f.submit("R2", "bob");
+    f.set_state("R1", "done");
+    f.set_state("R2", "done");
+    const std::string rotated = "portal-callback-secret-rotated-9876";
+    test::CallbackReceiver receiver(test::closed_port(), rotated); // the receiver rotated first
+    receiver.start();
+    auto delivery = f.delivery(receiver.url());
+    CHECK(delivery.deliver_due() == 2);
+    REQUIRE(receiver.deliveries().size() == 2);
+    CHECK_FALSE(receiver.deliveries()[0].signature_ok); // still signed with the old secret
+    CHECK(receiver.effects().empty());
+
+    // SIGHUP re-read the sender's secret.
+    delivery.set_targets({{"portal", receiver.url(), rotated, 72 * 3'600'000}});
+    f.clock.advance(3'600'000);
+    CHECK(delivery.deliver_due() == 2);
+    REQUIRE(receiver.deliveries().size() == 4);
+    CHECK(receiver.deliveries()[2].signature_ok);
+    CHECK(receiver.effects().size() == 2);
+}
