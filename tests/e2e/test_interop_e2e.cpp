@@ -107,6 +107,15 @@ TEST_CASE("Go's sumdb note and tlog verify lethe's checkpoints and proofs", "[e2
         INFO(r.out);
         CHECK(r.exit_code == 0);
     }
+    // A note carrying a witness's cosignature line (type 0x04, docs/audit-format.md's vector)
+    // still opens with Go's note.Open and the log's key alone: unknown signers are ignored.
+    write_text(
+        t.f.dir / "cosigned.note",
+        read_text(t.f.dir / "new.note") +
+            "\xE2\x80\x94 witness.example/w1 qkoJ0QAAAABlU/EA2H/smwXz/VFfk8YgoI8OcwZPJ7o09qH28v"
+            "DggzIJUz9PZxPN98uDujbkIFF7PSNOCOt3RdHIx64cbDLoWAqyAQ==\n");
+    CHECK(t.go("checkpoint", t.path("cosigned.note")).exit_code == 0);
+
     // "origin size root chain-head hex": the log has the 13 requests and lethe init's entries.
     const std::string printed = t.go("checkpoint", t.path("new.note")).out;
     const int size = std::stoi(printed.substr(printed.find(' ') + 1));
