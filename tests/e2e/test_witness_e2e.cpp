@@ -12,6 +12,7 @@
 #include <csignal>
 #include <memory>
 #include <regex>
+#include <thread>
 
 using namespace lethe::test;
 
@@ -78,10 +79,11 @@ private:
 // A lethe installation whose checkpoints one witness cosigns.
 struct WitnessedInstall {
     TempDir witness_dir; // "a machine the operator does not control"
-    CliFixture f{"origin = \"lethe.test/log\"\n"};
+    CliFixture f;
     std::unique_ptr<WitnessProcess> witness;
 
-    explicit WitnessedInstall(int n) {
+    explicit WitnessedInstall(int n, const std::string& extra_config = "")
+        : f("origin = \"lethe.test/log\"\n" + extra_config) {
         f.init();
         witness = std::make_unique<WitnessProcess>(witness_dir, "lethe.test/log", log_key());
         const std::string config = read_text(f.dir / "lethe.toml");
@@ -280,4 +282,34 @@ TEST_CASE("a truncated export fails once a newer witnessed checkpoint is given",
     CHECK(t.err.find("removed") != std::string::npos);
     // And with the witness's keys the export has no witnessed checkpoint of its own either.
     CHECK(a.verify({"--file", a.path("truncated.jsonl"), "--quorum", "1"}).exit_code == 1);
+}
+
+TEST_CASE("lethe serve checkpoints every checkpoint_interval_s and the witness follows",
+          "[e2e][witness]") {
+    WitnessedInstall a(2, "checkpoint_interval_s = 1\n[intake]\nlisten = \"127.0.0.1:0\"\n"
+                          "secret_file = \"intake.secret\"\n");
+    write_text(a.f.dir / "intake.secret", "serve-witness-secret-0123456789\n");
+    std::filesystem::permissions(a.f.dir / "intake.secret",
+                                 std::filesystem::perms::owner_read |
+                                     std::filesystem::perms::owner_write);
+    Process serve({lethe_bin(), "--config", a.path("lethe.toml"), "serve"});
+    auto witnessed_size = [&] {
+        SQLite::Database db(a.f.db_path().string());
+        return db
+            .execAndGet("SELECT COALESCE(MAX(c.size), 0) FROM checkpoints c JOIN "
+                        "witness_cosignatures w ON w.checkpoint_id = c.id")
+            .getInt64();
+    };
+    auto wait_for_size = [&](std::int64_t size) {
+        for (int i = 0; i < 200 && witnessed_size() < size; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return witnessed_size();
+    };
+    CHECK(wait_for_size(2) == 2);
+    a.enqueue(2, 5); // the service keeps running; its next interval signs and submits these
+    CHECK(wait_for_size(5) == 5);
+    serve.signal(SIGTERM);
+    CHECK(serve.wait(std::chrono::seconds(20)).exit_code == 0);
+    CHECK(a.verify({"--quorum", "1"}).exit_code == 0);
 }
