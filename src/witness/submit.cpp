@@ -186,7 +186,12 @@ std::vector<SubmitResult> submit_latest_checkpoint(store::Database& db, const co
     bool any_new = false;
     for (const auto& w : cfg.audit.witnesses) {
         std::string key_error;
-        Target t{&w, *audit::parse_verifier_key(w.vkey, key_error, audit::k_note_cosignature_v1)};
+        auto key = audit::parse_verifier_key(w.vkey, key_error, audit::k_note_cosignature_v1);
+        if (!key) { // the config reader refuses this; a Config built in code may not
+            results.push_back(SubmitResult{w.name, SubmitOutcome::refused, "vkey: " + key_error});
+            continue;
+        }
+        Target t{&w, std::move(*key)};
         results.push_back(submit_one(db, t, *cp, http, clock, random, force));
         const auto& r = results.back();
         any_new = any_new || r.outcome == SubmitOutcome::cosigned;
