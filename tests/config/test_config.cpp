@@ -445,3 +445,37 @@ TEST_CASE("bad [[intake.sender]] tables are refused with file, line and key", "[
     CHECK(error_of("[intake]\nsender = 3\n") ==
           "/etc/x/lethe.toml:2: intake.sender: expected [[intake.sender]] tables (one per sender)");
 }
+
+TEST_CASE("[[audit.witness]] tables and witness_quorum", "[config][witness]") {
+    const std::string vkey =
+        "witness.example/w1+aa4a09d1+BOpKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs";
+    auto table = [&](const std::string& name, const std::string& url, const std::string& key,
+                     bool loopback = false) {
+        return "[[audit.witness]]\nname = \"" + name + "\"\nurl = \"" + url + "\"\nvkey = \"" +
+               key + "\"\n" + (loopback ? "allow_insecure_loopback = true\n" : "");
+    };
+    auto c = parse_config(table("witness.example/w1", "https://w.example/", vkey), "/x.toml");
+    REQUIRE(c.audit.witnesses.size() == 1);
+    CHECK(c.audit.witnesses[0].url == "https://w.example");
+    CHECK(c.audit.witness_quorum == 1); // the default with witnesses
+    CHECK(parse_config("", "/x.toml").audit.witness_quorum == 0);
+    CHECK(parse_config(table("witness.example/w1", "http://127.0.0.1:9", vkey, true), "/x.toml")
+              .audit.witnesses.size() == 1);
+
+    auto refused = [](const std::string& text, const std::string& why) {
+        CHECK_THROWS_WITH(parse_config(text, "/x.toml"), Catch::Contains(why));
+    };
+    refused(table("other.example/w", "https://w.example", vkey), "must be the name in");
+    refused(table("witness.example/w1", "http://w.example", vkey), "must use https://");
+    refused(table("witness.example/w1", "http://127.0.0.1:9", vkey), "allow_insecure_loopback");
+    // A checkpoint (type 0x01) key is not a witness key.
+    refused(table("lethe/x", "https://w.example",
+                  "lethe/x+9ae8ba48+AWBYrsypePyRz/jZdrkEeBwOX9sYusM16AToHobQznVM"),
+            "audit.witness[1].vkey");
+    refused(table("witness.example/w1", "https://a", vkey) +
+                table("witness.example/w1", "https://b", vkey),
+            "names must be unique");
+    refused("[audit]\nwitness_quorum = 2\n" + table("witness.example/w1", "https://a", vkey),
+            "larger than the number");
+    refused("[[audit.witness]]\nname = \"witness.example/w1\"\n", "must be set");
+}
