@@ -484,6 +484,7 @@ VerifyReport verify_jsonl(const std::filesystem::path& file, const TrustedKeys& 
                 return report;
             }
             trailer = std::move(t);
+            report.trailer_line = std::string(line);
             continue;
         }
         if (!entry_from_json(parser, e, error)) {
@@ -610,6 +611,7 @@ VerifyReport verify_csv(const std::filesystem::path& file, const TrustedKeys& ke
                                        error.empty() ? "not a checkpoint file" : error};
         return report;
     }
+    report.trailer_line = text;
     check_trailer(t, chain, key, sidecar.string(), report);
     return report;
 }

@@ -34,6 +34,7 @@ struct VerifyReport {
     std::int64_t signed_size = 0;     // the largest checkpoint size that matched
     std::vector<std::string> notes;   // one line per checkpoint and other findings
     std::vector<std::string> outside; // sources of given checkpoints outside an export's range
+    std::string trailer_line;         // export mode: the trailer as read, for the witness check
 
     bool ok() const { return !problem; }
     // "seq 42: what" or "where: what", for the error message.

@@ -3,7 +3,6 @@
 #include "audit/chain.hpp"
 #include "audit/checkpoint.hpp"
 #include "audit/cosignature.hpp"
-#include "audit/export.hpp"
 #include "audit/flat_json.hpp"
 #include "crypto/merkle.hpp"
 #include "store/audit_queries.hpp"
@@ -14,13 +13,9 @@
 #include "util/time.hpp"
 
 #include <algorithm>
-#include <fstream>
 
 namespace lethe::audit {
 namespace {
-
-// An export's trailer line is far smaller; this is the most read from the end of the file.
-constexpr std::streamoff k_max_trailer_bytes = 1 << 20;
 
 // A checkpoint note opened with the log's key, and who of the policy's witnesses cosigned it.
 struct Witnessed {
@@ -94,29 +89,6 @@ void require_quorum(bool met, const WitnessPolicy& policy, VerifyReport& report)
     }
 }
 
-// The trailer of an export: the last line of a JSON Lines file, or a CSV export's sidecar.
-std::string read_trailer_text(const std::filesystem::path& file) {
-    char first = 0;
-    {
-        InputFile in(file, FileKind::audit_export);
-        in.read(&first, 1);
-    }
-    if (first != '{') {
-        return read_file(csv_sidecar_path(file), FileKind::checkpoint_note);
-    }
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
-    const std::streamoff size = in.tellg();
-    const std::streamoff from = std::max<std::streamoff>(0, size - k_max_trailer_bytes);
-    in.seekg(from);
-    std::string tail(static_cast<std::size_t>(size - from), '\0');
-    in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
-    while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) {
-        tail.pop_back();
-    }
-    const auto nl = tail.rfind('\n');
-    return nl == std::string::npos ? tail : tail.substr(nl + 1);
-}
-
 std::string member(const FlatJsonParser& p, std::string_view name) {
     const auto* v = p.get(name);
     return v != nullptr && v->kind == FlatJsonValue::Kind::string ? std::string(v->text) : "";
@@ -188,17 +160,15 @@ void check_database_witnesses(store::Database& db, const TrustedKeys& key,
     require_quorum(met, policy, report);
 }
 
-void check_export_witnesses(const std::filesystem::path& file, const TrustedKeys& key,
-                            const WitnessPolicy& policy,
+void check_export_witnesses(const TrustedKeys& key, const WitnessPolicy& policy,
                             const std::vector<std::filesystem::path>& checkpoint_files,
                             VerifyReport& report) {
     if (policy.witnesses.empty()) {
         return;
     }
-    const std::string text = read_trailer_text(file);
     FlatJsonParser p;
     std::string error;
-    if (!p.parse(text, error)) {
+    if (!p.parse(report.trailer_line, error)) {
         report.problem = VerifyProblem{std::nullopt, "checkpoint line", error};
         return;
     }

@@ -27,10 +27,10 @@ void check_database_witnesses(store::Database& db, const TrustedKeys& key,
                               const std::vector<std::filesystem::path>& checkpoint_files,
                               VerifyReport& report);
 
-// Export: the trailer's witnessed_note (or a given --checkpoint of the export's head) must be
-// signed by `key`, precede head_note (the witnessed_proof) and carry the quorum.
-void check_export_witnesses(const std::filesystem::path& file, const TrustedKeys& key,
-                            const WitnessPolicy& policy,
+// Export, after verify_export_file passed (`report.trailer_line` is the trailer it read): the
+// trailer's witnessed_note (or a given --checkpoint of the export's head) must be signed by
+// `key`, precede head_note (the witnessed_proof) and carry the quorum.
+void check_export_witnesses(const TrustedKeys& key, const WitnessPolicy& policy,
                             const std::vector<std::filesystem::path>& checkpoint_files,
                             VerifyReport& report);
 

@@ -1,9 +1,7 @@
 #include "cli/checkpoint_loop.hpp"
 
 #include "audit/checkpoint.hpp"
-#include "net/curl_client.hpp"
-#include "util/random.hpp"
-#include "witness/submit.hpp"
+#include "cli/witnessing.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -39,15 +37,7 @@ void CheckpointLoop::loop() {
 void CheckpointLoop::checkpoint_once() {
     try {
         audit::write_checkpoint(m_db, m_cfg, m_clock);
-        if (m_cfg.audit.witnesses.empty()) {
-            return;
-        }
-        net::CurlOptions options;
-        options.timeout_ms = 10'000;
-        options.connect_timeout_ms = 5'000;
-        net::CurlHttpClient http(options);
-        SystemRandom random;
-        witness::submit_latest_checkpoint(m_db, m_cfg, http, m_clock, random, false);
+        witness_latest_checkpoint(m_db, m_cfg, m_clock, false);
     } catch (const std::exception& e) {
         spdlog::error("periodic checkpoint failed (tried again in {} s): {}", m_interval.count(),
                       e.what());

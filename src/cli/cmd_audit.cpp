@@ -55,14 +55,7 @@ public:
                              "Trusted verifier key (NAME+ID+BASE64, or a file holding it); "
                              "repeat it for the keys of a rotation; default: derived from the "
                              "configured checkpoint key (and the previous one)");
-        m_verify->add_option("--witness", m_witnesses,
-                             "A trusted witness's verifier key (NAME+ID+BASE64 of type 0x04, or a "
-                             "file holding it; repeatable)");
-        m_verify
-            ->add_option("--quorum", m_quorum,
-                         "How many of the --witness keys must have cosigned (default 1 with "
-                         "--witness)")
-            ->check(CLI::Range(1, 16));
+        add_witness_options(m_verify);
         m_verify->add_flag("--no-stored-checkpoints", m_no_stored,
                            "Database mode: do not also compare with the latest checkpoint in "
                            "the database and in checkpoint_dir");
@@ -138,13 +131,7 @@ public:
                                    "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
                                    "repeatable); default: derived from the configured "
                                    "checkpoint key");
-        m_verify_proof->add_option("--witness", m_witnesses,
-                                   "A trusted witness's verifier key (type 0x04; repeatable)");
-        m_verify_proof
-            ->add_option("--quorum", m_quorum,
-                         "How many of the --witness keys must have cosigned the "
-                         "checkpoint (default 1 with --witness)")
-            ->check(CLI::Range(1, 16));
+        add_witness_options(m_verify_proof);
         m_verify_proof->footer("Recomputes every entry's hash from its contents, checks each "
                                "inclusion proof against the checkpoint's Merkle root and the "
                                "signatures of the checkpoint and of the statement; any changed "
@@ -202,6 +189,17 @@ public:
     }
 
 private:
+    // --witness VKEY... and --quorum N (witness_policy() reads them).
+    void add_witness_options(CLI::App* cmd) {
+        cmd->add_option("--witness", m_witnesses,
+                        "A trusted witness's verifier key (NAME+ID+BASE64 of type 0x04, or a file "
+                        "holding it; repeatable)");
+        cmd->add_option("--quorum", m_quorum,
+                        "How many of the --witness keys must have cosigned (default 1 with "
+                        "--witness)")
+            ->check(CLI::Range(1, 16));
+    }
+
     void add_proof_options(CLI::App* cmd) {
         cmd->add_option("--key", m_keys,
                         "Trusted verifier key (NAME+ID+BASE64, or a file holding it; "
@@ -253,7 +251,7 @@ private:
             auto key = audit::trusted_keys(m_keys, cfg);
             report = audit::verify_export_file(*m_file, key, files);
             if (report.ok()) {
-                audit::check_export_witnesses(*m_file, key, witness_policy(), files, report);
+                audit::check_export_witnesses(key, witness_policy(), files, report);
             }
         } else {
             const auto& cfg = ctx.config();
@@ -303,13 +301,9 @@ private:
         const auto& cfg = ctx.config();
         options.checkpoint_dir = cfg.audit.checkpoint_dir;
         auto signer = audit::CheckpointSigner::from_config(cfg);
-        if (!cfg.audit.witnesses.empty()) {
-            // The freshest checkpoint the witnesses can vouch for goes into the trailer.
-            audit::write_checkpoint(ctx.database(), cfg, ctx.clock());
-            witness_latest_checkpoint(ctx, true);
-            options.witnesses = config::witness_names(cfg);
-            options.witness_quorum = cfg.audit.witness_quorum;
-        }
+        sign_and_witness(ctx); // the freshest witnessed checkpoint goes into the trailer
+        options.witnesses = config::witness_names(cfg);
+        options.witness_quorum = cfg.audit.witness_quorum;
         auto summary = audit::export_audit_log(ctx.database(), signer, ctx.clock(), options);
         // The receipt goes to stderr so that stdout stays the export itself.
         std::cerr << "exported " << summary.count << " entries";
@@ -392,11 +386,7 @@ private:
         } else {
             throw Error(ExitCode::usage, "audit proof: give --request REQUEST_ID or --subject -");
         }
-        if (!ctx.config().audit.witnesses.empty()) {
-            // A fresh checkpoint with the witnesses' cosignatures makes the bundle witnessed.
-            audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
-            witness_latest_checkpoint(ctx, true);
-        }
+        sign_and_witness(ctx); // a fresh witnessed checkpoint makes the bundle witnessed
         auto bundle = audit::make_proof_bundle(ctx.database(), ctx.config(), ctx.clock(), digests);
         write_file_atomic(*m_output, bundle.text);
         std::cout << "proof of " << bundle.entries << " entries of subject " << digests.front()

@@ -1,5 +1,6 @@
 #include "cli/witnessing.hpp"
 
+#include "audit/checkpoint.hpp"
 #include "net/curl_client.hpp"
 #include "util/random.hpp"
 
@@ -7,8 +8,9 @@
 
 namespace lethe::cli {
 
-std::vector<witness::SubmitResult> witness_latest_checkpoint(Context& ctx, bool force) {
-    const auto& cfg = ctx.config();
+std::vector<witness::SubmitResult> witness_latest_checkpoint(store::Database& db,
+                                                             const config::Config& cfg,
+                                                             const Clock& clock, bool force) {
     if (cfg.audit.witnesses.empty()) {
         return {};
     }
@@ -17,14 +19,21 @@ std::vector<witness::SubmitResult> witness_latest_checkpoint(Context& ctx, bool 
     options.connect_timeout_ms = 5'000;
     net::CurlHttpClient http(options);
     SystemRandom random;
-    auto results =
-        witness::submit_latest_checkpoint(ctx.database(), cfg, http, ctx.clock(), random, force);
+    auto results = witness::submit_latest_checkpoint(db, cfg, http, clock, random, force);
     for (const auto& r : results) {
         if (r.outcome == witness::SubmitOutcome::cosigned) {
             spdlog::info("witness {} cosigned the checkpoint", r.witness);
         }
     }
     return results;
+}
+
+void sign_and_witness(Context& ctx) {
+    if (ctx.config().audit.witnesses.empty()) {
+        return;
+    }
+    audit::write_checkpoint(ctx.database(), ctx.config(), ctx.clock());
+    witness_latest_checkpoint(ctx, true);
 }
 
 } // namespace lethe::cli

@@ -35,6 +35,12 @@ void sample(std::string& out, const char* name, const std::string& labels, std::
     out.append(" ").append(std::to_string(value)).append("\n");
 }
 
+// A gauge without labels: its # HELP and # TYPE lines and its one sample.
+void gauge(std::string& out, const char* name, const char* help, std::int64_t value) {
+    header(out, name, "gauge", help);
+    sample(out, name, "", value);
+}
+
 // Every workspace the snapshot knows of, so each counter has a sample (0) from the start.
 std::set<std::string> known_workspaces(const MetricsSnapshot& m) {
     std::set<std::string> out;
@@ -85,9 +91,9 @@ void render_filesystem(std::string& out, const std::optional<FilesystemSpace>& f
     if (!fs) {
         return;
     }
-    header(out, "lethe_state_filesystem_size_bytes", "gauge",
-           "Size of the filesystem that holds the database.");
-    sample(out, "lethe_state_filesystem_size_bytes", "", static_cast<std::int64_t>(fs->size_bytes));
+    gauge(out, "lethe_state_filesystem_size_bytes",
+          "Size of the filesystem that holds the database.",
+          static_cast<std::int64_t>(fs->size_bytes));
     header(out, "lethe_state_filesystem_avail_bytes", "gauge",
            "Bytes lethe may still write on the filesystem that holds the database.");
     sample(out, "lethe_state_filesystem_avail_bytes", "",
@@ -136,31 +142,28 @@ std::string render_metrics(const MetricsSnapshot& m) {
         sample(out, "lethe_retries_total", "workspace=\"" + label_value(workspace) + "\"",
                value_or_zero(m.calls.retries, workspace));
     }
-    header(out, "lethe_oldest_pending_seconds", "gauge",
-           "Seconds since the oldest active (pending or suppressed) request was received; 0 when "
-           "none.");
-    sample(out, "lethe_oldest_pending_seconds", "", m.oldest_pending_seconds);
-    header(out, "lethe_overdue_requests", "gauge",
-           "Requests past their deadline that are not erased (pending, suppressed or dead).");
-    sample(out, "lethe_overdue_requests", "", m.overdue);
-    header(out, "lethe_requests_at_risk", "gauge",
-           "Requests not erased (pending, suppressed or dead) whose deadline is within 7 days.");
-    sample(out, "lethe_requests_at_risk", "", m.at_risk);
-    header(out, "lethe_audit_entries", "gauge", "Entries in the audit log.");
-    sample(out, "lethe_audit_entries", "", m.audit_entries);
-    header(out, "lethe_audit_checkpoint_size", "gauge",
-           "Entries covered by the latest signed checkpoint.");
-    sample(out, "lethe_audit_checkpoint_size", "", m.checkpoint_size);
-    header(out, "lethe_audit_witness_quorum", "gauge",
-           "Witness cosignatures a checkpoint needs to be witnessed (0: no witnesses).");
-    sample(out, "lethe_audit_witness_quorum", "", m.witness_quorum);
-    header(out, "lethe_audit_witnessed_size", "gauge",
-           "Entries covered by the latest witnessed checkpoint (0 when none).");
-    sample(out, "lethe_audit_witnessed_size", "", m.witnessed_size);
+    gauge(out, "lethe_oldest_pending_seconds",
+          "Seconds since the oldest active (pending or suppressed) request was received; 0 when "
+          "none.",
+          m.oldest_pending_seconds);
+    gauge(out, "lethe_overdue_requests",
+          "Requests past their deadline that are not erased (pending, suppressed or dead).",
+          m.overdue);
+    gauge(out, "lethe_requests_at_risk",
+          "Requests not erased (pending, suppressed or dead) whose deadline is within 7 days.",
+          m.at_risk);
+    gauge(out, "lethe_audit_entries", "Entries in the audit log.", m.audit_entries);
+    gauge(out, "lethe_audit_checkpoint_size", "Entries covered by the latest signed checkpoint.",
+          m.checkpoint_size);
+    gauge(out, "lethe_audit_witness_quorum",
+          "Witness cosignatures a checkpoint needs to be witnessed (0: no witnesses).",
+          m.witness_quorum);
+    gauge(out, "lethe_audit_witnessed_size",
+          "Entries covered by the latest witnessed checkpoint (0 when none).", m.witnessed_size);
     if (m.witnessed_age_seconds) {
-        header(out, "lethe_audit_witnessed_age_seconds", "gauge",
-               "Seconds since the latest witnessed checkpoint got its quorum.");
-        sample(out, "lethe_audit_witnessed_age_seconds", "", *m.witnessed_age_seconds);
+        gauge(out, "lethe_audit_witnessed_age_seconds",
+              "Seconds since the latest witnessed checkpoint got its quorum.",
+              *m.witnessed_age_seconds);
     }
     render_workers(out, m.workers);
     render_filesystem(out, m.state_filesystem);

@@ -63,6 +63,27 @@ std::optional<store::StoredCosignature> find_cosignature(const std::string& note
     return std::nullopt;
 }
 
+// What an answer's status means in tlog-witness, in lethe's words: the witness's own body is
+// never logged or stored (it is remote text; the size of a 409 is parsed, not echoed).
+std::string status_meaning(long status) {
+    switch (status) {
+    case 400:
+        return "the witness found the submission malformed";
+    case 403:
+        return "the witness does not trust the key that signed the checkpoint";
+    case 404:
+        return "the witness does not follow this log's origin";
+    case 409:
+        return "the witness holds another tree of this log (a fork) or another size";
+    case 422:
+        return "the consistency proof does not verify: the log was rewritten";
+    case 429:
+        return "rate limited";
+    default:
+        return status >= 500 ? "witness error" : "unexpected answer";
+    }
+}
+
 Answer post(net::HttpClient& http, const Target& t, const std::string& body,
             const std::string& note) {
     net::HttpRequest req{"POST",
@@ -75,14 +96,13 @@ Answer post(net::HttpClient& http, const Target& t, const std::string& body,
         a.detail = res.transport_error;
         return a;
     }
-    const std::string words = std::string(trim(res.body.substr(0, 200)));
     if (res.status == 200) {
         a.cosignature = find_cosignature(note, res.body, t);
         a.outcome = a.cosignature ? SubmitOutcome::cosigned : SubmitOutcome::refused;
         a.detail = a.cosignature ? "" : "HTTP 200 without a valid cosignature by its key";
         return a;
     }
-    a.detail = "HTTP " + std::to_string(res.status) + (words.empty() ? "" : ": " + words);
+    a.detail = "HTTP " + std::to_string(res.status) + ": " + status_meaning(res.status);
     const auto type = res.header("content-type");
     if (res.status == 409 && type && type->starts_with("text/x.tlog.size")) {
         std::string_view size = res.body;
