@@ -10,8 +10,9 @@
 #                       [--build DIR]
 #   --seconds N  length of the load (default 20)
 #   --threads N  client connections (default 8)
-#   --mode M     post: signed POSTs with unique request ids (default); status: signed GETs of one
-#                request (after a 2 s POST warm-up that stores some)
+#   --mode M     post: signed POSTs with unique request ids (default); status: signed GETs of the
+#                requests a 5 s POST warm-up stored, each query signed afresh (lethe refuses a
+#                replayed query)
 #   --client C   cpp: bench/serve_load.cpp, compiled here (default; issue 18); python:
 #                bench/serve_client.py (issue 7's figures; post only)
 #   --build DIR  meson build directory (default build-bench; configure it with
@@ -84,8 +85,8 @@ else
     g++ -O2 -std=c++20 "$root/bench/serve_load.cpp" -o "$work/serve_load" \
         $(pkg-config --cflags --libs cpp-httplib) -lcrypto -lpthread 2>/dev/null
     if [ "$mode" = "status" ]; then
-        "$work/serve_load" "$url" "$work/intake.secret" 2 4 post "$work/acked.txt" >/dev/null
-        figures="$("$work/serve_load" "$url" "$work/intake.secret" "$seconds" "$threads" status /dev/null BENCH-0-0)"
+        "$work/serve_load" "$url" "$work/intake.secret" 5 32 post "$work/acked.txt" >/dev/null
+        figures="$("$work/serve_load" "$url" "$work/intake.secret" "$seconds" "$threads" status /dev/null "$work/acked.txt")"
     else
         figures="$("$work/serve_load" "$url" "$work/intake.secret" "$seconds" "$threads" post "$work/acked.txt")"
     fi

@@ -2,24 +2,26 @@
 // N threads, one HTTP/1.1 keep-alive connection each, as fast as the server answers. C++ rather
 // than Python so that the client is not what is measured (two cores are shared).
 //
-// usage: serve_load URL SECRET_FILE SECONDS CONNECTIONS MODE ACK_FILE [REQUEST_ID]
+// usage: serve_load URL SECRET_FILE SECONDS CONNECTIONS MODE ACK_FILE [IDS_FILE]
 //   MODE post:   POST /v1/erasure-requests, unique request ids; writes every 201's id to ACK_FILE
-//   MODE status: GET /v1/erasure-requests/REQUEST_ID (one request, signed once per second)
+//   MODE status: GET /v1/erasure-requests/ID for the request ids in IDS_FILE (one per line),
+//                each thread walking its own share, every query signed afresh. lethe refuses a
+//                query repeated within the same second (a replay), so a thread that comes round
+//                to the same id within one second waits for the next.
 // Prints one JSON object: requests, requests_per_second, p50_ms, p99_ms, max_ms, statuses.
 //
 // Build: g++ -O2 -std=c++20 bench/serve_load.cpp -o serve_load $(pkg-config --cflags --libs
 //        cpp-httplib) -lcrypto -lpthread (bench/serve.sh does it)
-#include <httplib.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <httplib.h>
 #include <map>
 #include <mutex>
+#include <openssl/hmac.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,7 +53,7 @@ struct Result {
 int main(int argc, char** argv) {
     if (argc < 7) {
         std::fprintf(stderr, "usage: serve_load URL SECRET_FILE SECONDS CONNECTIONS MODE "
-                             "ACK_FILE [REQUEST_ID]\n");
+                             "ACK_FILE [IDS_FILE]\n");
         return 2;
     }
     const std::string url = argv[1];
@@ -61,7 +63,19 @@ int main(int argc, char** argv) {
     const int connections = std::stoi(argv[4]);
     const std::string mode = argv[5];
     const std::string ack_file = argv[6];
-    const std::string status_id = argc > 7 ? argv[7] : "";
+    std::vector<std::string> ids;
+    if (argc > 7) {
+        std::ifstream in(argv[7]);
+        for (std::string line; std::getline(in, line);) {
+            if (!line.empty()) {
+                ids.push_back(line);
+            }
+        }
+    }
+    if (mode == "status" && ids.size() < static_cast<std::size_t>(connections)) {
+        std::fprintf(stderr, "serve_load: status needs at least one id per connection\n");
+        return 2;
+    }
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(long(seconds * 1000));
     std::vector<Result> results(connections);
@@ -74,11 +88,24 @@ int main(int argc, char** argv) {
             client.set_tcp_nodelay(true); // headers and body are two writes: no Nagle delay
             client.set_read_timeout(30, 0);
             Result& r = results[t];
-            const std::string path = "/v1/erasure-requests/" + status_id;
-            std::string ts;
-            std::string query_sig;
+            std::vector<std::string> share; // this thread's ids
+            for (std::size_t i = t; i < ids.size(); i += connections) {
+                share.push_back("/v1/erasure-requests/" + ids[i]);
+            }
+            std::time_t round_started = 0; // the second this thread began its share anew
             for (long n = 0; std::chrono::steady_clock::now() < deadline; ++n) {
-                const std::string now = std::to_string(std::time(nullptr));
+                std::string now = std::to_string(std::time(nullptr));
+                if (mode == "status") {
+                    // A round is signed with the second it began in, so no query repeats within
+                    // one second even when the round crosses into the next.
+                    if (n % long(share.size()) == 0) {
+                        while (std::time(nullptr) == round_started) {
+                            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                        }
+                        round_started = std::time(nullptr);
+                    }
+                    now = std::to_string(round_started);
+                }
                 const auto start = std::chrono::steady_clock::now();
                 std::string id;
                 httplib::Result res = [&] {
@@ -87,18 +114,16 @@ int main(int argc, char** argv) {
                         const std::string body = R"({"request_id":")" + id +
                                                  R"(","identifier":"bench)" + std::to_string(t) +
                                                  "x" + std::to_string(n) + R"(@example.com"})";
-                        return client.Post("/v1/erasure-requests",
-                                           {{"X-Lethe-Timestamp", now},
-                                            {"X-Lethe-Signature",
-                                             hmac_hex(secret, "v0:" + now + ":" + body)}},
-                                           body, "application/json");
+                        return client.Post(
+                            "/v1/erasure-requests",
+                            {{"X-Lethe-Timestamp", now},
+                             {"X-Lethe-Signature", hmac_hex(secret, "v0:" + now + ":" + body)}},
+                            body, "application/json");
                     }
-                    if (now != ts) {
-                        ts = now;
-                        query_sig = hmac_hex(secret, "v0:" + ts + ":GET " + path);
-                    }
-                    return client.Get(path, {{"X-Lethe-Timestamp", ts},
-                                             {"X-Lethe-Signature", query_sig}});
+                    const std::string& path = share[n % share.size()];
+                    return client.Get(path, {{"X-Lethe-Timestamp", now},
+                                             {"X-Lethe-Signature",
+                                              hmac_hex(secret, "v0:" + now + ":GET " + path)}});
                 }();
                 const double ms = std::chrono::duration<double, std::milli>(
                                       std::chrono::steady_clock::now() - start)

@@ -3,6 +3,7 @@
 #include "serve/request_body.hpp"
 #include "serve/request_view_json.hpp"
 #include "util/json_writer.hpp"
+#include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -67,7 +68,7 @@ Reply json_reply(int status, std::string_view state, std::string_view reason) {
 IntakeHandler::IntakeHandler(const SenderRing& senders, RequestSink& sink, RequestReader& reader,
                              const Clock& clock, std::int64_t max_body_bytes)
     : m_senders(senders), m_sink(sink), m_reader(reader), m_clock(clock),
-      m_max_body_bytes(max_body_bytes) {
+      m_max_body_bytes(max_body_bytes), m_replays(clock.now_ms()) {
 }
 
 namespace {
@@ -77,6 +78,33 @@ Reply forbidden(const SenderIdentity& sender, const char* scope) {
     spdlog::warn("intake: sender {} lacks the scope \"{}\"", sender.name, scope);
     return json_reply(403, "forbidden",
                       std::string("this sender does not have the scope \"") + scope + "\"");
+}
+
+// The refusal of a query that is not fresh; nullopt for a fresh one. `signature` has been
+// checked (identify succeeded), so its timestamp and MAC parse.
+std::optional<Reply> replay_refusal(ReplayGuard& replays, const PresentedSignature& signature,
+                                    TimeMs now) {
+    const std::string mac = presented_mac(signature, now).mac;
+    switch (replays.admit(*parse_int64(*signature.timestamp), mac, now)) {
+    case ReplayVerdict::fresh:
+        return std::nullopt;
+    case ReplayVerdict::replayed:
+        spdlog::warn("intake: refused a replayed status query");
+        return json_reply(401, "unauthorized",
+                          "this signature was answered already (a replayed query); sign the "
+                          "query again in a later second");
+    case ReplayVerdict::before_start:
+        spdlog::warn("intake: refused a status query signed before this server started");
+        return json_reply(401, "unauthorized",
+                          std::string(k_timestamp_header) +
+                              " is before this server started; sign the query again");
+    case ReplayVerdict::full:
+        spdlog::warn("intake: refused a status query: too many inside the replay window");
+        return json_reply(503, "unavailable",
+                          "too many status queries within the last " +
+                              std::to_string(k_replay_window_seconds) + " s; retry shortly");
+    }
+    return std::nullopt;
 }
 
 } // namespace
@@ -99,14 +127,17 @@ Reply IntakeHandler::handle(const PresentedSignature& signature, std::string_vie
 
 Reply IntakeHandler::status(const PresentedSignature& signature, std::string_view path,
                             const std::optional<std::string>& request_id) const {
-    Identified who =
-        m_senders.identify(signature, query_signed_body("GET", path), m_clock.now_ms());
+    const TimeMs now = m_clock.now_ms();
+    Identified who = m_senders.identify(signature, query_signed_body("GET", path), now);
     if (!who.sender) {
         spdlog::warn("intake: refused a status query: {}", who.reason);
         return json_reply(401, "unauthorized", who.reason);
     }
     if (!who.sender->has(config::SenderScope::read)) {
         return forbidden(*who.sender, "read");
+    }
+    if (auto refused = replay_refusal(m_replays, signature, now)) {
+        return *refused;
     }
     std::optional<store::RequestView> view;
     try {

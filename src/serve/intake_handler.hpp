@@ -1,6 +1,7 @@
 #pragma once
 
 #include "intake/validate.hpp"
+#include "serve/replay_guard.hpp"
 #include "serve/senders.hpp"
 #include "serve/signature.hpp"
 #include "store/request_views.hpp"
@@ -65,8 +66,9 @@ public:
     Reply handle(const PresentedSignature& signature, std::string_view body) const;
     // GET `path` = /v1/erasure-requests/{request_id} (as sent, percent-encoded; `request_id` is
     // its decoded last segment, nullopt when that is not valid percent-encoding): signature over
-    // "GET " + path (401), scope "read" (403), then 200 with the request, or 404 for one the
-    // sender cannot see, unknown or another's alike; 503 when the database fails. Never throws.
+    // "GET " + path (401), scope "read" (403), not a replay (401; 503 when too many queries are
+    // inside the window to tell), then 200 with the request, or 404 for one the sender cannot
+    // see, unknown or another's alike; 503 when the database fails. Never throws.
     Reply status(const PresentedSignature& signature, std::string_view path,
                  const std::optional<std::string>& request_id) const;
 
@@ -78,6 +80,8 @@ private:
     RequestReader& m_reader;
     const Clock& m_clock;
     std::int64_t m_max_body_bytes;
+    // Started with the handler: queries signed before it are refused.
+    mutable ReplayGuard m_replays;
 };
 
 } // namespace lethe::serve

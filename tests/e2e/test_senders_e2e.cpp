@@ -132,6 +132,22 @@ TEST_CASE("senders: each request records its sender, who alone can read it",
                                            lethe::serve::query_signed_body("GET", path))}});
     REQUIRE(replayed);
     CHECK(replayed->status == 401);
+    // A query recorded and replayed inside the window: answered once, then refused.
+    const std::string ts = std::to_string(std::time(nullptr) + 1); // not the earlier queries'
+    const httplib::Headers recorded{
+        {lethe::serve::k_timestamp_header, ts},
+        {lethe::serve::k_signature_header,
+         lethe::serve::sign_request(k_portal_secret, ts,
+                                    lethe::serve::query_signed_body("GET", path))}};
+    auto first = s.serve->client().Get(path, recorded);
+    auto again = s.serve->client().Get(path, recorded);
+    REQUIRE(first);
+    REQUIRE(again);
+    CHECK(first->status == 200);
+    CHECK(again->status == 401);
+    CHECK(json::parse(again->body)["reason"] ==
+          "this signature was answered already (a replayed query); sign the query again in a "
+          "later second");
     // `config show` lists the senders with their secrets masked.
     auto shown = s.serve->cli.lethe({"config", "show"});
     CHECK(shown.exit_code == 0);

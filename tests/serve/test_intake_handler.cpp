@@ -268,6 +268,7 @@ TEST_CASE("a status query answers the sender's own request, and 404 for any othe
                                   {"portal", "DSR-7"}, {"auditor", "DSR-7"}, {"portal", "DSR-8"}});
 
     f.reader.fail = true;
+    f.clock.advance(1'000); // the same query in the same second would be a replay
     CHECK(f.get("portal-secret-1", "/v1/erasure-requests/DSR-7").status == 503);
 }
 
@@ -288,10 +289,33 @@ TEST_CASE("a status query must be signed over its path, within the window",
     CHECK(f.handler.status({t, post_sig}, path, "DSR-7").status == 401);
     const std::string get_sig = sign_request("portal-secret-1", t, query_signed_body("GET", path));
     CHECK(f.handler.handle({t, get_sig}, k_body).status == 401);
-    // Replayed after the window (300 s): refused; within it: answered.
+    // Answered once; replayed within the window: refused, before the database is asked.
     CHECK(f.get("portal-secret-1", path, t).status == 200);
-    f.clock.advance(301'000);
+    f.clock.advance(120'000);
     auto r = f.get("portal-secret-1", path, t);
     CHECK(r.status == 401);
+    CHECK(json::parse(r.body)["reason"] == "this signature was answered already (a replayed "
+                                           "query); sign the query again in a later second");
+    CHECK(f.reader.lookups.size() == 1);
+    // Signed again now: a new query.
+    CHECK(f.get("portal-secret-1", path).status == 200);
+    // Replayed after the window (300 s): refused by the window.
+    f.clock.advance(181'000);
+    r = f.get("portal-secret-1", path, t);
+    CHECK(r.status == 401);
     CHECK(json::parse(r.body)["reason"] == "X-Lethe-Timestamp is more than 300 s in the past");
+}
+
+TEST_CASE("a status query signed before the server started is refused",
+          "[serve][handler][senders]") {
+    SendersFixture f; // the handler starts at k_now
+    f.reader.rows[{"portal", "DSR-7"}] = portal_request();
+    const std::string path = "/v1/erasure-requests/DSR-7";
+    // Inside the window, but a previous process may have answered it.
+    auto r = f.get("portal-secret-1", path, std::to_string(k_now / 1000 - 1));
+    CHECK(r.status == 401);
+    CHECK(json::parse(r.body)["reason"] ==
+          "X-Lethe-Timestamp is before this server started; sign the query again");
+    CHECK(f.reader.lookups.empty());
+    CHECK(f.get("portal-secret-1", path).status == 200);
 }
