@@ -15,7 +15,7 @@ Admitted GroupCommitSink::admit(const intake::RawRequest& raw, const SenderIdent
     m_queue.push_back(&me);
     while (!me.done) {
         if (m_committing) {
-            m_cv.wait(lock);
+            me.cv.wait(lock); // woken when done, or when handed the next commit
             continue;
         }
         // This thread commits the oldest queued requests (its own among them, or it comes
@@ -27,11 +27,16 @@ Admitted GroupCommitSink::admit(const intake::RawRequest& raw, const SenderIdent
         lock.unlock();
         commit(batch);
         lock.lock();
+        m_committing = false;
         for (Waiting* w : batch) {
             w->done = true;
+            if (w != &me) {
+                w->cv.notify_one();
+            }
         }
-        m_committing = false;
-        m_cv.notify_all();
+        if (!m_queue.empty()) {
+            m_queue.front()->cv.notify_one(); // the next commit is the oldest caller's
+        }
     }
     if (me.error) {
         std::rethrow_exception(me.error);

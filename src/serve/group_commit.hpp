@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <vector>
@@ -35,7 +36,8 @@ class GroupCommitSink final : public RequestSink {
 public:
     explicit GroupCommitSink(BatchAdmitter& admitter, std::size_t max_batch = 512);
     // Queues the request; the first caller to find no commit running commits the queue (its own
-    // request included) and wakes the others. Rethrows the batch's exception.
+    // request included), wakes the batch's callers and hands the next commit to the oldest
+    // caller still queued. Rethrows the batch's exception.
     Admitted admit(const intake::RawRequest& raw, const SenderIdentity& sender) override;
 
 private:
@@ -44,14 +46,16 @@ private:
         Admitted result;
         std::exception_ptr error;
         bool done = false;
+        // Each caller waits on its own: waking all of them after every commit cost the 2-core
+        // intake a context switch per waiting connection per batch (bench/RESULTS.md).
+        std::condition_variable cv;
     };
     void commit(std::vector<Waiting*>& batch);
 
     BatchAdmitter& m_admitter;
     std::size_t m_max_batch;
     std::mutex m_mutex;
-    std::condition_variable m_cv;
-    std::vector<Waiting*> m_queue;
+    std::deque<Waiting*> m_queue;
     bool m_committing = false;
 };
 
