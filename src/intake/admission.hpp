@@ -56,6 +56,8 @@ public:
                                      const SenderTag& sender = {});
     // Commits everything admitted so far.
     void commit() { m_batch.commit(); }
+    // After commit(): admits the next requests in a new transaction (store::WriteBatch).
+    void begin_next() { m_batch.begin_next(); }
     const AdmissionCounts& counts() const { return m_counts; }
     // The outcome of the last admit(): its insert's, or `known` with an empty request_id when it
     // was refused before inserting (for single-request commands and the HTTP intake).

@@ -43,14 +43,24 @@ AdmissionSink::AdmissionSink(const std::filesystem::path& db_path,
 }
 
 std::vector<Admitted> AdmissionSink::admit_all(const std::vector<Submission>& batch) {
-    intake::Admission admission(m_db, m_clock, m_digester, m_workspaces);
-    std::vector<Admitted> out;
-    out.reserve(batch.size());
-    for (const auto& s : batch) {
-        out.push_back(admit_one(admission, *s.raw, *s.sender));
+    try {
+        // One Admission for the sink's life: its statements are prepared once.
+        if (m_admission) {
+            m_admission->begin_next();
+        } else {
+            m_admission.emplace(m_db, m_clock, m_digester, m_workspaces);
+        }
+        std::vector<Admitted> out;
+        out.reserve(batch.size());
+        for (const auto& s : batch) {
+            out.push_back(admit_one(*m_admission, *s.raw, *s.sender));
+        }
+        m_admission->commit();
+        return out;
+    } catch (...) {
+        m_admission.reset(); // rolls the batch back; the next one starts afresh
+        throw;
     }
-    admission.commit();
-    return out;
 }
 
 } // namespace lethe::serve

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "audit/keys.hpp"
+#include "intake/admission.hpp"
 #include "serve/group_commit.hpp"
 #include "store/database.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,7 @@ private:
     const Clock& m_clock;
     audit::SubjectDigester m_digester;
     std::vector<std::string> m_workspaces;
+    std::optional<intake::Admission> m_admission; // between batches: committed, statements kept
 };
 
 } // namespace lethe::serve

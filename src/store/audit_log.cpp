@@ -70,6 +70,20 @@ AuditAppender::AuditAppender(SQLite::Database& db, const Clock& clock)
       m_tree(db) {
 }
 
+void AuditAppender::resume(SQLite::Database& db) {
+    ChainHead now = read_chain_head(db);
+    // The chain hash covers every entry before it: the same size and hash, the same log.
+    if (now.size != m_head.size || now.hash != m_head.hash) {
+        m_head = std::move(now);
+        m_tree.forget();
+    }
+}
+
+void AuditAppender::reset() {
+    m_insert.reset();
+    m_tree.reset();
+}
+
 std::int64_t AuditAppender::append(std::string_view event, std::string_view request_ref,
                                    std::string_view subject_digest, std::string_view detail_json) {
     AuditEntry e;

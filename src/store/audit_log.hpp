@@ -74,6 +74,12 @@ public:
     // when the database refuses it (e.g. the chain trigger).
     std::int64_t append(std::string_view event, std::string_view request_ref,
                         std::string_view subject_digest, std::string_view detail_json);
+    // Continues in the caller's next transaction, from the head the database has now (another
+    // writer may have appended since, or the last transaction rolled back); keeps the tree's
+    // right edge only when that head is the one this appender left.
+    void resume(SQLite::Database& db);
+    // Ends the statements' use (before the caller's transaction ends).
+    void reset();
 
 private:
     const Clock& m_clock;

@@ -26,6 +26,11 @@ public:
     // failure, std::runtime_error when a stored subtree is missing or malformed.
     void append(std::int64_t size_before, std::string_view last_hash_hex,
                 std::string_view entry_hash_hex);
+    // Drops the right edge held in memory: the next append reads it from the database (after a
+    // rollback, or when another writer appended).
+    void forget() { m_frontier.reset(); }
+    // Ends the insert statement's use (before the caller's transaction ends).
+    void reset() { m_insert.reset(); }
 
 private:
     SQLite::Database& m_db;

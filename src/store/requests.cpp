@@ -213,8 +213,8 @@ int widen_scope(SQLite::Database& db, AuditAppender& audit, const Clock& clock,
 
 WriteBatch::WriteBatch(Database& db, const Clock& clock,
                        std::vector<std::string> configured_workspaces)
-    : m_db(db), m_clock(clock), m_tx(db.db(), SQLite::TransactionBehavior::IMMEDIATE),
-      m_audit(db.db(), clock),
+    : m_db(db), m_clock(clock),
+      m_tx(std::in_place, db.db(), SQLite::TransactionBehavior::IMMEDIATE), m_audit(db.db(), clock),
       m_find_by_request_id(db.db(), "SELECT subject_digest, id_type, received_at, workspaces, "
                                     "sender FROM requests WHERE request_id = ?"),
       m_find_staged(db.db(), "SELECT subject_digest, legacy_digest, id_type, received_at, "
@@ -360,7 +360,20 @@ bool WriteBatch::conflicts_with_staged(const NewRequest& r,
 }
 
 void WriteBatch::commit() {
-    m_tx.commit();
+    // No statement may be left stepping: it would keep a read snapshot open past the commit,
+    // and the next transaction could not write from it.
+    m_find_by_request_id.reset();
+    m_find_staged.reset();
+    m_find_active_subject.reset();
+    m_insert.reset();
+    m_erasures.reset();
+    m_audit.reset();
+    m_tx->commit();
+}
+
+void WriteBatch::begin_next() {
+    m_tx.emplace(m_db.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    m_audit.resume(m_db.db());
 }
 
 RequestQueue::RequestQueue(Database& db, const Clock& clock) : m_db(db), m_clock(clock) {

@@ -120,6 +120,8 @@ public:
     ErasureInserter(SQLite::Database& db, const Clock& clock);
     // True when added; false when the request already has an erasure in `workspace`.
     bool add(std::int64_t request_row, const std::string& workspace);
+    // Ends the statement's use (before the caller's transaction ends).
+    void reset() { m_insert.reset(); }
 
 private:
     const Clock& m_clock;
@@ -136,11 +138,14 @@ public:
     InsertResult insert(const NewRequest& r);
     // Makes everything durable.
     void commit();
+    // After commit(): begins another transaction with the same prepared statements (preparing
+    // them again cost the HTTP intake a tenth of its CPU: bench/RESULTS.md).
+    void begin_next();
 
 private:
     Database& m_db;
     const Clock& m_clock;
-    SQLite::Transaction m_tx;
+    std::optional<SQLite::Transaction> m_tx;
     AuditAppender m_audit;
     // Refuses a request whose request_id an import has staged with other content (when the
     // import lands, that row would conflict with this one: import_staging.hpp), or at all when

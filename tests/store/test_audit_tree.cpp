@@ -116,3 +116,44 @@ TEST_CASE("a log of schema version 5 gets its tree when it is opened", "[store][
     }
     CHECK(store::AuditTreeReader(db.db()).root(12) == tree_of_log(db.db()).root());
 }
+
+TEST_CASE("an appender resumed in a later transaction follows other writers and rollbacks",
+          "[store][audit][merkle]") {
+    test::StoreFixture f;
+    auto& db = f.db.db();
+    store::AuditAppender kept(db, f.clock); // the HTTP intake's, kept between batches
+    auto append = [&](int n) {
+        for (int i = 0; i < n; ++i) {
+            kept.append("worker.started", "", "", "{}");
+        }
+        kept.reset();
+    };
+    {
+        SQLite::Transaction tx(db);
+        kept.resume(db);
+        append(3);
+        tx.commit();
+    }
+    append_entries(f, 2); // another writer (the worker) in between
+    {
+        SQLite::Transaction tx(db);
+        kept.resume(db);
+        append(1);
+        tx.commit();
+    }
+    CHECK(store::AuditTreeReader(db).root(6) == tree_of_log(db).root());
+    {
+        SQLite::Transaction tx(db);
+        kept.resume(db);
+        append(2); // rolled back
+    }
+    append_entries(f, 2); // the same number of entries, other hashes: the frontier must go
+    {
+        SQLite::Transaction tx(db);
+        kept.resume(db);
+        append(1);
+        tx.commit();
+    }
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_log").getInt64() == 9);
+    CHECK(store::AuditTreeReader(db).root(9) == tree_of_log(db).root());
+}

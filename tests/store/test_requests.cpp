@@ -70,6 +70,25 @@ TEST_CASE("a batch that is not committed leaves nothing behind", "[store][reques
     CHECK(f.count("SELECT count(*) FROM audit_log") == 0);
 }
 
+TEST_CASE("a batch goes on in a new transaction after its commit", "[store][requests]") {
+    test::StoreFixture f;
+    std::optional<store::WriteBatch> batch(std::in_place, f.db, f.clock, f.workspaces);
+    CHECK(batch->insert(f.request("R1", "alice")).outcome == store::InsertOutcome::created);
+    batch->commit();
+    f.insert(f.request("R2", "bob")); // another writer between the two transactions
+    batch->begin_next();
+    CHECK(batch->insert(f.request("R1", "alice")).outcome == store::InsertOutcome::known);
+    CHECK(batch->insert(f.request("R3", "bob")).outcome == store::InsertOutcome::linked);
+    batch->commit();
+    batch->begin_next();
+    batch->insert(f.request("R4", "carol"));
+    batch.reset(); // not committed: R4 is rolled back
+    CHECK(f.count("SELECT count(*) FROM requests") == 3);
+    // Every entry chains on the one before, whoever wrote it.
+    CHECK(f.count("SELECT count(*) FROM audit_log a JOIN audit_log b ON b.seq = a.seq + 1 "
+                  "WHERE b.prev_hash = a.hash") == f.count("SELECT count(*) FROM audit_log") - 1);
+}
+
 TEST_CASE("cancel: only pending; a linked request takes over", "[store][requests]") {
     test::StoreFixture f;
     f.insert(f.request("R1", "alice"));
