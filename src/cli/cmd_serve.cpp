@@ -53,14 +53,31 @@ std::vector<serve::Sender> load_senders(const config::Config& cfg) {
     return out;
 }
 
-// SIGHUP: new secrets for the next requests; a failed re-read keeps the current ones (of every
-// sender: a half-applied reload would be harder to reason about).
-void reload_intake_secrets(const config::Config& cfg, serve::SenderRing& senders) {
+// SIGHUP: the configuration file read again for its senders: their names, scopes and callback
+// URLs (a revoked scope is refused from the next request on). Other settings take effect at the
+// next start. nullopt when the file no longer loads: the running senders stay, and their
+// secrets are still re-read.
+std::optional<config::Config> reread_config(const std::filesystem::path& path) {
+    try {
+        return config::load_config(path);
+    } catch (const std::exception& e) {
+        spdlog::error("the configuration could not be read again, keeping the running senders "
+                      "and scopes: {}",
+                      e.what());
+        return std::nullopt;
+    }
+}
+
+// SIGHUP: the senders of `cfg` with their re-read secrets for the next requests; a failed
+// re-read keeps the current ones (of every sender: a half-applied reload would be harder to
+// reason about).
+void reload_intake_senders(const config::Config& cfg, serve::SenderRing& senders) {
     try {
         auto fresh = load_senders(cfg);
         const auto count = fresh.size();
         senders.replace(std::move(fresh));
-        spdlog::info("intake secrets re-read for {} sender{}", count, count == 1 ? "" : "s");
+        spdlog::info("intake senders and secrets re-read: {} sender{}", count,
+                     count == 1 ? "" : "s");
     } catch (const std::exception& e) {
         spdlog::error("intake secrets could not be re-read, keeping the current ones: {}",
                       e.what());
@@ -122,7 +139,8 @@ public:
                    "listen. Prints \"lethe serve listening on URL\" once it accepts connections. "
                    "SIGTERM or SIGINT: stop accepting, answer the requests in progress (each is "
                    "committed before its answer), stop the worker, exit 0. SIGHUP: re-read the "
-                   "intake secret and the Track API credentials.");
+                   "senders (names, scopes, callback URLs) from the configuration file, every "
+                   "secret, and the Track API credentials.");
         app.add_flag("--with-worker", m_with_worker,
                      "Also run the erasure worker (as `lethe run`) in this process");
     }
@@ -153,6 +171,8 @@ public:
         }
         worker::WorkerReport report;
         CallbackReload callback_reload;
+        // The configuration whose senders are applied: the file as SIGHUP last read it.
+        std::optional<config::Config> reread;
         {
             // Before any thread starts, so only the watcher sees the signals.
             worker::SignalWatcher signals(
@@ -163,8 +183,13 @@ public:
                     }
                 },
                 [&] {
-                    reload_intake_secrets(cfg, senders);
-                    reload_callback_secrets(cfg, callback_reload);
+                    if (auto fresh =
+                            reread_config(config::config_path(ctx.options().config_file))) {
+                        reread = std::move(fresh);
+                    }
+                    const config::Config& applied = reread ? *reread : cfg;
+                    reload_intake_senders(applied, senders);
+                    reload_callback_secrets(applied, callback_reload);
                     if (worker) {
                         worker->reload_credentials();
                     }

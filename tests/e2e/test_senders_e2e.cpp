@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace lethe::test;
 using nlohmann::json;
@@ -348,4 +349,49 @@ TEST_CASE("callbacks: serve --with-worker erases a sender's request and calls it
     REQUIRE(status);
     CHECK(json::parse(status->body)["state"] == "done");
     CHECK(serve.stop().exit_code == 0);
+}
+
+TEST_CASE("senders: SIGHUP applies a revoked scope from the configuration file; a broken file "
+          "keeps the running senders",
+          "[e2e][serve][senders]") {
+    SendersServe s;
+    auto r = s.serve->post(body_for("REV-1", "rev1@example.com"), k_portal_secret);
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    // Each poll asks for another id: a query repeated within a second would be a replay.
+    int poll = 0;
+    auto status_of_poll = [&] {
+        auto got = s.get("/v1/erasure-requests/POLL-" + std::to_string(++poll), k_portal_secret);
+        return got ? got->status : 0;
+    };
+    CHECK(status_of_poll() == 404); // may read: an unknown id
+    const auto config = s.serve->cli.dir / "lethe.toml";
+    std::string text = read_text(config);
+    const std::string both = "scopes = [\"submit\", \"read\"]";
+    REQUIRE(text.find(both) != std::string::npos);
+    text.replace(text.find(both), both.size(), "scopes = [\"submit\"]");
+    write_text(config, text);
+    s.serve->process->signal(SIGHUP);
+    bool revoked = false;
+    for (int i = 0; i < 200 && !revoked; ++i) {
+        revoked = status_of_poll() == 403;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(revoked);
+    r = s.serve->post(body_for("REV-2", "rev2@example.com"), k_portal_secret);
+    REQUIRE(r);
+    CHECK(r->status == 201); // submit is kept
+    // A file that no longer loads: logged, and the senders stay as they are.
+    write_text(config, text + "\n[intake\n");
+    s.serve->process->signal(SIGHUP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(status_of_poll() == 403);
+    r = s.serve->post(body_for("REV-3", "rev3@example.com"), k_portal_secret);
+    REQUIRE(r);
+    CHECK(r->status == 201);
+    auto done = s.serve->stop();
+    CHECK(done.exit_code == 0);
+    CHECK(done.err.find("the configuration could not be read again, keeping the running senders") !=
+          std::string::npos);
+    CHECK(done.err.find(k_portal_secret) == std::string::npos);
 }
