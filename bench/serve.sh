@@ -15,6 +15,8 @@
 #                replayed query)
 #   --client C   cpp: bench/serve_load.cpp, compiled here (default; issue 18); python:
 #                bench/serve_client.py (issue 7's figures; post only)
+#   --senders N  N named senders ([[intake.sender]], two secrets each, as during a rotation); the
+#                client signs as the last one. 0 (default): the single [intake] secret
 #   --build DIR  meson build directory (default build-bench; configure it with
 #                `meson setup build-bench --buildtype=release -Dtests=false && ninja -C build-bench`)
 set -euo pipefail
@@ -25,12 +27,14 @@ threads=8
 build="build-bench"
 mode="post"
 client="cpp"
+senders=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --mode) mode="$2"; shift 2 ;;
     --client) client="$2"; shift 2 ;;
+    --senders) senders="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "serve.sh: unknown argument $1" >&2; exit 2 ;;
@@ -61,9 +65,22 @@ checkpoint_key_file = "checkpoint.key"
 checkpoint_dir = "checkpoints"
 [intake]
 listen = "127.0.0.1:0"
-secret_file = "intake.secret"
 TOML
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/intake.secret"
+new_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+if [ "$senders" -eq 0 ]; then
+    echo 'secret_file = "intake.secret"' >>"$work/lethe.toml"
+    new_secret >"$work/intake.secret"
+else
+    for i in $(seq 1 "$senders"); do
+        # Two lines: the current secret and the next one, so every request is checked against
+        # 2 x N secrets. The client signs with the last sender's current secret.
+        { new_secret; echo; new_secret; echo; } >"$work/sender-$i.secret"
+        chmod 600 "$work/sender-$i.secret"
+        printf '[[intake.sender]]\nname = "sender-%s"\nsecret_file = "sender-%s.secret"\nscopes = ["submit", "read"]\n' \
+            "$i" "$i" >>"$work/lethe.toml"
+    done
+    head -1 "$work/sender-$senders.secret" >"$work/intake.secret"
+fi
 chmod 600 "$work/intake.secret"
 "$lethe" --config "$work/lethe.toml" init >/dev/null
 
@@ -77,7 +94,7 @@ for _ in $(seq 1 500); do
 done
 [ -n "$url" ] || { echo "serve.sh: lethe serve did not start"; cat "$work/serve.err"; exit 1; }
 
-echo "lethe serve at $url; $threads connections for $seconds s ($mode, $client client)"
+echo "lethe serve at $url; $threads connections for $seconds s ($mode, $client client, $( [ "$senders" -eq 0 ] && echo "one [intake] secret" || echo "$senders senders"))"
 if [ "$client" = "python" ]; then
     figures="$(python3 "$root/bench/serve_client.py" "$url" "$work/intake.secret" "$seconds" "$threads" "$work/acked.txt")"
 else
