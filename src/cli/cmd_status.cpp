@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 #include "erasure/lifecycle.hpp"
+#include "store/import_staging.hpp"
 #include "store/requests.hpp"
 #include "store/witness_store.hpp"
 #include "util/time.hpp"
@@ -21,7 +22,8 @@ public:
     void define(CLI::App& app) override {
         app.footer("Shows how many requests are in each state, how many are overdue "
                    "(past their statutory deadline and not erased), the oldest pending "
-                   "request and the next scheduled retry.");
+                   "request and the next scheduled retry; an import running or left by a killed "
+                   "one; the newest checkpoint and the witnessed size.");
         app.add_flag("--json", m_json, "Print one JSON object");
     }
 
@@ -39,6 +41,7 @@ public:
             j["waiting_retry"] = s.waiting_retry;
             j["workspaces"] = s.by_workspace;
             j["evidence"] = evidence_json(ctx, now);
+            j["import"] = import_json(store::import_status(ctx.database()));
             std::cout << j.dump() << "\n";
             return 0;
         }
@@ -59,12 +62,43 @@ public:
                       << format_duration(*s.next_retry_at - now) << ", " << s.waiting_retry
                       << " waiting)\n";
         }
+        print_import(store::import_status(ctx.database()), now);
         print_workspaces(s);
         print_evidence(ctx, now);
         return 0;
     }
 
 private:
+    static nlohmann::json import_json(const store::ImportStatus& st) {
+        nlohmann::json batches = nlohmann::json::array();
+        for (const auto& b : st.batches) {
+            batches.push_back({{"batch", b.batch},
+                               {"state", b.committed ? "committed" : "staging"},
+                               {"rows", b.rows},
+                               {"started_at", format_iso8601(b.started_at)}});
+        }
+        return {{"running", st.running}, {"batches", batches}};
+    }
+
+    // Nothing when no import runs and none was left behind.
+    static void print_import(const store::ImportStatus& st, TimeMs now) {
+        if (st.running && st.batches.empty()) {
+            std::cout << "import:      running (reading its file; nothing staged yet)\n";
+        }
+        for (const auto& b : st.batches) {
+            std::cout << "import:      " << (st.running ? "running" : "stopped") << ", batch "
+                      << b.batch << ", "
+                      << (b.committed ? std::to_string(b.rows) + " rows left to publish"
+                                      : std::to_string(b.rows) + " rows staged")
+                      << ", started " << format_iso8601(b.started_at) << " ("
+                      << format_duration(now - b.started_at) << " ago)\n";
+            if (!st.running) {
+                std::cout << "             (a killed import: the next import, run or serve "
+                          << (b.committed ? "publishes" : "discards") << " it)\n";
+            }
+        }
+    }
+
     // The latest checkpoint and, with witnesses, the latest witnessed one.
     static nlohmann::json evidence_json(Context& ctx, TimeMs now) {
         const auto& cfg = ctx.config();

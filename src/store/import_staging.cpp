@@ -183,6 +183,36 @@ ImportLock ImportLock::acquire(const Database& db, Sleeper& sleeper, TimeMs max_
     return ImportLock(std::move(fd));
 }
 
+namespace {
+
+// True when a process holds the import lock: a shared lock is refused.
+bool import_lock_held(const Database& db) {
+    UniqueFd fd(::open(lock_path(db).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) {
+        return false; // no import ever ran here
+    }
+    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+        ::flock(fd.get(), LOCK_UN);
+        return false;
+    }
+    return errno == EWOULDBLOCK;
+}
+
+} // namespace
+
+ImportStatus import_status(Database& db) {
+    ImportStatus out;
+    out.running = import_lock_held(db);
+    SQLite::Statement q(db.db(), "SELECT b.id, b.state, b.created_at, (SELECT count(*) FROM "
+                                 "import_staging s WHERE s.batch = b.id) FROM import_batches b "
+                                 "ORDER BY b.id");
+    while (q.executeStep()) {
+        out.batches.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString() == "committed",
+                               q.getColumn(3).getInt64(), q.getColumn(2).getInt64()});
+    }
+    return out;
+}
+
 std::optional<ImportLock> ImportLock::try_acquire(const Database& db) {
     UniqueFd fd = open_lock_file(db);
     if (!try_flock(fd)) {

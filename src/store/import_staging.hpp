@@ -123,6 +123,24 @@ struct ImportRecovery {
 ImportRecovery recover_imports(Database& db, const Clock& clock, Sleeper& sleeper,
                                const ImportLock& lock, const std::vector<std::string>& workspaces);
 
+// One import batch as `lethe status` shows it.
+struct ImportBatchStatus {
+    std::int64_t batch = 0;
+    bool committed = false; // past its commit point: being published (or left to be)
+    std::int64_t rows = 0;  // staged and not yet published
+    TimeMs started_at = 0;
+};
+
+// The imports in the database: their batches, and whether an import holds the lock now. Batches
+// without a running import were left by a killed one; the next import, run or serve finishes
+// them (recover_imports). Reads only; the lock is tested with a shared flock(2) taken and
+// released at once, and the lock file is never created.
+struct ImportStatus {
+    bool running = false;
+    std::vector<ImportBatchStatus> batches;
+};
+ImportStatus import_status(Database& db);
+
 // For `run` and `serve` at start: recover_imports() if no import is running (one that is
 // finishes its own batch), logging what it did.
 void recover_imports_if_idle(Database& db, const Clock& clock, Sleeper& sleeper,

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <thread>
 
 using namespace lethe::test;
@@ -194,6 +195,13 @@ TEST_CASE("kill -9 of an import before its commit point leaves nothing; after it
         import.wait(std::chrono::seconds(10));
         CHECK(count_of(f, "SELECT count(*) FROM requests") == 0);
         CHECK(count_of(f, "SELECT count(*) FROM audit_log WHERE event = 'request.received'") == 0);
+        // `lethe status` tells the operator what the dead import left.
+        auto status = f.lethe({"status"});
+        CHECK(status.exit_code == 0);
+        CHECK(
+            std::regex_search(status.out, std::regex("import: +stopped, batch [0-9]+, [1-9][0-9]* "
+                                                     "rows staged, started ")));
+        CHECK(status.out.find("the next import, run or serve discards it") != std::string::npos);
         // The next import discards the dead batch first.
         auto r = f.lethe({"import", small});
         INFO(r.err);
@@ -210,6 +218,13 @@ TEST_CASE("kill -9 of an import before its commit point leaves nothing; after it
         const auto landed = count_of(f, "SELECT count(*) FROM requests");
         CHECK(landed < 60'000);
         CHECK(count_of(f, "SELECT count(*) FROM import_batches WHERE state = 'committed'") == 1);
+        auto status = f.lethe({"status", "--json"});
+        REQUIRE(status.exit_code == 0);
+        const auto j = nlohmann::json::parse(status.out)["import"];
+        CHECK(j["running"] == false);
+        REQUIRE(j["batches"].size() == 1);
+        CHECK(j["batches"][0]["state"] == "committed");
+        CHECK(j["batches"][0]["rows"].get<std::int64_t>() == 60'000 - landed);
         auto r = f.lethe({"import", small});
         INFO(r.err);
         CHECK(r.exit_code == 0);

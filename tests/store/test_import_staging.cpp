@@ -205,3 +205,43 @@ TEST_CASE("an intake sender cannot take a request_id an import has staged", "[st
     CHECK(result.outcome == store::InsertOutcome::conflict);
     CHECK(result.other_sender); // said as "in use by a request this sender did not submit"
 }
+
+TEST_CASE("import_status shows a running import's batch, and one a killed import left",
+          "[store][import]") {
+    StagingFixture f;
+    CHECK(store::import_status(f.db).running); // the fixture holds the lock
+    CHECK(store::import_status(f.db).batches.empty());
+    std::int64_t batch = 0;
+    {
+        store::ImportStager stager(f.db, f.clock, f.sleeper, f.lock);
+        stager.stage({f.request("S1", "sam"), f.request("S2", "sue")});
+        auto st = store::import_status(f.db);
+        REQUIRE(st.batches.size() == 1);
+        CHECK(st.batches[0].batch == stager.batch());
+        CHECK_FALSE(st.batches[0].committed);
+        CHECK(st.batches[0].rows == 2);
+        CHECK(st.batches[0].started_at == f.clock.now_ms());
+        stager.commit();
+        batch = stager.batch();
+        CHECK(store::import_status(f.db).batches.at(0).committed);
+    }
+    // The import is killed after its commit point: the lock goes with the process.
+    { auto released = std::move(f.lock); }
+    auto st = store::import_status(f.db);
+    CHECK_FALSE(st.running);
+    REQUIRE(st.batches.size() == 1);
+    CHECK(st.batches[0].committed);
+    CHECK(st.batches[0].rows == 2);
+    // Asking did not take the lock: an import can start at once.
+    auto lock = store::ImportLock::try_acquire(f.db);
+    REQUIRE(lock);
+    f.publish(batch);
+    CHECK(store::import_status(f.db).batches.empty());
+}
+
+TEST_CASE("import_status does not create the lock file of a database never imported into",
+          "[store][import]") {
+    test::StoreFixture f;
+    CHECK_FALSE(store::import_status(f.db).running);
+    CHECK_FALSE(std::filesystem::exists(f.dir / "lethe.db-import.lock"));
+}
