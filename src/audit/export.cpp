@@ -1,6 +1,7 @@
 #include "audit/export.hpp"
 
 #include "audit/chain.hpp"
+#include "audit/chain_thread.hpp"
 #include "audit/flat_json.hpp"
 #include "audit/output.hpp"
 #include "store/audit_queries.hpp"
@@ -312,11 +313,14 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
         out.write("seq,at,event,request_ref,subject_digest,detail,prev_hash,hash\r\n");
     }
     if (range) {
+        // The entries are written while a second thread checks them: if the chain breaks, the
+        // file is removed below, so nothing unchecked is ever signed or left behind.
+        ChainCheckThread checker(chain);
         store::AuditCursor cursor(db, *range);
         store::AuditEntryView e;
         std::string csv_line;
         while (cursor.next(e)) {
-            if (!chain.add(e)) {
+            if (!checker.add(e)) {
                 break;
             }
             if (options.format == ExportFormat::jsonl) {
@@ -327,6 +331,7 @@ ExportSummary export_audit_log(store::Database& db, const CheckpointSigner& sign
                 out.write(csv_line);
             }
         }
+        checker.finish();
     }
     if (!chain.finish()) {
         // Never sign a broken chain; the partial file is removed by OutputFile.

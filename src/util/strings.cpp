@@ -16,31 +16,20 @@ std::string to_hex(std::string_view bytes) {
     return out;
 }
 
-int hex_digit_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::optional<std::string> from_hex(std::string_view hex) {
     if (hex.size() % 2 != 0) {
         return std::nullopt;
     }
     std::string out(hex.size() / 2, '\0');
+    int bad = 0; // any -1 digit sets the sign bit: one test after the loop, not two per byte
     for (std::size_t i = 0; i < out.size(); ++i) {
-        int hi = hex_digit_value(hex[2 * i]);
-        int lo = hex_digit_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return std::nullopt;
-        }
+        const int hi = hex_digit_value(hex[2 * i]);
+        const int lo = hex_digit_value(hex[2 * i + 1]);
+        bad |= hi | lo;
         out[i] = static_cast<char>(hi << 4 | lo);
+    }
+    if (bad < 0) {
+        return std::nullopt;
     }
     return out;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,8 +12,26 @@ namespace lethe {
 // Lower-case hex of bytes.
 std::string to_hex(std::string_view bytes);
 
+namespace detail {
+// Digit values indexed by byte, -1 for a byte that is not a hex digit: a table in the header so
+// that decoding (twice per audit entry in an export or a verify) is inlined into its loop.
+inline constexpr std::array<signed char, 256> k_hex_values = [] {
+    std::array<signed char, 256> t{};
+    t.fill(-1);
+    for (int i = 0; i < 10; ++i) {
+        t['0' + i] = static_cast<signed char>(i);
+    }
+    for (int i = 0; i < 6; ++i) {
+        t['a' + i] = t['A' + i] = static_cast<signed char>(10 + i);
+    }
+    return t;
+}();
+} // namespace detail
+
 // The value of one hex digit (either case), or -1 when `c` is not a hex digit.
-int hex_digit_value(char c);
+inline int hex_digit_value(char c) {
+    return detail::k_hex_values[static_cast<unsigned char>(c)];
+}
 
 // Bytes from hex (either case); nullopt when the text is not even-length hex.
 std::optional<std::string> from_hex(std::string_view hex);

@@ -225,6 +225,21 @@ TEST_CASE("export: refuses to sign a broken chain", "[audit][export]") {
     CHECK_FALSE(std::filesystem::exists(f.dir / "x.jsonl"));
 }
 
+TEST_CASE("export: a break early in a long log stops the export and leaves no file",
+          "[audit][export]") {
+    // The chain is checked on a second thread while entries are written: a break in its first
+    // batch must still be named exactly, and the export stop long before the end.
+    test::AuditFixture f;
+    f.append(20000);
+    f.drop_triggers();
+    f.db.db().exec(R"(UPDATE audit_log SET detail = '{"i":-1}' WHERE seq = 100)");
+    CHECK_THROWS_WITH(export_to(f, "long.jsonl"), Catch::Contains("seq 100"));
+    CHECK_FALSE(std::filesystem::exists(f.dir / "long.jsonl"));
+    CHECK_THROWS_WITH(export_to(f, "long.csv", audit::ExportFormat::csv),
+                      Catch::Contains("seq 100"));
+    CHECK_FALSE(std::filesystem::exists(f.dir / "long.csv"));
+}
+
 TEST_CASE("export: entries bigger than the write buffer and full of escapes export faithfully",
           "[audit][export]") {
     test::AuditFixture f;
