@@ -398,6 +398,11 @@ TEST_CASE("the README demo runs the whole pipeline against the sandbox", "[e2e][
     CHECK(r.out.find("demo   ok   region us   environment 101   ") != std::string::npos);
     CHECK(r.out.find("erased 4, retries scheduled 0, dead 0") != std::string::npos);
     CHECK(r.out.find("done:        5") != std::string::npos);
+    // Every erasure was read back through the App API, and the sandbox's own state agrees: the
+    // sample's four people are gone, the bystander is not.
+    CHECK(r.err.find("erased in demo, verified") != std::string::npos); // the worker's log
+    CHECK(r.err.find("unverified") == std::string::npos);
+    CHECK(r.out.find("deleted: 4 profiles; left: u-erin") != std::string::npos);
     CHECK(r.out.find("audit log: ok") != std::string::npos);
     CHECK(r.out.find("received:            5  (1 linked duplicate)") != std::string::npos);
     CHECK(read_text(dir / "demo" / "report.html").find("<svg") != std::string::npos);
