@@ -268,7 +268,7 @@ TEST_CASE("docs/audit-format.md: the proof bundle", "[audit][doc][bundle]") {
     for (int i = 1; i <= 6; ++i) {
         bundle += v.at("bundle.line" + std::to_string(i)) + "\n";
     }
-    const audit::BundleTrust trust{signer.verifier_key()};
+    const audit::BundleTrust trust{signer.verifier_key(), {}};
     auto report = audit::verify_proof_bundle(bundle, trust);
     INFO(report.problem_text());
     CHECK(report.ok());

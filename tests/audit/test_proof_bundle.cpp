@@ -28,7 +28,7 @@ void interleaved_log(test::AuditFixture& f) {
 }
 
 audit::BundleTrust trust(const test::AuditFixture& f) {
-    return audit::BundleTrust{f.signer().verifier_key()};
+    return audit::BundleTrust{f.signer().verifier_key(), {}};
 }
 
 } // namespace
@@ -88,7 +88,8 @@ TEST_CASE("proof bundle: another key, no entries, an unknown request", "[audit][
     const auto text = audit::make_proof_bundle(f.db, f.cfg, f.clock, {k_alice}).text;
     test::TempDir other;
     auto other_cfg = test::AuditFixture::make_config(other);
-    const audit::BundleTrust wrong{audit::CheckpointSigner::from_config(other_cfg).verifier_key()};
+    const audit::BundleTrust wrong{audit::CheckpointSigner::from_config(other_cfg).verifier_key(),
+                                   {}};
     auto r = audit::verify_proof_bundle(text, wrong);
     CHECK_FALSE(r.ok());
     CHECK(r.problem_text().find("line 1: statement:") != std::string::npos);

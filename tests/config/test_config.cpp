@@ -388,7 +388,8 @@ scopes = []
 }
 
 TEST_CASE("the [intake] secret is one sender \"default\" with both scopes", "[config][senders]") {
-    for (const std::string text : {std::string(), std::string("[intake]\nsecret_file = \"s\"\n")}) {
+    for (const std::string& text :
+         {std::string(), std::string("[intake]\nsecret_file = \"s\"\n")}) {
         auto c = parse_config(text, "/etc/x/lethe.toml");
         REQUIRE(c.intake.senders.size() == 1);
         const auto& s = c.intake.senders[0];

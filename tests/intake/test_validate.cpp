@@ -14,8 +14,11 @@ const TimeMs k_now = *parse_iso8601("2024-06-01T12:00:00Z");
 
 Validation check(std::string identifier, std::string id_type = "", std::string request_id = "",
                  std::string received_at = "") {
-    RawRequest raw{std::move(identifier), std::move(id_type), std::move(request_id),
-                   std::move(received_at)};
+    RawRequest raw{std::move(identifier),
+                   std::move(id_type),
+                   std::move(request_id),
+                   std::move(received_at),
+                   {}};
     Validation v = validate_request(raw, k_now);
     // Exactly one of the two is set, whatever the input.
     CHECK(v.request.has_value() == v.reason.empty());
