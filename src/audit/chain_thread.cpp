@@ -1,6 +1,5 @@
 #include "audit/chain_thread.hpp"
 
-#include <algorithm>
 #include <utility>
 
 namespace lethe::audit {
@@ -85,22 +84,23 @@ void ChainCheckThread::run() {
             return; // closed, and everything queued was checked
         }
         Batch batch = std::move(m_queued.front());
-        m_queued.erase(m_queued.begin());
+        m_queued.pop_front();
         const bool skip = m_failed;
         lock.unlock();
         bool ok = true;
+        std::exception_ptr error;
         try {
             for (std::size_t i = 0; ok && !skip && i < batch.used; ++i) {
                 ok = m_chain.add(store::view_of(batch.entries[i]));
             }
         } catch (...) {
             ok = false;
-            std::lock_guard error_lock(m_mutex);
-            m_error = std::current_exception();
+            error = std::current_exception();
         }
         lock.lock();
         if (!ok) {
             m_failed = true;
+            m_error = error;
         }
         batch.used = 0;
         m_free.push_back(std::move(batch));

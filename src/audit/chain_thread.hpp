@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -48,7 +49,7 @@ private:
     std::mutex m_mutex;
     std::condition_variable m_changed;
     std::vector<Batch> m_free;          // empty batches for the caller to fill
-    std::vector<Batch> m_queued;        // filled batches, oldest first, for the thread to check
+    std::deque<Batch> m_queued;         // filled batches, oldest first, for the thread to check
     Batch m_current;                    // the batch the caller is filling
     bool m_closed = false;              // no more batches will be queued
     std::atomic<bool> m_failed = false; // the verifier found a problem or threw

@@ -9,8 +9,23 @@
 
 #include <SQLiteCpp/Transaction.h>
 #include <string>
+#include <vector>
 
 namespace lethe::test {
+
+// A valid chain of `n` entries built with the real hash, without a database.
+inline std::vector<store::AuditEntry> make_chain(int n) {
+    std::vector<store::AuditEntry> out;
+    out.reserve(static_cast<std::size_t>(n));
+    std::string prev(store::k_genesis_hash);
+    for (int i = 1; i <= n; ++i) {
+        store::AuditEntry e{i, "2026-11-22T12:00:00.000Z", "test.event", "R", "", "{}", prev, ""};
+        e.hash = store::audit_entry_hash(e);
+        prev = e.hash;
+        out.push_back(e);
+    }
+    return out;
+}
 
 // A fresh database with a checkpoint key, a checkpoint_dir and a configuration naming them.
 struct AuditFixture : StoreFixture {

@@ -5,21 +5,9 @@
 #include <vector>
 
 using namespace lethe;
+using test::make_chain;
 
 namespace {
-
-// A valid chain of `n` entries built with the real hash.
-std::vector<store::AuditEntry> make_chain(int n) {
-    std::vector<store::AuditEntry> out;
-    std::string prev(store::k_genesis_hash);
-    for (int i = 1; i <= n; ++i) {
-        store::AuditEntry e{i, "2026-11-22T12:00:00.000Z", "test.event", "R", "", "{}", prev, ""};
-        e.hash = store::audit_entry_hash(e);
-        prev = e.hash;
-        out.push_back(e);
-    }
-    return out;
-}
 
 // Feeds the entries to `v` and returns the seq of the first failure (0: none).
 std::int64_t run(audit::ChainVerifier v, const std::vector<store::AuditEntry>& entries) {

@@ -1,29 +1,17 @@
 #include "audit/chain.hpp"
 #include "audit/chain_thread.hpp"
+#include "fixture.hpp"
 
 #include <catch2/catch.hpp>
 #include <vector>
 
 using namespace lethe;
+using test::make_chain;
 
 namespace {
 
-// A valid chain of `n` entries built with the real hash; more entries than the checker's batches
-// hold at once (3 x 2048), so batches are handed over and reused.
-std::vector<store::AuditEntry> make_chain(int n) {
-    std::vector<store::AuditEntry> out;
-    out.reserve(static_cast<std::size_t>(n));
-    std::string prev(store::k_genesis_hash);
-    for (int i = 1; i <= n; ++i) {
-        store::AuditEntry e{i,  "2026-12-06T12:00:00.000Z",          "test.event", "R",
-                            "", "{\"n\":" + std::to_string(i) + "}", prev,         ""};
-        e.hash = store::audit_entry_hash(e);
-        prev = e.hash;
-        out.push_back(e);
-    }
-    return out;
-}
-
+// More entries than the checker's batches hold at once (3 x 2048), so batches are handed over
+// and reused.
 constexpr int k_entries = 3 * 2048 * 2 + 17;
 
 } // namespace
