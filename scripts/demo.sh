@@ -20,7 +20,8 @@ site_id="demo-site"
 random_key() { printf '%s_%s' "$1" "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"; }
 export LETHE_DEMO_TRACK_KEY="$(random_key sk_demo)"
 export LETHE_DEMO_APP_KEY="$(random_key ak_demo)"
-cat >"$demo/sandbox-workspaces.json" <<JSON
+# The file holds the sandbox's keys: readable by this user only, as a real key file would be.
+(umask 077 && cat >"$demo/sandbox-workspaces.json") <<JSON
 {"workspaces": [{"name": "demo", "region": "us", "site_id": "$site_id",
   "track_api_key": "$LETHE_DEMO_TRACK_KEY", "app_api_key": "$LETHE_DEMO_APP_KEY",
   "environment_id": 101, "identify_by": "email_or_id",
